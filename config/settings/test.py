@@ -1,0 +1,18 @@
+"""Settings for pytest: the same PostgreSQL, fast hashing, no manifest storage."""
+
+from .base import *  # noqa: F403
+from .base import DATABASES, env_bool
+
+DEBUG = False
+SECRET_KEY = "test-only-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+ALLOWED_HOSTS = ["*"]
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Browser tests in CI must fail, not skip, when Chromium cannot start.
+CUSTODIAN_REQUIRE_BROWSER = env_bool("CI", False)
+# Serve static files straight from the finders, so no collectstatic is needed before running.
+WHITENOISE_AUTOREFRESH = True

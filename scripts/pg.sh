@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Private PostgreSQL cluster for this checkout (used when DATABASE_URL is not set).
+#   scripts/pg.sh start   create on first use, then start (idempotent)
+#   scripts/pg.sh stop    stop if running
+#   scripts/pg.sh status  print whether it runs and on which port
+# The cluster lives in .pg/ (git-ignored). As root it runs as the `postgres` user,
+# because PostgreSQL refuses to run as root.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGHOME="$ROOT/.pg"
+DATA="$PGHOME/data"
+PORT_FILE="$PGHOME/port"
+LOG="$PGHOME/server.log"
+DB_NAME=custodian
+
+find_bindir() {
+    if [ -n "${PG_BINDIR:-}" ] && [ -x "$PG_BINDIR/pg_ctl" ]; then echo "$PG_BINDIR"; return; fi
+    local d
+    for d in /usr/lib/postgresql/*/bin /usr/local/pgsql/bin /opt/homebrew/bin /usr/local/bin /usr/bin; do
+        if [ -x "$d/pg_ctl" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
+    done
+    if command -v pg_ctl >/dev/null 2>&1; then dirname "$(command -v pg_ctl)"; return; fi
+    echo "PostgreSQL server binaries (initdb, pg_ctl) not found: install them (Debian: apt-get install postgresql) or set DATABASE_URL." >&2
+    exit 1
+}
+
+BIN=$(find_bindir)
+
+# Run a PostgreSQL binary as the cluster owner: `postgres` when we are root, ourselves otherwise.
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# A port derived from the checkout's path so two checkouts on one machine pick different ones;
+# if it is taken anyway, walk forward to a free one. Remembered in .pg/port.
+choose_port() {
+    local sum port
+    sum=$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
+    port=$((20000 + sum % 20000))
+    while ! port_free "$port"; do port=$((port + 1)); done
+    echo "$port"
+}
+
+# When root, the postgres user must be able to reach .pg/ through every parent folder
+# (a clone in `mktemp -d` is mode 700): grant search (x) only where it is missing.
+grant_traverse() {
+    [ "$(id -u)" = 0 ] || return 0
+    local d="$ROOT"
+    while [ "$d" != "/" ]; do
+        if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
+            chmod o+x "$d"
+        fi
+        d=$(dirname "$d")
+    done
+}
+
+is_running() {
+    [ -f "$DATA/PG_VERSION" ] && as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1
+}
+
+init_cluster() {
+    mkdir -p "$PGHOME"
+    grant_traverse
+    if [ "$(id -u)" = 0 ]; then chown postgres "$PGHOME"; fi
+    echo "Creating a private PostgreSQL cluster in $DATA"
+    as_owner "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$PGHOME/initdb.log" 2>&1 \
+        || { cat "$PGHOME/initdb.log" >&2; exit 1; }
+    {
+        echo "listen_addresses = '127.0.0.1'"
+        echo "unix_socket_directories = ''"
+        echo "fsync = off"              # a disposable development cluster: speed over durability
+        echo "synchronous_commit = off"
+        echo "full_page_writes = off"
+        echo "max_connections = 200"
+        echo "shared_preload_libraries = 'pg_stat_statements'"
+        echo "track_io_timing = on"
+    } | as_owner tee -a "$DATA/postgresql.conf" >/dev/null
+}
+
+start() {
+    if [ -n "${DATABASE_URL:-}" ]; then
+        echo "DATABASE_URL is set: using that server, not starting a private one."
+        return 0
+    fi
+    [ -f "$DATA/PG_VERSION" ] || init_cluster
+    grant_traverse
+    if is_running; then
+        echo "PostgreSQL already running on 127.0.0.1:$(cat "$PORT_FILE")"
+    else
+        # A crash can leave postmaster.pid behind; pg_ctl status said no server runs, so it is stale.
+        rm -f "$DATA/postmaster.pid"
+        local port
+        if [ -f "$PORT_FILE" ] && port_free "$(cat "$PORT_FILE")"; then port=$(cat "$PORT_FILE"); else port=$(choose_port); fi
+        echo "$port" >"$PORT_FILE"
+        [ "$(id -u)" = 0 ] && { touch "$LOG"; chown postgres "$LOG"; }
+        as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -o "-p $port" -w -t 60 start >/dev/null \
+            || { tail -20 "$LOG" >&2; exit 1; }
+        echo "PostgreSQL started on 127.0.0.1:$port (data in .pg/, log in .pg/server.log)"
+    fi
+    local port; port=$(cat "$PORT_FILE")
+    if ! as_owner "$BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname='$DB_NAME'" postgres | grep -q 1; then
+        as_owner "$BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres "$DB_NAME"
+    fi
+}
+
+stop() {
+    if is_running; then
+        as_owner "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
+        echo "PostgreSQL stopped"
+    else
+        echo "PostgreSQL is not running"
+    fi
+}
+
+status() {
+    if is_running; then echo "running on 127.0.0.1:$(cat "$PORT_FILE")"; else echo "not running"; exit 3; fi
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
