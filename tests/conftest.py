@@ -1,0 +1,76 @@
+"""Fixtures shared by every test: organizations and staff users in the three groups."""
+
+import importlib
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from tests.factories import OrganizationFactory, UserFactory
+
+GROUP_NAMES = ("Support managers", "Admins", "DBAs")
+
+
+def ensure_staff_groups() -> None:
+    """Re-create the groups with the data migration's own code.
+
+    Transactional tests (browser, worker) flush every table, groups included; the migration's function is
+    idempotent, so running it again gives exactly what a migrated database has.
+    """
+    migration = importlib.import_module("dashboard.migrations.0002_staff_groups")
+    migration.create_groups(apps, SimpleNamespace(connection=connection))
+
+
+@pytest.fixture
+def staff_groups(db) -> dict[str, Group]:
+    if Group.objects.filter(name__in=GROUP_NAMES).count() != len(GROUP_NAMES):
+        ensure_staff_groups()
+    return {group.name: group for group in Group.objects.filter(name__in=GROUP_NAMES)}
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory(name="Acme Support", slug="acme")
+
+
+@pytest.fixture
+def other_organization(db):
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def make_staff(db, staff_groups, organization):
+    """make_staff("Support managers") -> a staff user in that group, bound to `organization`.
+
+    Pass organization=None for platform staff, group=None for staff in no group.
+    """
+
+    def make(group: str | None = None, organization=organization, **kwargs):
+        user = UserFactory(is_staff=True, organization=organization, **kwargs)
+        if group:
+            user.groups.add(staff_groups[group])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def manager(make_staff):
+    return make_staff("Support managers", username="manager", role="manager")
+
+
+@pytest.fixture
+def org_admin(make_staff):
+    return make_staff("Admins", username="orgadmin", role="admin")
+
+
+@pytest.fixture
+def dba(make_staff):
+    return make_staff("DBAs", organization=None, username="dba", role="admin")
+
+
+@pytest.fixture
+def platform_superuser(make_staff):
+    return make_staff(None, organization=None, username="platform", is_superuser=True, role="admin")

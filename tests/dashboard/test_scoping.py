@@ -1,0 +1,104 @@
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.test import RequestFactory
+from django.views import View
+
+from dashboard.scoping import (
+    StaffPermissionRequiredMixin,
+    get_object_in_scope,
+    is_platform_staff,
+    scope_to_organization,
+    staff_permission_required,
+)
+from models_core.models import User
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(organization, other_organization):
+    """Two customers in each organization; they are the rows being scoped."""
+    return {
+        "ours": {UserFactory(organization=organization).pk for _ in range(2)},
+        "theirs": {UserFactory(organization=other_organization).pk for _ in range(2)},
+    }
+
+
+def scoped_ids(user, people) -> set[int]:
+    all_people = people["ours"] | people["theirs"]
+    return set(
+        scope_to_organization(User.objects.filter(pk__in=all_people), user).values_list("pk", flat=True)
+    )
+
+
+def test_organization_staff_see_only_their_organization(make_staff, people):
+    assert scoped_ids(make_staff(), people) == people["ours"]
+
+
+def test_platform_staff_see_every_organization(make_staff, people):
+    platform = make_staff(organization=None)
+    assert is_platform_staff(platform)
+    assert scoped_ids(platform, people) == people["ours"] | people["theirs"]
+
+
+def test_anonymous_non_staff_and_inactive_see_nothing(make_staff, people, organization):
+    assert scoped_ids(AnonymousUser(), people) == set()
+    assert scoped_ids(UserFactory(organization=None, is_staff=False), people) == set()
+    assert scoped_ids(make_staff(organization=None, is_active=False), people) == set()
+    assert not is_platform_staff(UserFactory(organization=None, is_staff=False))
+
+
+def test_scope_follows_a_related_field(make_staff, organization, other_organization):
+    from dashboard.jobs.models import JobRun
+
+    ours = JobRun.objects.create(kind="k", started_by=UserFactory(organization=organization))
+    JobRun.objects.create(kind="k", started_by=UserFactory(organization=other_organization))
+    scoped = scope_to_organization(JobRun.objects.all(), make_staff(), field="started_by__organization")
+    assert list(scoped) == [ours]
+
+
+def test_get_object_in_scope(make_staff, people):
+    viewer = make_staff()
+    own_id = next(iter(people["ours"]))
+    other_id = next(iter(people["theirs"]))
+    assert get_object_in_scope(User.objects.all(), viewer, own_id).pk == own_id
+    for bad in (other_id, 10**12, "abc", None):
+        with pytest.raises(Http404):
+            get_object_in_scope(User.objects.all(), viewer, bad)
+    assert get_object_in_scope(User.objects.all(), make_staff(organization=None), other_id).pk == other_id
+
+
+@staff_permission_required("dashboard.view_trash")
+def trash_view(request):
+    return HttpResponse("trash")
+
+
+class TrashView(StaffPermissionRequiredMixin, View):
+    permission_required = "dashboard.view_trash"
+
+    def get(self, request):
+        return HttpResponse("trash")
+
+
+@pytest.mark.parametrize("view", [trash_view, TrashView.as_view()], ids=["decorator", "mixin"])
+def test_staff_permission_required(view, make_staff, dba):
+    factory = RequestFactory()
+
+    def call(user):
+        request = factory.get("/trash/?page=2")
+        request.user = user
+        return view(request)
+
+    for outsider in (AnonymousUser(), UserFactory(is_staff=False)):
+        response = call(outsider)
+        assert response.status_code == 302
+        assert response["Location"] == "/login/?next=/trash/%3Fpage%3D2"
+
+    with pytest.raises(PermissionDenied):
+        call(dba)  # staff, but DBAs may not view the trash
+
+    assert call(make_staff("Support managers")).content == b"trash"
+    assert call(make_staff(None, organization=None, is_superuser=True)).content == b"trash"
