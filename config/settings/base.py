@@ -164,6 +164,16 @@ LOGGING = {
 # an organization's settings may override it per model.
 CUSTODIAN_DEFAULT_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_DEFAULT_RETENTION_DAYS", "30"))
 
+# How long finished and abandoned background job runs are kept (dashboard.prune_job_runs, daily).
+CUSTODIAN_JOB_RUN_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_JOB_RUN_RETENTION_DAYS", "30"))
+
+# PROCRASTINATE
+# ------------------------------------------------------------------------------
+# Tasks live in each app's `tasks.py` (the default, stated here so it is not a surprise); the queue lives
+# in the same PostgreSQL database as the data, so a task can be deferred in the transaction that needs it.
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+PROCRASTINATE_DATABASE_ALIAS = "default"
+
 # UNFOLD
 # ------------------------------------------------------------------------------
 UNFOLD = {

@@ -1,0 +1,66 @@
+/*
+ * Follows background jobs on a page: every element with data-job-run-status-url polls that JSON endpoint
+ * (dashboard/jobs/<id>/status/) until the job finishes, updating its [data-job-run-bar] width,
+ * [data-job-run-label] text and [data-job-run-error]. Polling slows down while a job runs long and stops
+ * on finish or on an answer that is not 200 (the job was pruned, or the session ended).
+ */
+(function () {
+  "use strict";
+
+  var FIRST_DELAY_MS = 1000;
+  var MAX_DELAY_MS = 10000;
+
+  function render(el, data) {
+    var bar = el.querySelector("[data-job-run-bar]");
+    var label = el.querySelector("[data-job-run-label]");
+    var error = el.querySelector("[data-job-run-error]");
+    var percent = data.percent;
+    if (bar) bar.style.width = (percent === null ? 0 : percent) + "%";
+    if (label) {
+      var text = data.status_label;
+      if (percent !== null) text += " · " + percent + "%";
+      else if (data.done) text += " · " + data.done;
+      label.textContent = text;
+    }
+    if (error) error.textContent = data.error ? data.error.slice(0, 200) : "";
+    el.setAttribute("data-job-run-status", data.status);
+    el.setAttribute("data-job-run-finished", data.finished ? "1" : "0");
+  }
+
+  function follow(el) {
+    var url = el.getAttribute("data-job-run-status-url");
+    var delay = FIRST_DELAY_MS;
+
+    function poll() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("status " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          render(el, data);
+          if (!data.finished) {
+            delay = Math.min(delay * 1.5, MAX_DELAY_MS);
+            window.setTimeout(poll, delay);
+          }
+        })
+        .catch(function () {
+          el.setAttribute("data-job-run-poll", "stopped");
+        });
+    }
+
+    poll();
+  }
+
+  function init() {
+    document.querySelectorAll("[data-job-run-status-url]").forEach(function (el) {
+      if (el.getAttribute("data-job-run-finished") !== "1") follow(el);
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,49 @@
+"""A real procrastinate worker runs the housekeeping task against PostgreSQL."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from dashboard.jobs.models import JobRun
+from dashboard.jobs.services import job_run_start
+from dashboard.tasks import prune_job_runs
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def run_worker(transactional_db):
+    """Run every queued job once, then return (the documented way to test with a real worker)."""
+
+    def run() -> None:
+        with app.replace_connector(app.connector.get_worker_connector()):
+            app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+
+    return run
+
+
+def test_prune_job_runs_end_to_end(run_worker, settings):
+    settings.CUSTODIAN_JOB_RUN_RETENTION_DAYS = 30
+    user = UserFactory(is_staff=True)
+    old = JobRun.objects.create(kind="old", started_by=user, status="succeeded")
+    recent = JobRun.objects.create(kind="recent", started_by=user, status="failed")
+    JobRun.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    JobRun.objects.filter(pk=recent.pk).update(created_at=timezone.now() - timedelta(days=29))
+
+    run = job_run_start("prune_job_runs", user, prune_job_runs)
+    run_worker()
+
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert run.result == {"deleted": 1}
+    assert run.finished_at is not None
+    assert not JobRun.objects.filter(pk=old.pk).exists()
+    assert JobRun.objects.filter(pk=recent.pk).exists()
+    assert ProcrastinateJob.objects.get(pk=run.procrastinate_job_id).status == "succeeded"
+
+
+def test_prune_job_runs_is_scheduled_daily():
+    periodic = {task.task.name: task for task in app.periodic_registry.periodic_tasks.values()}
+    assert periodic["dashboard.prune_job_runs"].cron == "17 3 * * *"
