@@ -2,10 +2,15 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+# The unfold admin site is the dashboard: its index is the home page.
+admin.site.site_title = "Custodian"
+admin.site.site_header = "Custodian"
+admin.site.index_title = _("Dashboard")
 
 urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
-    # The unfold admin site is the dashboard: its index is the home page.
     path("", admin.site.urls),
 ]
 if settings.DEBUG:

@@ -1,7 +1,78 @@
-"""The sidebar: one section per capability, shown only to users who may open it."""
+"""The sidebar and the home page's capability cards, from one registry.
+
+Each capability (trash, validation, hooks, DB health) registers one entry when its pages exist, typically in
+its AppConfig.ready() or at import of its urls module. An entry is shown only when its URL resolves and the
+user holds its permission, so the menu never offers a dead link or a page that would answer 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.scoping import user_has_console_permission
+
+
+@dataclass(frozen=True)
+class NavigationEntry:
+    key: str
+    title: str
+    icon: str  # a Material Symbols name, as unfold uses
+    url_name: str
+    permission: str  # "app_label.codename"
+    description: str = ""
+    order: int = 100
+
+
+class NavigationRegistry:
+    def __init__(self) -> None:
+        self._entries: dict[str, NavigationEntry] = {}
+
+    def register(self, entry: NavigationEntry) -> NavigationEntry:
+        if entry.key in self._entries and self._entries[entry.key] != entry:
+            raise ValueError(f"Navigation entry {entry.key!r} is already registered differently")
+        self._entries[entry.key] = entry
+        return entry
+
+    def unregister(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def entries(self) -> list[NavigationEntry]:
+        return sorted(self._entries.values(), key=lambda e: (e.order, e.title))
+
+    def visible_to(self, user: Any) -> list[tuple[NavigationEntry, str]]:
+        """The entries this user may open, each with its resolved URL."""
+        visible = []
+        for entry in self.entries():
+            if not user_has_console_permission(user, entry.permission):
+                continue
+            try:
+                url = reverse(entry.url_name)
+            except NoReverseMatch:
+                continue
+            visible.append((entry, url))
+        return visible
+
+
+registry = NavigationRegistry()
 
 
 def sidebar_navigation(request: HttpRequest) -> list[dict]:
-    return []
+    """unfold's SIDEBAR["navigation"]: Home, then one item per capability the user may open."""
+    groups: list[dict] = [
+        {
+            "title": None,
+            "items": [{"title": _("Home"), "icon": "home", "link": reverse("admin:index")}],
+        }
+    ]
+    items = [
+        {"title": entry.title, "icon": entry.icon, "link": url}
+        for entry, url in registry.visible_to(request.user)
+    ]
+    if items:
+        groups.append({"title": _("Data care"), "separator": True, "items": items})
+    return groups

@@ -1,0 +1,69 @@
+import pytest
+from django.test import RequestFactory
+
+from dashboard.navigation import NavigationEntry, NavigationRegistry, registry, sidebar_navigation
+
+pytestmark = pytest.mark.django_db
+
+TRASH = NavigationEntry(
+    key="test-trash",
+    title="Test trash",
+    icon="delete",
+    url_name="admin:password_change",  # any URL that resolves stands in for a capability page
+    permission="dashboard.view_trash",
+    description="Deleted rows",
+)
+
+
+@pytest.fixture
+def trash_entry():
+    registry.register(TRASH)
+    yield TRASH
+    registry.unregister(TRASH.key)
+
+
+def sidebar_titles(user) -> list[str]:
+    request = RequestFactory().get("/")
+    request.user = user
+    return [item["title"] for group in sidebar_navigation(request) for item in group["items"]]
+
+
+def test_sidebar_has_only_home_while_no_capability_exists(manager, org_admin, dba, platform_superuser):
+    for user in (manager, org_admin, dba, platform_superuser):
+        assert sidebar_titles(user) == ["Home"]
+
+
+def test_entry_shows_only_with_its_permission(trash_entry, manager, dba, platform_superuser):
+    assert sidebar_titles(manager) == ["Home", "Test trash"]
+    assert sidebar_titles(platform_superuser) == ["Home", "Test trash"]
+    assert sidebar_titles(dba) == ["Home"]
+
+
+def test_entry_whose_url_does_not_resolve_is_hidden(manager):
+    local = NavigationRegistry()
+    local.register(
+        NavigationEntry("ghost", "Ghost", "help", "dashboard:no_such_page", "dashboard.view_trash")
+    )
+    assert local.visible_to(manager) == []
+
+
+def test_entries_are_ordered_and_keys_unique():
+    local = NavigationRegistry()
+    second = local.register(NavigationEntry("b", "B", "x", "admin:index", "dashboard.view_trash", order=20))
+    first = local.register(NavigationEntry("a", "A", "x", "admin:index", "dashboard.view_trash", order=10))
+    local.register(first)  # registering the same entry again is harmless (module re-imports)
+    assert local.entries() == [first, second]
+    with pytest.raises(ValueError):
+        local.register(NavigationEntry("a", "Other", "x", "admin:index", "dashboard.view_trash"))
+
+
+def test_rendered_sidebar_and_cards_follow_permissions(client, trash_entry, manager, dba):
+    client.force_login(manager)
+    page = client.get("/").content.decode()
+    assert 'href="/password_change/"' in page
+    assert page.count("Test trash") == 2  # sidebar item and home card
+    assert "Deleted rows" in page
+
+    client.force_login(dba)
+    page = client.get("/").content.decode()
+    assert "Test trash" not in page
