@@ -1,0 +1,37 @@
+"""Server-side plotly figures rendered into pages; static/dashboard/js/charts.js draws them.
+
+A page that shows figures loads `dashboard/includes/chart_scripts.html` (plotly.min.js from our own static
+files, then charts.js) and renders each figure with `render_figure` or `{% plotly_figure fig "id" %}`.
+"""
+
+import re
+
+import plotly.io as pio
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+_ELEMENT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+# Inside <script>, a literal "</script>" or "<!--" would end or confuse the element; JSON allows
+# these characters as \u escapes, so escaping them keeps the data identical once parsed.
+_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+def figure_json(fig) -> str:
+    """The figure as JSON (plotly's own encoder handles numpy arrays, dates and decimals)."""
+    return pio.to_json(fig, validate=False)
+
+
+def render_figure(fig, element_id: str) -> SafeString:
+    """A container div plus a JSON data island that charts.js turns into a chart."""
+    if not _ELEMENT_ID.match(element_id):
+        raise ValueError(f"Invalid chart element id {element_id!r}")
+    data = figure_json(fig).translate(_SCRIPT_ESCAPES)
+    return format_html(
+        '<div id="{}" class="custodian-chart" data-figure-id="{}-data" style="min-height: 320px"></div>'
+        '<script id="{}-data" type="application/json">{}</script>',
+        element_id,
+        element_id,
+        element_id,
+        mark_safe(data),  # escaped above for the script context
+    )
