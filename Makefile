@@ -27,7 +27,7 @@ migrate: install db
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py setup_demo
+	$(BIN)/python manage.py setup_demo --url http://$(HOST):$(PORT)/
 
 run: demo
 	$(BIN)/python manage.py collectstatic --noinput -v0
