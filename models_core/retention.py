@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, Func, OuterRef, Subquery, Value, When
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
 RETENTION_KEY = "retention_days"
@@ -94,8 +94,9 @@ def retention_expression(model: type[models.Model], now: datetime.datetime) -> A
         per_row = (
             model._base_manager.filter(pk=OuterRef("pk"))
             .annotate(
-                _rd_model=KT(f"{prefix}__{RETENTION_KEY}__{model._meta.model_name}"),
-                _rd_default=KT(f"{prefix}__{RETENTION_KEY}__default"),
+                # KT() cannot follow relations; a key transform over F("organization__settings") can.
+                _rd_model=KeyTextTransform(model._meta.model_name, KeyTransform(RETENTION_KEY, prefix)),
+                _rd_default=KeyTextTransform("default", KeyTransform(RETENTION_KEY, prefix)),
             )
             .annotate(_rd=Coalesce(_days_from("_rd_model"), _days_from("_rd_default"), Value(default)))
             .values("_rd")[:1]

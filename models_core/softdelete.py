@@ -112,7 +112,10 @@ class SoftDeleteQuerySet(models.QuerySet):
     def with_deleted(self) -> SoftDeleteQuerySet:
         """The same queryset without the live-rows filter `Model.objects` adds, so it composes anywhere."""
         clone = self._chain()
-        clone.query.where = _strip_live_filter(clone.query.where, self.model, clone.query.base_table)
+        if clone.query.where.children:
+            # The first alias is the base table (Query.base_table, read without caching it on an empty query).
+            alias = next(iter(clone.query.alias_map), None)
+            clone.query.where = _strip_live_filter(clone.query.where, self.model, alias)
         return clone
 
     def soft_delete(self, user: models.Model | None = None, reason: str = "", metadata: dict | None = None):

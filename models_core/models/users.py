@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from .. import schema
-from ..softdelete import AllObjectsManager, EnhancedSoftDeleteModel, SoftDeleteQuerySet
+from ..softdelete import EnhancedSoftDeleteModel, SoftDeleteQuerySet
 
 
 class LiveUserManager(UserManager.from_queryset(SoftDeleteQuerySet)):
@@ -13,6 +13,12 @@ class LiveUserManager(UserManager.from_queryset(SoftDeleteQuerySet)):
 
     def get_queryset(self) -> SoftDeleteQuerySet:
         return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class AllUsersManager(UserManager.from_queryset(SoftDeleteQuerySet)):
+    """`User.all_objects`: every user, trash included (the base manager), with UserManager's helpers."""
+
+    use_in_migrations = False
 
 
 class User(AbstractUser, EnhancedSoftDeleteModel):
@@ -79,7 +85,7 @@ class User(AbstractUser, EnhancedSoftDeleteModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = LiveUserManager()
-    all_objects = AllObjectsManager()
+    all_objects = AllUsersManager()
 
     class SoftDeleteMeta:
         # A user's tickets are not theirs to take along: tickets belong to the organization and stay visible
