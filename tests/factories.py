@@ -131,3 +131,22 @@ class UserPermissionFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     permission = factory.Sequence(lambda n: f"trash.permission_{n}")
     granted_by = None
+
+
+def build_tenant(tickets: int = 1, comments_per_ticket: int = 1) -> Organization:
+    """An organization with an agent (and session, permission), a customer, tickets with comments and
+    attachments (one on a comment), an article and an SLA policy."""
+    org = OrganizationFactory()
+    agent = UserFactory(organization=org)
+    UserSessionFactory(user=agent)
+    UserPermissionFactory(user=agent)
+    customer = CustomerFactory(organization=org)
+    for _ in range(tickets):
+        ticket = TicketFactory(organization=org, customer=customer, assigned_agent=agent)
+        for _ in range(comments_per_ticket):
+            comment = TicketCommentFactory(ticket=ticket, author=agent)
+        TicketAttachmentFactory(ticket=ticket, comment=comment)
+        TicketAttachmentFactory(ticket=ticket)
+    KnowledgeBaseArticleFactory(organization=org, author=agent)
+    SLAPolicyFactory(organization=org)
+    return org

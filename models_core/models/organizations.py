@@ -54,13 +54,20 @@ class Organization(EnhancedSoftDeleteModel):
 
     def next_ticket_number(self) -> int:
         """Take the next ticket number of this organization (atomic; numbers are never handed out twice)."""
+        return self.reserve_ticket_numbers(1)[0]
+
+    def reserve_ticket_numbers(self, count: int) -> range:
+        """Take `count` consecutive ticket numbers in one statement, for writers that bypass `Ticket.save()`
+        (bulk_create in importers and the demo-data generator)."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
         table = connection.ops.quote_name(self._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} SET last_ticket_number = last_ticket_number + 1 WHERE id = %s "
+                f"UPDATE {table} SET last_ticket_number = last_ticket_number + %s WHERE id = %s "
                 "RETURNING last_ticket_number",
-                [self.pk],
+                [count, self.pk],
             )
-            (number,) = cursor.fetchone()
-        self.last_ticket_number = number
-        return number
+            (last,) = cursor.fetchone()
+        self.last_ticket_number = last
+        return range(last - count + 1, last + 1)

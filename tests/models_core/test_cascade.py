@@ -22,36 +22,16 @@ from models_core.models import (
 )
 from models_core.softdelete import batch_restore, batch_summary, restore_conflicts, soft_delete_models
 from tests.factories import (
-    CustomerFactory,
     KnowledgeBaseArticleFactory,
     OrganizationFactory,
     SLAPolicyFactory,
-    TicketAttachmentFactory,
     TicketCommentFactory,
     TicketFactory,
     UserFactory,
     UserPermissionFactory,
     UserSessionFactory,
+    build_tenant,
 )
-
-
-def build_tenant(tickets: int = 1, comments_per_ticket: int = 1) -> Organization:
-    """An organization with an agent (and session, permission), a customer, tickets with comments and
-    attachments (one on a comment), an article and an SLA policy."""
-    org = OrganizationFactory()
-    agent = UserFactory(organization=org)
-    UserSessionFactory(user=agent)
-    UserPermissionFactory(user=agent)
-    customer = CustomerFactory(organization=org)
-    for _ in range(tickets):
-        ticket = TicketFactory(organization=org, customer=customer, assigned_agent=agent)
-        for _ in range(comments_per_ticket):
-            comment = TicketCommentFactory(ticket=ticket, author=agent)
-        TicketAttachmentFactory(ticket=ticket, comment=comment)
-        TicketAttachmentFactory(ticket=ticket)
-    KnowledgeBaseArticleFactory(organization=org, author=agent)
-    SLAPolicyFactory(organization=org)
-    return org
 
 
 @pytest.mark.django_db

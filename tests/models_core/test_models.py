@@ -64,3 +64,10 @@ def test_ticket_str_and_trash_label():
     assert str(ticket) == f"#{ticket.ticket_number} Broken"
     assert ticket.trash_label == f"#{ticket.ticket_number}"
     assert Ticket.objects.get(pk=ticket.pk).customer.role == User.Role.CUSTOMER
+
+
+def test_reserved_ticket_numbers_follow_the_counter():
+    org = OrganizationFactory()
+    TicketFactory(organization=org)
+    assert list(org.reserve_ticket_numbers(3)) == [2, 3, 4]
+    assert TicketFactory(organization=org).ticket_number == 5
