@@ -5,3 +5,10 @@ class ModelsCoreConfig(AppConfig):
     name = "models_core"
     verbose_name = "Helpdesk data"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .softdelete import cascade_edges, soft_delete_models
+
+        # Read every SoftDeleteMeta once at start-up, so a wrong relation name fails here, not in a delete.
+        cascade_edges()
+        soft_delete_models()

@@ -1,15 +1,73 @@
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
+
+from .. import schema
+from ..retention import retention_settings_validate
+from ..softdelete import EnhancedSoftDeleteModel
 
 
-class Organization(models.Model):
-    """A tenant of the helpdesk. Minimal until the model layer (issue 3) lands."""
+class Organization(EnhancedSoftDeleteModel):
+    """A tenant of the helpdesk: its users, tickets, articles and SLA policies belong to it.
+
+    `settings` is free-form JSON; the one key the model layer reads is `retention_days` (see
+    models_core.retention).
+    """
+
+    class SubscriptionTier(models.TextChoices):
+        FREE = "free", "Free"
+        BASIC = "basic", "Basic"
+        PROFESSIONAL = "professional", "Professional"
+        ENTERPRISE = "enterprise", "Enterprise"
 
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=100, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    slug = models.SlugField(max_length=100, db_index=False, help_text="Unique among live organizations.")
+    subscription_tier = models.CharField(
+        max_length=20, choices=SubscriptionTier.choices, default=SubscriptionTier.FREE
+    )
+    settings = models.JSONField(default=dict, blank=True)
+    # Ticket numbers come from this counter, never from MAX(ticket_number): a number stays used even after its
+    # ticket was trashed or purged.
+    last_ticket_number = models.IntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["name"]
+    class SoftDeleteMeta:
+        # Everything of a tenant goes to the trash with it. Hard delete (purge) follows the CASCADE foreign
+        # keys of the same relations, so a purged organization leaves nothing behind.
+        cascade = ("users", "tickets", "articles", "sla_policies")
+        deactivate = ()
+        organization_path = ""
+
+    class Meta(EnhancedSoftDeleteModel.Meta):
+        ordering = ["name", "id"]
+        verbose_name = "organization"
+        verbose_name_plural = "organizations"
+        indexes = schema.organization_indexes()
+        constraints = schema.organization_constraints()
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        retention_settings_validate(self.settings)
+
+    def next_ticket_number(self) -> int:
+        """Take the next ticket number of this organization (atomic; numbers are never handed out twice)."""
+        return self.reserve_ticket_numbers(1)[0]
+
+    def reserve_ticket_numbers(self, count: int) -> range:
+        """Take `count` consecutive ticket numbers in one statement, for writers that bypass `Ticket.save()`
+        (bulk_create in importers and the demo-data generator)."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        table = connection.ops.quote_name(self._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET last_ticket_number = last_ticket_number + %s WHERE id = %s "
+                "RETURNING last_ticket_number",
+                [count, self.pk],
+            )
+            (last,) = cursor.fetchone()
+        self.last_ticket_number = last
+        return range(last - count + 1, last + 1)

@@ -1,0 +1,193 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.utils import timezone
+
+from .. import schema
+from ..softdelete import EnhancedSoftDeleteModel
+
+
+class Ticket(EnhancedSoftDeleteModel):
+    """A support request of one customer in one organization."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    organization = models.ForeignKey(
+        "models_core.Organization",
+        # A ticket cannot outlive its tenant: purging the organization purges its tickets. The column leads
+        # several composite indexes, so no separate FK index.
+        on_delete=models.CASCADE,
+        related_name="tickets",
+        db_index=False,
+    )
+    ticket_number = models.PositiveIntegerField(
+        blank=True,
+        editable=False,
+        help_text="Per organization, taken from its counter on save; never reused.",
+    )
+    subject = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.MEDIUM)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        # A customer with tickets cannot be purged alone (the tickets are the organization's record); purging
+        # the organization removes both, which RESTRICT allows and PROTECT would not.
+        on_delete=models.RESTRICT,
+        related_name="customer_tickets",
+    )
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        # Purging an agent leaves their tickets unassigned.
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    tags = models.JSONField(default=list, blank=True, help_text="A JSON list of tag names.")
+    custom_fields = models.JSONField(
+        default=dict, blank=True, help_text="A JSON object of custom field values."
+    )
+    first_response_due = models.DateTimeField(null=True, blank=True)
+    resolution_due = models.DateTimeField(null=True, blank=True)
+    sla_breach = models.BooleanField(default=False)
+    time_to_first_response = models.DurationField(null=True, blank=True)
+    customer_satisfaction_score = models.SmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class SoftDeleteMeta:
+        cascade = ("comments", "attachments")
+        deactivate = ()
+        organization_path = "organization"
+
+    class Meta(EnhancedSoftDeleteModel.Meta):
+        ordering = ["-id"]
+        verbose_name = "ticket"
+        verbose_name_plural = "tickets"
+        indexes = schema.ticket_indexes()
+        constraints = schema.ticket_constraints()
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_number} {self.subject}"
+
+    @property
+    def trash_label(self) -> str:
+        return f"#{self.ticket_number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.ticket_number is None and self.organization_id is not None:
+            with transaction.atomic():
+                self.ticket_number = self.organization.next_ticket_number()
+                super().save(*args, **kwargs)
+            return
+        super().save(*args, **kwargs)
+
+
+class TicketComment(EnhancedSoftDeleteModel):
+    """A reply or note on a ticket."""
+
+    class CommentType(models.TextChoices):
+        PUBLIC = "public", "Public reply"
+        INTERNAL = "internal", "Internal note"
+        SYSTEM = "system", "System event"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        # System comments have no author; purging a user keeps the conversation, unattributed.
+        on_delete=models.SET_NULL,
+        related_name="ticket_comments",
+    )
+    content = models.TextField()
+    comment_type = models.CharField(max_length=20, choices=CommentType.choices, default=CommentType.PUBLIC)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class SoftDeleteMeta:
+        cascade = ("attachments",)
+        deactivate = ()
+        organization_path = "ticket__organization"
+
+    class Meta(EnhancedSoftDeleteModel.Meta):
+        ordering = ["created_at", "id"]
+        verbose_name = "ticket comment"
+        verbose_name_plural = "ticket comments"
+        indexes = schema.comment_indexes()
+        constraints = schema.comment_constraints()
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on ticket #{self.ticket.ticket_number}" if self.ticket_id else "Comment"
+
+    @property
+    def trash_label(self) -> str:
+        return f"{self.pk} on ticket #{self.ticket.ticket_number}"
+
+
+def attachment_upload_to(instance: "TicketAttachment", filename: str) -> str:
+    return f"attachments/{instance.ticket.organization_id}/{instance.ticket_id}/{filename}"
+
+
+class TicketAttachment(EnhancedSoftDeleteModel):
+    """A file attached to a ticket, optionally through one of its comments."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    comment = models.ForeignKey(
+        TicketComment,
+        null=True,
+        blank=True,
+        # Goes (to the trash, and when purged) with the comment it was posted with.
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="uploaded_attachments",
+    )
+    file = models.FileField(upload_to=attachment_upload_to, max_length=255)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.BigIntegerField(default=0, validators=[MinValueValidator(0)], help_text="Bytes.")
+    download_count = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class SoftDeleteMeta:
+        cascade = ()
+        deactivate = ()
+        organization_path = "ticket__organization"
+
+    class Meta(EnhancedSoftDeleteModel.Meta):
+        ordering = ["created_at", "id"]
+        verbose_name = "ticket attachment"
+        verbose_name_plural = "ticket attachments"
+        indexes = schema.attachment_indexes()
+        constraints = schema.attachment_constraints()
+
+    def __str__(self) -> str:
+        return self.filename
+
+    def clean(self) -> None:
+        super().clean()
+        if self.comment_id and self.ticket_id and self.comment.ticket_id != self.ticket_id:
+            raise ValidationError({"comment": "The comment belongs to another ticket."}, code="wrong_ticket")

@@ -1,0 +1,690 @@
+"""Soft delete for the helpdesk's models: base models, querysets/managers and cascade groups.
+
+Rules (DESIGN.md, "Model layer rules"):
+
+- "In the trash" means ``deleted_at IS NOT NULL``. ``is_active`` is set to False on delete (so the report's
+  ``is_active=True`` queries still mean "live"), but for ``User`` and ``SLAPolicy`` it has a meaning of its
+  own (may log in / policy enabled), so the live/trash test never looks at it.
+- ``Model.objects`` returns live rows, ``Model.all_objects`` every row; both offer ``active()``,
+  ``deleted()`` and ``with_deleted()``. ``QuerySet.delete()`` soft-deletes; ``hard_delete()`` is explicit.
+- A soft delete stamps one batch id (uuid4) on its roots and on every row it cascades to; rows already in
+  the trash keep their own batch. Restore brings back exactly one batch (or one root's part of it). Both
+  are set-based: one UPDATE per model per cascade level, whatever the number of rows.
+
+Cascade relations are declared on each model::
+
+    class SoftDeleteMeta:
+        cascade = ("comments", "attachments")  # reverse FKs whose live rows join the batch
+        deactivate = ("sessions",)            # reverse FKs whose rows get is_active=False (never restored)
+        organization_path = "organization"    # where retention finds the tenant ("" = the row itself)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache, reduce
+from operator import or_
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.expressions import Col
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models.lookups import IsNull
+from django.db.models.sql.where import AND, WhereNode
+from django.utils import timezone
+
+from .retention import retention_expression
+
+# The columns a soft delete or restore writes; refreshed on the instance afterwards.
+SOFT_DELETE_FIELDS = ("is_active", "deleted_at", "deleted_by", "delete_reason", "deletion_batch")
+ENHANCED_FIELDS = ("deletion_metadata", "can_be_restored", "auto_delete_at")
+
+
+@dataclass
+class BatchResult:
+    """What one soft delete or restore did: its batch and the rows it changed per model label."""
+
+    batch_id: uuid.UUID | None
+    counts: dict[str, int] = field(default_factory=dict)
+    deactivated: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def add(self, model: type[models.Model], count: int, *, deactivated: bool = False) -> None:
+        target = self.deactivated if deactivated else self.counts
+        if count or model._meta.label not in target:
+            target[model._meta.label] = target.get(model._meta.label, 0) + count
+
+
+# Querysets and managers
+# ----------------------------------------------------------------------------------------------------
+
+
+def _is_live_filter(node: Any, model: type[models.Model], alias: str | None) -> bool:
+    return (
+        isinstance(node, IsNull)
+        and node.rhs is True
+        and isinstance(node.lhs, Col)
+        and node.lhs.target.name == "deleted_at"
+        and node.lhs.target.model._meta.concrete_model is model._meta.concrete_model
+        and node.lhs.alias == alias
+    )
+
+
+def _strip_live_filter(node: WhereNode, model: type[models.Model], alias: str | None) -> WhereNode:
+    """Drop every `deleted_at IS NULL` on the base table from the AND-parts of a where tree.
+
+    Removing a conjunct only widens the result, which is exactly what "with deleted" asks for; OR-branches and
+    negations are left alone so a user's own filters keep their meaning.
+    """
+    if node.negated or node.connector != AND:
+        return node
+    clone = WhereNode(connector=AND, negated=False)
+    for child in node.children:
+        if _is_live_filter(child, model, alias):
+            continue
+        if isinstance(child, WhereNode):
+            child = _strip_live_filter(child, model, alias)
+        clone.children.append(child)
+    return clone
+
+
+class SoftDeleteQuerySet(models.QuerySet):
+    """A queryset whose `delete()` moves rows to the trash (and their cascade group with them)."""
+
+    def active(self) -> SoftDeleteQuerySet:
+        """Live rows only (not in the trash)."""
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self) -> SoftDeleteQuerySet:
+        """Rows in the trash only, even when called on `Model.objects`."""
+        return self.with_deleted().filter(deleted_at__isnull=False)
+
+    def with_deleted(self) -> SoftDeleteQuerySet:
+        """The same queryset without the live-rows filter `Model.objects` adds, so it composes anywhere."""
+        clone = self._chain()
+        if clone.query.where.children:
+            # The first alias is the base table (Query.base_table, read without caching it on an empty query).
+            alias = next(iter(clone.query.alias_map), None)
+            clone.query.where = _strip_live_filter(clone.query.where, self.model, alias)
+        return clone
+
+    def soft_delete(self, user: models.Model | None = None, reason: str = "", metadata: dict | None = None):
+        """Move the live rows of this queryset to the trash as one batch; return a `BatchResult`."""
+        if self.query.is_sliced:
+            raise TypeError("Cannot soft-delete a sliced queryset; filter by primary key instead.")
+        roots = self.model.all_objects.filter(pk__in=self.values("pk"), deleted_at__isnull=True)
+        return soft_delete_roots(self.model, roots, user=user, reason=reason, metadata=metadata)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Soft delete, answering like Django's `QuerySet.delete()`: (total, {model label: count})."""
+        result = self.soft_delete()
+        return result.total, result.counts
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+    def hard_delete(self) -> tuple[int, dict[str, int]]:
+        """Really delete through Django's collector (on_delete rules apply); used by purge."""
+        return super().delete()
+
+    hard_delete.alters_data = True
+    hard_delete.queryset_only = True
+
+
+class SoftDeleteManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+    """`Model.objects`: live rows only. Related managers and `get_object_or_404` use it too."""
+
+    def get_queryset(self) -> SoftDeleteQuerySet:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class AllObjectsManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+    """`Model.all_objects`: every row, trash included.
+
+    It is also the base manager, so forward foreign-key access (`comment.ticket` of a trashed ticket),
+    `save()` and `refresh_from_db()` of trashed rows keep working.
+    """
+
+
+# Base models
+# ----------------------------------------------------------------------------------------------------
+
+
+class _AllRows:
+    """Stands in for a model class while Django validates uniqueness, so the check sees trashed rows too.
+
+    Django validates constraints through `_default_manager`, which hides the trash: a ticket number taken by a
+    trashed ticket would pass `full_clean()` and then fail in the database. Partial (live-only) constraints
+    still apply their own condition, so checking against every row is right for both kinds.
+    """
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    @property
+    def _default_manager(self) -> models.Manager:
+        return self._model._base_manager
+
+
+class SoftDeleteModel(models.Model):
+    """Abstract base: rows are moved to the trash instead of being deleted."""
+
+    is_active = models.BooleanField(default=True, help_text="False while the record is in the trash.")
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the record was moved to the trash."
+    )
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who moved the record to the trash.",
+    )
+    delete_reason = models.CharField(max_length=255, blank=True, editable=False)
+    deletion_batch = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The soft delete this record went to the trash with; restore brings a batch back whole.",
+    )
+
+    objects = SoftDeleteManager()
+    all_objects = AllObjectsManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+        default_manager_name = "objects"
+
+    class SoftDeleteMeta:
+        cascade: tuple[str, ...] = ()
+        deactivate: tuple[str, ...] = ()
+        organization_path: str | None = "organization"
+
+    # Django's validation against every row, not only live ones (see _AllRows).
+    def get_constraints(self) -> list[tuple[Any, list]]:
+        return [(_AllRows(model), constraints) for model, constraints in super().get_constraints()]
+
+    def _perform_unique_checks(self, unique_checks: list) -> dict:
+        return super()._perform_unique_checks([(_AllRows(model), checks) for model, checks in unique_checks])
+
+    @property
+    def is_deleted(self) -> bool:
+        """In the trash (`deleted_at` set); a suspended user is not."""
+        return self.deleted_at is not None
+
+    @property
+    def trash_label(self) -> str:
+        """How messages name this record, e.g. "#123" for a ticket."""
+        return f"“{self}”"
+
+    def soft_delete(
+        self, user: models.Model | None = None, reason: str = "", metadata: dict | None = None
+    ) -> BatchResult:
+        """Move this record and its cascade group to the trash; ValidationError if it already is there."""
+        if self.is_deleted:
+            raise ValidationError(
+                f"{self._meta.verbose_name.capitalize()} {self.trash_label} is already in the trash.",
+                code="already_deleted",
+            )
+        roots = type(self).all_objects.filter(pk=self.pk, deleted_at__isnull=True)
+        with transaction.atomic(using=router.db_for_write(type(self))):
+            result = soft_delete_roots(type(self), roots, user=user, reason=reason, metadata=metadata)
+            if not result.counts.get(self._meta.label):
+                # Someone else deleted it since this instance was loaded.
+                raise ValidationError(
+                    f"{self._meta.verbose_name.capitalize()} {self.trash_label} is already in the trash.",
+                    code="already_deleted",
+                )
+        self._refresh_soft_delete_fields()
+        return result
+
+    def restore(self, user: models.Model | None = None) -> BatchResult:
+        """Bring this record and the rows its soft delete took with it back; ValidationError if it is live,
+        its parent is still in the trash, or a live row now holds one of its unique values."""
+        if not self.is_deleted:
+            raise ValidationError(
+                f"{self._meta.verbose_name.capitalize()} {self.trash_label} is not in the trash.",
+                code="not_deleted",
+            )
+        result = restore_subtree(self, user=user)
+        self._refresh_soft_delete_fields()
+        return result
+
+    def delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """Soft delete, answering like Django's `Model.delete()`."""
+        result = self.soft_delete()
+        return result.total, result.counts
+
+    delete.alters_data = True
+
+    def hard_delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """Really delete the row through Django's collector; used by purge."""
+        return super().delete(using=using, keep_parents=keep_parents)
+
+    hard_delete.alters_data = True
+
+    def _refresh_soft_delete_fields(self) -> None:
+        names = [f.name for f in self._meta.concrete_fields if f.name in SOFT_DELETE_FIELDS + ENHANCED_FIELDS]
+        self.refresh_from_db(fields=names)
+
+    # The UPDATE expressions of a soft delete and a restore; EnhancedSoftDeleteModel adds its columns.
+    @classmethod
+    def soft_delete_values(
+        cls, context: _DeleteContext, *, root: bool, parent_fk: str | None
+    ) -> dict[str, Any]:
+        return {
+            "is_active": False,
+            "deleted_at": context.now,
+            "deleted_by": context.user,
+            "delete_reason": context.reason[:255],
+            "deletion_batch": context.batch_id,
+        }
+
+    @classmethod
+    def restore_values(cls, now: Any, user: models.Model | None) -> dict[str, Any]:
+        return {
+            "is_active": True,
+            "deleted_at": None,
+            "deleted_by": None,
+            "delete_reason": "",
+            "deletion_batch": None,
+        }
+
+
+class EnhancedSoftDeleteModel(SoftDeleteModel):
+    """Adds what the trash page and the purge job need: metadata, a restore veto and a retention deadline.
+
+    `deletion_metadata` keeps {"was_active": <is_active before the delete>, "root": <model label of the batch
+    root>, "cascaded": <bool>, ...caller's metadata}; restore puts `is_active` back from `was_active`, so a
+    suspended user or a disabled SLA policy comes back suspended/disabled. After a restore it holds
+    {"restored_at", "restored_by"}.
+    """
+
+    deletion_metadata = models.JSONField(default=dict, blank=True, editable=False)
+    can_be_restored = models.BooleanField(
+        default=True, help_text="False when a restore must be refused (e.g. data removed for legal reasons)."
+    )
+    auto_delete_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the purge job hard-deletes this record."
+    )
+
+    class Meta(SoftDeleteModel.Meta):
+        abstract = True
+
+    @classmethod
+    def soft_delete_values(
+        cls, context: _DeleteContext, *, root: bool, parent_fk: str | None
+    ) -> dict[str, Any]:
+        values = super().soft_delete_values(context, root=root, parent_fk=parent_fk)
+        extra = {
+            key: Value(value, output_field=models.JSONField()) for key, value in context.metadata.items()
+        }
+        values["deletion_metadata"] = JSONObject(
+            was_active=F("is_active"), root=Value(context.root_label), cascaded=Value(not root), **extra
+        )
+        if root:
+            values["auto_delete_at"] = retention_expression(cls, context.now)
+        else:
+            # The whole batch shares its root's deadline: purging a child before its root would make the batch
+            # impossible to restore whole.
+            parent = cls._meta.get_field(parent_fk).related_model
+            values["auto_delete_at"] = Subquery(
+                parent._base_manager.filter(pk=OuterRef(cls._meta.get_field(parent_fk).attname)).values(
+                    "auto_delete_at"
+                )[:1]
+            )
+        return values
+
+    @classmethod
+    def restore_values(cls, now: Any, user: models.Model | None) -> dict[str, Any]:
+        values = super().restore_values(now, user)
+        values["is_active"] = Coalesce(
+            Cast(KT("deletion_metadata__was_active"), models.BooleanField()), Value(True)
+        )
+        values["auto_delete_at"] = None
+        values["deletion_metadata"] = Value(
+            {"restored_at": now.isoformat(), "restored_by": getattr(user, "pk", None)},
+            output_field=models.JSONField(),
+        )
+        return values
+
+
+# The cascade graph
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A cascade relation: `child.fk` points at `parent`; `deactivate` edges only switch `is_active` off."""
+
+    parent: type[models.Model]
+    child: type[models.Model]
+    fk: str
+    deactivate: bool = False
+
+
+def _declared_edges(model: type[models.Model]) -> list[Edge]:
+    spec = getattr(model, "SoftDeleteMeta", SoftDeleteModel.SoftDeleteMeta)
+    edges = []
+    for names, deactivate in ((getattr(spec, "cascade", ()), False), (getattr(spec, "deactivate", ()), True)):
+        for name in names:
+            rel = model._meta.get_field(name)
+            if not (rel.one_to_many and rel.auto_created):
+                raise TypeError(f"{model.__name__}.SoftDeleteMeta: {name!r} is not a reverse foreign key.")
+            child = rel.related_model
+            if not deactivate and not issubclass(child, SoftDeleteModel):
+                raise TypeError(f"{model.__name__}.SoftDeleteMeta: {child.__name__} cannot be soft-deleted.")
+            if deactivate and not any(f.name == "is_active" for f in child._meta.concrete_fields):
+                raise TypeError(
+                    f"{model.__name__}.SoftDeleteMeta: {child.__name__} has no is_active to switch off."
+                )
+            edges.append(Edge(parent=model, child=child, fk=rel.field.name, deactivate=deactivate))
+    return edges
+
+
+@cache
+def soft_delete_models() -> tuple[type[SoftDeleteModel], ...]:
+    """Every concrete soft-delete model, parents before children in the cascade graph."""
+    found = [m for m in apps.get_models() if issubclass(m, SoftDeleteModel)]
+    depth: dict[type, int] = {}
+
+    def depth_of(model: type, seen: tuple = ()) -> int:
+        if model in seen:
+            raise TypeError(f"Soft-delete cascade cycle through {model.__name__}.")
+        if model not in depth:
+            parents = [e.parent for e in cascade_edges() if e.child is model and not e.deactivate]
+            depth[model] = 1 + max((depth_of(p, (*seen, model)) for p in parents), default=-1)
+        return depth[model]
+
+    return tuple(sorted(found, key=lambda m: (depth_of(m), m._meta.label)))
+
+
+@cache
+def cascade_edges() -> tuple[Edge, ...]:
+    """Every declared cascade relation of the project."""
+    return tuple(
+        edge for m in apps.get_models() if issubclass(m, SoftDeleteModel) for edge in _declared_edges(m)
+    )
+
+
+def parent_edges(model: type[models.Model]) -> list[Edge]:
+    """The soft-delete cascades that lead into `model` (its trash "parents")."""
+    return [e for e in cascade_edges() if e.child is model and not e.deactivate]
+
+
+def _reachable(root: type[models.Model]) -> list[type[models.Model]]:
+    """The soft-delete models a delete of `root` rows can reach, in cascade order (root first)."""
+    reach = {root}
+    changed = True
+    while changed:
+        changed = False
+        for edge in cascade_edges():
+            if edge.parent in reach and not edge.deactivate and edge.child not in reach:
+                reach.add(edge.child)
+                changed = True
+    return [m for m in soft_delete_models() if m in reach]
+
+
+# Soft delete
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _DeleteContext:
+    batch_id: uuid.UUID
+    now: Any
+    user: models.Model | None
+    reason: str
+    root_label: str
+    metadata: dict
+
+
+def soft_delete_roots(
+    model: type[SoftDeleteModel],
+    roots: models.QuerySet,
+    *,
+    user: models.Model | None = None,
+    reason: str = "",
+    metadata: dict | None = None,
+) -> BatchResult:
+    """Move `roots` (live rows of `model`) and their cascade groups to the trash under one new batch id.
+
+    One UPDATE for the roots, then one per cascade relation whose parent level changed rows; children are
+    found by `fk IN (SELECT id FROM parent WHERE deletion_batch = <batch>)`, so the statement count does not
+    depend on the number of rows. Rows already in the trash are left alone (they keep their own batch).
+    """
+    context = _DeleteContext(
+        batch_id=uuid.uuid4(),
+        now=timezone.now(),
+        user=user,
+        reason=reason,
+        root_label=model._meta.label,
+        metadata=dict(metadata or {}),
+    )
+    result = BatchResult(context.batch_id)
+    using = router.db_for_write(model)
+    with transaction.atomic(using=using):
+        changed = {model: roots.update(**model.soft_delete_values(context, root=True, parent_fk=None))}
+        result.add(model, changed[model])
+        for child in _reachable(model)[1:]:
+            changed[child] = 0
+            for edge in parent_edges(child):
+                if not changed.get(edge.parent):
+                    continue
+                in_batch = edge.parent._base_manager.filter(deletion_batch=context.batch_id).values("pk")
+                count = child._base_manager.filter(
+                    **{f"{edge.fk}__in": in_batch}, deleted_at__isnull=True
+                ).update(**child.soft_delete_values(context, root=False, parent_fk=edge.fk))
+                changed[child] += count
+                result.add(child, count)
+        for edge in cascade_edges():
+            if edge.deactivate and changed.get(edge.parent):
+                in_batch = edge.parent._base_manager.filter(deletion_batch=context.batch_id).values("pk")
+                count = edge.child._base_manager.filter(
+                    **{f"{edge.fk}__in": in_batch}, is_active=True
+                ).update(is_active=False)
+                result.add(edge.child, count, deactivated=True)
+    return result
+
+
+# Restore
+# ----------------------------------------------------------------------------------------------------
+
+
+def _lock_batch(batch_id: uuid.UUID, using: str) -> None:
+    """Serialize restores of one batch: the second waits, then finds nothing left in the trash."""
+    key = int.from_bytes(batch_id.bytes[:8], "big", signed=True)
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _restore_plan_for_root(instance: SoftDeleteModel) -> dict[type[models.Model], models.QuerySet]:
+    """The rows a restore of `instance` brings back: it, and what its soft delete took with it (same batch,
+    reached through the cascade relations from it), as lazy querysets in cascade order."""
+    model = type(instance)
+    plan: dict[type[models.Model], models.QuerySet] = {
+        model: model._base_manager.filter(pk=instance.pk, deleted_at__isnull=False)
+    }
+    if instance.deletion_batch is None:
+        return plan
+    for child in _reachable(model)[1:]:
+        reasons = [
+            Q(**{f"{edge.fk}__in": plan[edge.parent].values("pk")})
+            for edge in parent_edges(child)
+            if edge.parent in plan
+        ]
+        if reasons:
+            plan[child] = child._base_manager.filter(
+                reduce(or_, reasons), deletion_batch=instance.deletion_batch, deleted_at__isnull=False
+            )
+    return plan
+
+
+def _restore_plan_for_batch(batch_id: uuid.UUID) -> dict[type[models.Model], models.QuerySet]:
+    return {
+        model: model._base_manager.filter(deletion_batch=batch_id, deleted_at__isnull=False)
+        for model in soft_delete_models()
+    }
+
+
+def _label_of(model: type[models.Model], pk: Any) -> str:
+    row = model._base_manager.filter(pk=pk).first()
+    return row.trash_label if row is not None else f"#{pk}"
+
+
+def _unique_clash(model: type[models.Model], rows: models.QuerySet) -> str | None:
+    """A live row now holds a value one of `rows` needs under a live-only unique constraint."""
+    for constraint in model._meta.constraints:
+        if not isinstance(constraint, models.UniqueConstraint) or constraint.condition is None:
+            continue
+        keys = [F(name) for name in constraint.fields] or list(constraint.expressions)
+        names = {f"_restore_key_{i}": key for i, key in enumerate(keys)}
+        holders = (
+            model._default_manager.filter(constraint.condition)
+            .annotate(**names)
+            .filter(**{name: OuterRef(name) for name in names})
+        )
+        pk = rows.annotate(**names).filter(Exists(holders)).values_list("pk", flat=True).first()
+        if pk is not None:
+            label = _label_of(model, pk)
+            return (
+                f"Cannot restore {model._meta.verbose_name} {label}: a live record took its place. "
+                f"{constraint.violation_error_message}"
+            )
+    return None
+
+
+def restore_conflicts(plan: dict[type[models.Model], models.QuerySet]) -> list[str]:
+    """Why a restore of `plan` must be refused, as messages for people (empty: it may go ahead).
+
+    One query per model and rule: rows that may not be restored, rows whose trash parent is not coming back
+    with them, rows whose unique value a live row took meanwhile.
+    """
+    problems = []
+    for model, rows in plan.items():
+        if issubclass(model, EnhancedSoftDeleteModel):
+            pk = rows.filter(can_be_restored=False).values_list("pk", flat=True).first()
+            if pk is not None:
+                problems.append(
+                    f"{model._meta.verbose_name.capitalize()} {_label_of(model, pk)} "
+                    "is marked as not restorable."
+                )
+        for edge in parent_edges(model):
+            orphans = rows.filter(**{f"{edge.fk}__deleted_at__isnull": False})
+            if edge.parent in plan:
+                orphans = orphans.exclude(**{f"{edge.fk}__in": plan[edge.parent].values("pk")})
+            parent_pk = orphans.values_list(model._meta.get_field(edge.fk).attname, flat=True).first()
+            if parent_pk is not None:
+                problems.append(
+                    f"Restore {edge.parent._meta.verbose_name} {_label_of(edge.parent, parent_pk)} first: "
+                    "it is in the trash."
+                )
+        clash = _unique_clash(model, rows)
+        if clash:
+            problems.append(clash)
+    return problems
+
+
+def _constraint_message(models_: Iterable[type[models.Model]], error: IntegrityError) -> str:
+    name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+    for model in models_:
+        for constraint in model._meta.constraints:
+            if constraint.name == name:
+                return str(constraint.violation_error_message)
+    return "It conflicts with live records."
+
+
+def _run_restore(
+    plan: dict[type[models.Model], models.QuerySet], batch_id: uuid.UUID | None, user: models.Model | None
+) -> BatchResult:
+    result = BatchResult(batch_id)
+    now = timezone.now()
+    problems = restore_conflicts(plan)
+    if problems:
+        raise ValidationError(problems, code="restore_refused")
+    try:
+        with transaction.atomic():
+            # Children first: their querysets find them through parents that are still in the trash.
+            for model in reversed(list(plan)):
+                count = plan[model].update(**model.restore_values(now, user))
+                result.add(model, count)
+    except IntegrityError as error:
+        # A rule the pre-checks do not model (an overlapping SLA policy, two rows of one batch): refuse
+        # clearly.
+        raise ValidationError(
+            f"Cannot restore: {_constraint_message(plan, error)}", code="restore_refused"
+        ) from error
+    return result
+
+
+def restore_subtree(instance: SoftDeleteModel, user: models.Model | None = None) -> BatchResult:
+    """Restore `instance` and the rows of its batch that its soft delete took with it (not other roots of the
+    batch, not rows deleted separately before)."""
+    model = type(instance)
+    using = router.db_for_write(model)
+    with transaction.atomic(using=using):
+        if instance.deletion_batch is not None:
+            _lock_batch(instance.deletion_batch, using)
+        current = model._base_manager.select_for_update().filter(pk=instance.pk).first()
+        if current is None or current.deleted_at is None or current.deletion_batch != instance.deletion_batch:
+            raise ValidationError(
+                f"{model._meta.verbose_name.capitalize()} {instance.trash_label} "
+                "is not in the trash any more "
+                "(restored or purged meanwhile).",
+                code="not_deleted",
+            )
+        return _run_restore(_restore_plan_for_root(instance), instance.deletion_batch, user)
+
+
+def batch_restore(batch_id: uuid.UUID | str, user: models.Model | None = None) -> BatchResult:
+    """Restore every row of one batch that is still in the trash, in one transaction.
+
+    Two concurrent restores of one batch: the advisory lock makes the second wait; it then finds nothing left
+    and gets a ValidationError, so no row is restored twice.
+    """
+    batch_id = uuid.UUID(str(batch_id))
+    using = router.db_for_write(SoftDeleteModel)
+    with transaction.atomic(using=using):
+        _lock_batch(batch_id, using)
+        if not batch_summary(batch_id):
+            raise ValidationError(
+                f"Nothing of batch {batch_id} is in the trash (restored or purged meanwhile).",
+                code="not_deleted",
+            )
+        return _run_restore(_restore_plan_for_batch(batch_id), batch_id, user)
+
+
+def batch_summary(batch_id: uuid.UUID | str) -> dict[str, int]:
+    """How many rows of each model one batch holds in the trash ({model label: count}; empty if none).
+
+    One UNION ALL query, each arm served by the model's partial index on deletion_batch.
+    """
+    batch_id = uuid.UUID(str(batch_id))
+    querysets = [
+        model._base_manager.filter(deletion_batch=batch_id, deleted_at__isnull=False)
+        .order_by()
+        .values("deletion_batch")
+        .annotate(model=Value(model._meta.label, output_field=models.CharField()), count=models.Count("pk"))
+        .values_list("model", "count")
+        for model in soft_delete_models()
+    ]
+    if not querysets:
+        return {}
+    rows = querysets[0].union(*querysets[1:], all=True)
+    return {label: count for label, count in rows if count}
