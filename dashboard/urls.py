@@ -1,8 +1,12 @@
-from django.urls import path
+from django.urls import include, path
 
 from dashboard.jobs.views import job_run_status_view
 
 app_name = "dashboard"
 urlpatterns: list = [
     path("jobs/<int:job_run_id>/status/", job_run_status_view, name="job_run_status"),
+    path("trash/", include("dashboard.trash.urls")),
+    path("validation/", include("dashboard.validation.urls")),
+    path("hooks/", include("dashboard.hooks.urls")),
+    path("dbhealth/", include("dashboard.dbhealth.urls")),
 ]

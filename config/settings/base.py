@@ -78,6 +78,11 @@ THIRD_PARTY_APPS = [
 LOCAL_APPS = [
     "models_core",
     "dashboard",
+    # One app per capability, each with its own models and migrations (dashboard/<capability>/).
+    "dashboard.trash",
+    "dashboard.validation",
+    "dashboard.hooks",
+    "dashboard.dbhealth",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
