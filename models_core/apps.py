@@ -12,3 +12,5 @@ class ModelsCoreConfig(AppConfig):
         # Read every SoftDeleteMeta once at start-up, so a wrong relation name fails here, not in a delete.
         cascade_edges()
         soft_delete_models()
+        # The helpdesk's model hooks register themselves on import.
+        from . import helpdesk_hooks  # noqa: F401

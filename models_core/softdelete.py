@@ -11,6 +11,10 @@ Rules (DESIGN.md, "Model layer rules"):
   the trash keep their own batch. Restore brings back exactly one batch (or one root's part of it). Both
   are set-based: one UPDATE per model per cascade level, whatever the number of rows.
 
+Model hooks (models_core.hooks) fire here for soft delete and restore, cascades and `QuerySet.delete()`
+included: per-row hooks only for models that have hooks for the event, on rows fetched in chunks around the
+same set-based UPDATEs; a model without hooks costs no extra statement.
+
 Cascade relations are declared on each model::
 
     class SoftDeleteMeta:
@@ -40,6 +44,8 @@ from django.db.models.lookups import IsNull
 from django.db.models.sql.where import AND, WhereNode
 from django.utils import timezone
 
+from .hooks import HookAwareQuerySet, HookType, ModelHooksMixin, fire
+from .hooks import registry as hook_registry
 from .retention import retention_expression
 
 # The columns a soft delete or restore writes; refreshed on the instance afterwards.
@@ -98,7 +104,7 @@ def _strip_live_filter(node: WhereNode, model: type[models.Model], alias: str | 
     return clone
 
 
-class SoftDeleteQuerySet(models.QuerySet):
+class SoftDeleteQuerySet(HookAwareQuerySet):
     """A queryset whose `delete()` moves rows to the trash (and their cascade group with them)."""
 
     def active(self) -> SoftDeleteQuerySet:
@@ -179,7 +185,7 @@ class _AllRows:
         return self._model._base_manager
 
 
-class SoftDeleteModel(models.Model):
+class SoftDeleteModel(ModelHooksMixin, models.Model):
     """Abstract base: rows are moved to the trash instead of being deleted."""
 
     is_active = models.BooleanField(default=True, help_text="False while the record is in the trash.")
@@ -244,14 +250,16 @@ class SoftDeleteModel(models.Model):
             )
         roots = type(self).all_objects.filter(pk=self.pk, deleted_at__isnull=True)
         with transaction.atomic(using=router.db_for_write(type(self))):
-            result = soft_delete_roots(type(self), roots, user=user, reason=reason, metadata=metadata)
+            # soft_delete_roots refreshes this instance's soft-delete fields before the after-hooks see it.
+            result = soft_delete_roots(
+                type(self), roots, user=user, reason=reason, metadata=metadata, instance=self
+            )
             if not result.counts.get(self._meta.label):
                 # Someone else deleted it since this instance was loaded.
                 raise ValidationError(
                     f"{self._meta.verbose_name.capitalize()} {self.trash_label} is already in the trash.",
                     code="already_deleted",
                 )
-        self._refresh_soft_delete_fields()
         return result
 
     def restore(self, user: models.Model | None = None) -> BatchResult:
@@ -462,12 +470,17 @@ def soft_delete_roots(
     user: models.Model | None = None,
     reason: str = "",
     metadata: dict | None = None,
+    instance: SoftDeleteModel | None = None,
 ) -> BatchResult:
     """Move `roots` (live rows of `model`) and their cascade groups to the trash under one new batch id.
 
     One UPDATE for the roots, then one per cascade relation whose parent level changed rows; children are
     found by `fk IN (SELECT id FROM parent WHERE deletion_batch = <batch>)`, so the statement count does not
     depend on the number of rows. Rows already in the trash are left alone (they keep their own batch).
+
+    Soft-delete hooks: before-hooks of a level see its rows just before its UPDATE, after-hooks see every row
+    of the batch once all levels are done, all inside the transaction (a raising hook undoes the whole
+    batch). `instance`, when the caller holds the single root, is what the root's hooks receive.
     """
     context = _DeleteContext(
         batch_id=uuid.uuid4(),
@@ -479,18 +492,29 @@ def soft_delete_roots(
     )
     result = BatchResult(context.batch_id)
     using = router.db_for_write(model)
+    root_context = {"user": user, "reason": reason, "batch_id": context.batch_id, "cascaded": False}
+    cascaded_context = {**root_context, "cascaded": True}
+    reachable = _reachable(model)
     with transaction.atomic(using=using):
-        changed = {model: roots.update(**model.soft_delete_values(context, root=True, parent_fk=None))}
+        if instance is not None:
+            fire(hook_registry.get_hooks(HookType.BEFORE_SOFT_DELETE, model), instance, root_context)
+        else:
+            hook_registry.fire_for_rows(HookType.BEFORE_SOFT_DELETE, model, roots, root_context)
+        changed = {
+            model: roots.update_hooks_fired(**model.soft_delete_values(context, root=True, parent_fk=None))
+        }
         result.add(model, changed[model])
-        for child in _reachable(model)[1:]:
+        for child in reachable[1:]:
             changed[child] = 0
             for edge in parent_edges(child):
                 if not changed.get(edge.parent):
                     continue
                 in_batch = edge.parent._base_manager.filter(deletion_batch=context.batch_id).values("pk")
-                count = child._base_manager.filter(
-                    **{f"{edge.fk}__in": in_batch}, deleted_at__isnull=True
-                ).update(**child.soft_delete_values(context, root=False, parent_fk=edge.fk))
+                rows = child._base_manager.filter(**{f"{edge.fk}__in": in_batch}, deleted_at__isnull=True)
+                hook_registry.fire_for_rows(HookType.BEFORE_SOFT_DELETE, child, rows, cascaded_context)
+                count = rows.update_hooks_fired(
+                    **child.soft_delete_values(context, root=False, parent_fk=edge.fk)
+                )
                 changed[child] += count
                 result.add(child, count)
         for edge in cascade_edges():
@@ -500,6 +524,20 @@ def soft_delete_roots(
                     **{f"{edge.fk}__in": in_batch}, is_active=True
                 ).update(is_active=False)
                 result.add(edge.child, count, deactivated=True)
+        if instance is not None and changed[model]:
+            instance._refresh_soft_delete_fields()
+        for level in reachable:
+            if not (changed.get(level) and hook_registry.has_hooks(HookType.AFTER_SOFT_DELETE, level)):
+                continue
+            if level is model and instance is not None:
+                fire(hook_registry.get_hooks(HookType.AFTER_SOFT_DELETE, model), instance, root_context)
+                continue
+            hook_registry.fire_for_rows(
+                HookType.AFTER_SOFT_DELETE,
+                level,
+                level._base_manager.filter(deletion_batch=context.batch_id),
+                root_context if level is model else cascaded_context,
+            )
     return result
 
 
@@ -611,18 +649,32 @@ def _constraint_message(models_: Iterable[type[models.Model]], error: IntegrityE
 
 
 def _run_restore(
-    plan: dict[type[models.Model], models.QuerySet], batch_id: uuid.UUID | None, user: models.Model | None
+    plan: dict[type[models.Model], models.QuerySet],
+    batch_id: uuid.UUID | None,
+    user: models.Model | None,
+    root: SoftDeleteModel | None = None,
 ) -> BatchResult:
+    """Run a checked restore. Restore hooks: before-hooks see the plan's rows (still in the trash) before any
+    UPDATE; after-hooks see them restored, found again by the ids taken beforehand (only for models that
+    have after-restore hooks). `root` is the caller's instance, given to hooks in place of its row."""
     result = BatchResult(batch_id)
     now = timezone.now()
     problems = restore_conflicts(plan)
     if problems:
         raise ValidationError(problems, code="restore_refused")
+    context = {"user": user, "batch_id": batch_id}
+    for model, rows in plan.items():
+        hook_registry.fire_for_rows(HookType.BEFORE_RESTORE, model, rows, context, substitute=root)
+    restored_ids = {
+        model: list(rows.order_by("pk").values_list("pk", flat=True))
+        for model, rows in plan.items()
+        if hook_registry.has_hooks(HookType.AFTER_RESTORE, model)
+    }
     try:
         with transaction.atomic():
             # Children first: their querysets find them through parents that are still in the trash.
             for model in reversed(list(plan)):
-                count = plan[model].update(**model.restore_values(now, user))
+                count = plan[model].update_hooks_fired(**model.restore_values(now, user))
                 result.add(model, count)
     except IntegrityError as error:
         # A rule the pre-checks do not model (an overlapping SLA policy, two rows of one batch): refuse
@@ -630,6 +682,11 @@ def _run_restore(
         raise ValidationError(
             f"Cannot restore: {_constraint_message(plan, error)}", code="restore_refused"
         ) from error
+    if restored_ids:
+        if root is not None and type(root) in restored_ids:
+            root._refresh_soft_delete_fields()
+        for model, ids in restored_ids.items():
+            hook_registry.fire_for_rows(HookType.AFTER_RESTORE, model, ids, context, substitute=root)
     return result
 
 
@@ -649,7 +706,7 @@ def restore_subtree(instance: SoftDeleteModel, user: models.Model | None = None)
                 "(restored or purged meanwhile).",
                 code="not_deleted",
             )
-        return _run_restore(_restore_plan_for_root(instance), instance.deletion_batch, user)
+        return _run_restore(_restore_plan_for_root(instance), instance.deletion_batch, user, root=instance)
 
 
 def batch_restore(batch_id: uuid.UUID | str, user: models.Model | None = None) -> BatchResult:

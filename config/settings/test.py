@@ -16,3 +16,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 CUSTODIAN_REQUIRE_BROWSER = env_bool("CI", False)
 # Serve static files straight from the finders, so no collectstatic is needed before running.
 WHITENOISE_AUTOREFRESH = True
+# Hook statistics are flushed only where a test asks for it: an automatic flush at exit would otherwise
+# write the run's counts into the development database once pytest-django has switched back to it.
+CUSTODIAN_HOOK_STATS_AUTOFLUSH = False

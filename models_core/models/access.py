@@ -3,9 +3,10 @@ from django.db import models
 from django.utils import timezone
 
 from .. import schema
+from ..hooks import HookAwareQuerySet, ModelHooksMixin
 
 
-class UserSession(models.Model):
+class UserSession(ModelHooksMixin, models.Model):
     """A sign-in of a user (browser or API client).
 
     Not soft-deleted: a session is switched off (is_active=False) when its user goes to the trash, never
@@ -20,6 +21,8 @@ class UserSession(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_seen_at = models.DateTimeField(default=timezone.now)
 
+    objects = HookAwareQuerySet.as_manager()
+
     class Meta:
         ordering = ["-last_seen_at", "-id"]
         verbose_name = "user session"
@@ -30,7 +33,7 @@ class UserSession(models.Model):
         return f"Session of {self.user} from {self.ip_address or 'unknown address'}"
 
 
-class UserPermission(models.Model):
+class UserPermission(ModelHooksMixin, models.Model):
     """A permission codename granted to one user (e.g. "trash.restore").
 
     Not soft-deleted: grants stay while their user is in the trash (inert: the user cannot log in), come back
@@ -53,6 +56,8 @@ class UserPermission(models.Model):
         related_name="permissions_granted",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = HookAwareQuerySet.as_manager()
 
     class Meta:
         ordering = ["user", "permission"]
