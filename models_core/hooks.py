@@ -131,6 +131,18 @@ def _relative_file(path: str | None) -> str:
         return path
 
 
+def _def_line(func: Callable) -> int:
+    """The line of the `def` itself (co_firstlineno points at the first decorator)."""
+    try:
+        lines, start = inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        return getattr(getattr(func, "__code__", None), "co_firstlineno", 0)
+    for offset, text in enumerate(lines):
+        if text.lstrip().startswith(("def ", "async def ")):
+            return start + offset
+    return start
+
+
 def _source_hash(func: Callable) -> str:
     try:
         source = inspect.getsource(func)
@@ -170,7 +182,7 @@ class Hook:
         self.module = getattr(func, "__module__", "?")
         self.qualname = getattr(func, "__qualname__", repr(func))
         self.file = _relative_file(inspect.getsourcefile(func) if hasattr(func, "__code__") else None)
-        self.line = getattr(getattr(func, "__code__", None), "co_firstlineno", 0)
+        self.line = _def_line(func)
         self.doc = inspect.getdoc(func) or ""
         self.source_hash = _source_hash(func)
 
@@ -642,8 +654,13 @@ class HookAwareQuerySet(models.QuerySet):
     update_hooks_fired.alters_data = True
 
 
-def flush_if_due() -> None:
-    """For request_finished and long-running workers: write the counters when they are due."""
+def bypass_note(model: type[models.Model], operation: str, rows: int) -> None:
+    """Count a write that skipped `model`'s save hooks, made without its HookAwareQuerySet."""
+    _buffer.note_bypass(model, operation, rows)
+
+
+def flush_if_due(*args: Any, **kwargs: Any) -> None:
+    """Write the counters when they are due; a receiver for request_finished (hence the signal's args)."""
     _buffer.flush_if_due()
 
 

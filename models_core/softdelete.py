@@ -44,7 +44,7 @@ from django.db.models.lookups import IsNull
 from django.db.models.sql.where import AND, WhereNode
 from django.utils import timezone
 
-from .hooks import HookAwareQuerySet, HookType, ModelHooksMixin, fire
+from .hooks import HookAwareQuerySet, HookType, ModelHooksMixin, bypass_note, fire
 from .hooks import registry as hook_registry
 from .retention import retention_expression
 
@@ -523,6 +523,9 @@ def soft_delete_roots(
                 count = edge.child._base_manager.filter(
                     **{f"{edge.fk}__in": in_batch}, is_active=True
                 ).update(is_active=False)
+                # Switching them off skips their save hooks: shown in the hook registry as a bypass.
+                if not isinstance(edge.child._base_manager.get_queryset(), HookAwareQuerySet):
+                    bypass_note(edge.child, "update", count)
                 result.add(edge.child, count, deactivated=True)
         if instance is not None and changed[model]:
             instance._refresh_soft_delete_fields()
