@@ -53,8 +53,8 @@ def hook_stats_write(deltas: list[HookStatsDelta], bypasses: dict[tuple[str, str
                 params += [d.max_ns, d.last_error, d.last_error_at, d.source_hash, now, now]
             values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
             cursor.execute(
-                f"INSERT INTO {connection.ops.quote_name(HookStat._meta.db_table)} AS t ({_quoted(*columns)}) "
-                f"VALUES {values} "
+                f"INSERT INTO {connection.ops.quote_name(HookStat._meta.db_table)} AS t "
+                f"({_quoted(*columns)}) VALUES {values} "
                 'ON CONFLICT ("key") DO UPDATE SET '
                 "calls = t.calls + EXCLUDED.calls, "
                 "failures = t.failures + EXCLUDED.failures, "

@@ -1,6 +1,7 @@
 """The hook registry and its firing paths: order, abort, on-commit, error policy, cascades, bypasses."""
 
 import logging
+from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -87,7 +88,7 @@ def test_priority_then_registration_order_and_report_event_order(hooks):
     assert log[0][2] == {"created": True, "update_fields": None}
     log.clear()
     session.save(update_fields=["user_agent"])
-    assert [name for name, *_ in log][0] == "before_update"
+    assert log[0][0] == "before_update"
     assert log[0][2] == {"created": False, "update_fields": ["user_agent"]}
     assert [h.qualname for h in hook_registry.get_hooks("before_save", UserSession)] == [
         "recorder_save_early",
@@ -182,10 +183,13 @@ def test_on_commit_hook_does_not_run_when_the_write_rolls_back(hooks, django_cap
     log = []
     hooks(HookType.AFTER_CREATE, UserSession, recorder(log, "deferred"), on_commit=True)
     user = UserFactory()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(ZeroDivisionError), transaction.atomic():
-            UserSession.objects.create(user=user, session_key="rolled-back")
-            1 / 0  # noqa: B018
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(ZeroDivisionError),
+        transaction.atomic(),
+    ):
+        UserSession.objects.create(user=user, session_key="rolled-back")
+        1 / 0  # noqa: B018
     assert callbacks == [] and log == []
 
 
@@ -268,7 +272,7 @@ def test_provenance_of_a_real_hook():
     assert hook.module == "models_core.helpdesk_hooks"
     assert hook.qualname == "ticket_stamp_resolved_at"
     assert hook.file == "models_core/helpdesk_hooks.py"
-    source_lines = open(helpdesk_hooks.__file__).read().splitlines()
+    source_lines = Path(helpdesk_hooks.__file__).read_text().splitlines()
     assert "def ticket_stamp_resolved_at" in source_lines[hook.line - 1]
     assert hook.doc.startswith("Stamp `resolved_at`")
     assert hook.priority == 20 and hook.on_error == "raise" and not hook.on_commit
