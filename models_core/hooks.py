@@ -156,6 +156,8 @@ def _source_hash(func: Callable) -> str:
 class Hook:
     """One registered hook: its function, where it runs, where it comes from and its in-process counters."""
 
+    do_not_call_in_templates = True  # it is callable (it runs the hook); templates read its attributes
+
     func: Callable[..., Any]
     hook_type: HookType
     model: type[models.Model]
