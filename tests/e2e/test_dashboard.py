@@ -8,7 +8,8 @@ from dashboard.navigation import NavigationEntry, registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CAPABILITY_TITLES = ("Trash", "Validation", "Hooks", "DB health")
+# Capabilities not built on this branch yet; the ones that exist have their own browser tests.
+CAPABILITY_TITLES = ("Trash", "Validation", "DB health")
 
 
 def sidebar(page):
@@ -24,7 +25,7 @@ def sidebar(page):
         ("platform_superuser", "Platform staff: every organization"),
     ],
 )
-def test_each_group_signs_in_to_the_home_page_with_no_capability_links(
+def test_each_group_signs_in_to_the_home_page_with_no_missing_capability_links(
     request, page, sign_in, who, organization_text
 ):
     user = request.getfixturevalue(who)
