@@ -14,6 +14,7 @@ import argparse
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.db import ProgrammingError, transaction
 from tqdm import tqdm
 
 from models_core.demo import (
@@ -45,7 +46,8 @@ class _RawStream:
         self._wrapper = wrapper
 
     def write(self, text: str) -> None:
-        self._wrapper.write(text, ending="")
+        # Django styles everything on a terminal's stderr as an error (red); a progress bar is not one.
+        self._wrapper.write(text, style_func=str, ending="")
 
     def flush(self) -> None:
         self._wrapper.flush()
@@ -90,26 +92,32 @@ class Command(BaseCommand):
         no_progress: bool,
         **options: Any,
     ) -> None:
-        existing = demo_organizations().count()
+        try:
+            existing = demo_organizations().count()
+        except ProgrammingError as exc:
+            raise CommandError(f"The database is not ready ({exc}). Run `manage.py migrate` first.") from exc
         if existing and not (reset or append):
             raise CommandError(
                 f"Demo data from an earlier seed_demo is here ({existing} organizations). "
                 "Pass --reset to replace it or --append to add to it."
             )
-        if reset and existing:
-            removed = remove_demo_data()
-            self.stderr.write(f"Removed {removed} demo organizations and everything in them.")
         show = not no_progress and self.stderr.isatty()
-        with tqdm(
-            total=tickets, unit="ticket", file=_RawStream(self.stderr), disable=not show, desc="seed_demo"
-        ) as bar:
-            result = seed_demo_data(organizations=orgs, tickets=tickets, seed=seed, progress=bar.update)
+        # One transaction for the reset and the seed: a failed seed leaves the earlier demo data in place.
+        with transaction.atomic():
+            if reset and existing:
+                removed = remove_demo_data()
+                self.stderr.write(
+                    f"Removed {removed} demo organizations and everything in them.", style_func=str
+                )
+            with tqdm(
+                total=tickets, unit="ticket", file=_RawStream(self.stderr), disable=not show, desc="seed_demo"
+            ) as bar:
+                result = seed_demo_data(organizations=orgs, tickets=tickets, seed=seed, progress=bar.update)
         counts = ", ".join(f"{n} {label.split('.')[-1]}" for label, n in sorted(result.counts.items()))
         trashed = len(result.trashed_batches)
         self.stderr.write(
-            self.style.SUCCESS(
-                f"Seeded {len(result.organizations)} organizations (seed {seed}) in {result.seconds:.1f} s: "
-                f"{counts}. {trashed} soft deletes, {result.due_for_purge} rows due for purge within days, "
-                f"legacy rows: {result.legacy}."
-            )
+            f"Seeded {len(result.organizations)} organizations (seed {seed}) in {result.seconds:.1f} s: "
+            f"{counts}. {trashed} soft deletes, {result.due_for_purge} rows due for purge within days, "
+            f"legacy rows: {result.legacy}.",
+            style_func=self.style.SUCCESS,
         )
