@@ -66,6 +66,7 @@ BATCH_SIZE = 1000
 CHUNK = 2000
 MAX_TICKETS = 5_000_000
 MAX_ORGANIZATIONS = 500
+FIRST_TENANT_NAME = "Acme Support"
 # Demo accounts cannot sign in: the demo staff sign-ins come from setup_demo.
 DEMO_PASSWORD = f"{UNUSABLE_PASSWORD_PREFIX}seed-demo"
 
@@ -368,6 +369,9 @@ class _Seeder:
 
     def tenant(self, index: int, tickets: int, *, regular: bool) -> _Tenant:
         name = self.fake.company()
+        if regular and index == 0:
+            # setup_demo binds its demo manager and admin to this tenant, so they see data when they sign in.
+            name = FIRST_TENANT_NAME
         if not regular:
             name = f"{name} (offboarded)"
         settings: dict[str, Any] = {
