@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.apps import apps
-from django.db.models import Sum
 
 from dashboard.hooks.models import HookBypass, HookStat
 from models_core.hooks import HOOK_TYPE_ORDER, Hook, HookType, ModelHooksMixin
@@ -131,7 +130,3 @@ def hook_bypass_list(model_label: str | None = None) -> list[HookBypass]:
     if model_label:
         bypasses = bypasses.filter(model_label=model_label)
     return list(bypasses.order_by("model_label", "operation"))
-
-
-def hook_bypass_total() -> int:
-    return HookBypass.objects.aggregate(total=Sum("operations"))["total"] or 0

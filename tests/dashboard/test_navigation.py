@@ -16,6 +16,15 @@ TRASH = NavigationEntry(
 
 
 @pytest.fixture
+def no_capabilities():
+    """The registry without the capabilities installed so far, so these tests see only their own entries."""
+    installed = dict(registry._entries)
+    registry._entries.clear()
+    yield
+    registry._entries.update(installed)
+
+
+@pytest.fixture
 def trash_entry():
     registry.register(TRASH)
     yield TRASH
@@ -38,12 +47,14 @@ def sidebar_titles(user) -> list[str]:
     ]
 
 
-def test_sidebar_has_only_home_while_no_capability_exists(manager, org_admin, dba, platform_superuser):
+def test_sidebar_has_only_home_while_no_capability_exists(
+    no_capabilities, manager, org_admin, dba, platform_superuser
+):
     for user in (manager, org_admin, dba, platform_superuser):
         assert sidebar_titles(user) == ["Home"]
 
 
-def test_entry_shows_only_with_its_permission(trash_entry, manager, dba, platform_superuser):
+def test_entry_shows_only_with_its_permission(no_capabilities, trash_entry, manager, dba, platform_superuser):
     assert sidebar_titles(manager) == ["Home", "Test trash"]
     assert sidebar_titles(platform_superuser) == ["Home", "Test trash"]
     assert sidebar_titles(dba) == ["Home"]

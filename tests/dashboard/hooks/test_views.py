@@ -130,3 +130,9 @@ def test_double_submitted_reset_all_is_harmless(client, org_admin, flushed_stats
     assert client.post(RESET, {}).status_code == 302
     assert client.post(RESET, {}).status_code == 302
     assert HookStat.objects.filter(calls__gt=0).count() == 0
+
+
+def test_hooks_entry_in_the_sidebar_follows_the_permission(client, manager, org_admin, dba):
+    for user, shown in ((manager, False), (org_admin, True), (dba, True)):
+        client.force_login(user)
+        assert ('href="/dashboard/hooks/"' in client.get("/").content.decode()) is shown
