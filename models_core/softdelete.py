@@ -630,8 +630,8 @@ def restore_conflict_list(plan: dict[type[models.Model], models.QuerySet]) -> li
                         "parent_in_trash",
                         model,
                         pk,
-                        f"Restore {edge.parent._meta.verbose_name} {_label_of(edge.parent, parent_pk)} first: "
-                        "it is in the trash.",
+                        f"Restore {edge.parent._meta.verbose_name} {_label_of(edge.parent, parent_pk)} "
+                        "first: it is in the trash.",
                         parent_model=edge.parent,
                         parent_pk=parent_pk,
                         parent_batch=parent_batch,

@@ -55,9 +55,10 @@ class MoveToTrashAdminMixin:
         self, request: HttpRequest, objects: list, count: int, form: Any, **extra: Any
     ) -> dict:
         opts = self.model._meta  # type: ignore[attr-defined]
+        name = opts.verbose_name if count == 1 else opts.verbose_name_plural
         return {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
-            "title": f"Move to the trash: {count} {opts.verbose_name if count == 1 else opts.verbose_name_plural}",
+            "title": f"Move to the trash: {count} {name}",
             "opts": opts,
             "app_label": opts.app_label,
             "objects": objects,

@@ -1,4 +1,4 @@
-"""Forms of the trash pages: the list's filters, the reason for a delete, the purge confirmation, retention."""
+"""Forms of the trash pages: list filters, the reason for a delete, the purge confirmation, retention."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ purge; one entry per root row, written in bulk in the same transaction as the ch
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid
 from collections import defaultdict
@@ -223,10 +224,8 @@ def _live_rows_hit(collector: Collector) -> int:
 def _remove_files(files: list[tuple[Any, str]]) -> None:
     for storage, name in files:
         # A file already gone is what we wanted; anything else is left for the storage's own cleanup.
-        try:
+        with contextlib.suppress(OSError):
             storage.delete(name)
-        except OSError:
-            pass
 
 
 def _purge_group(
@@ -282,7 +281,7 @@ def _purge_group(
             files.extend(_collected_files(collector))
             organization = organization_of(row)
             pk, deleted_at, batch = row.pk, row.deleted_at, row.deletion_batch
-            _log(user, [row], DELETION, lambda obj: f"Purged from the trash (batch {batch})")
+            _log(user, [row], DELETION, lambda obj, b=batch: f"Purged from the trash (batch {b})")
             _, counts = collector.delete()
             counts = {k: v for k, v in counts.items() if v}
             records.append(

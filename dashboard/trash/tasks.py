@@ -1,4 +1,4 @@
-"""procrastinate tasks of the trash: big restores and purges started from the pages, and the retention purge."""
+"""procrastinate tasks of the trash: big restores and purges started from its pages; the retention purge."""
 
 from __future__ import annotations
 
