@@ -438,6 +438,13 @@ class RestorePlanItem:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def count_lines(self) -> list[str]:
+        return [
+            f"{n} {m._meta.verbose_name if n == 1 else m._meta.verbose_name_plural}"
+            for m, n in self.counts.items()
+        ]
+
     def blocking(self, parent_batches: set[uuid.UUID]) -> list[RestoreConflict]:
         """The conflicts left when the chosen parent batches come back first."""
         usable = {o.batch_id for o in self.offers if o.in_scope and o.batch_id in parent_batches}
