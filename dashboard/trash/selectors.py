@@ -10,6 +10,7 @@ model on idx_<x>_batch. No query counts a whole table.
 from __future__ import annotations
 
 import datetime
+import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -238,7 +239,8 @@ class TrashRow:
         due = getattr(self.obj, "auto_delete_at", None)
         if due is None:
             return None
-        return max((due - timezone.now()).days, 0)
+        # Whole days left, rounded up: "1 day" until the purge job may take it, "0" once it is due.
+        return max(math.ceil((due - timezone.now()).total_seconds() / 86400), 0)
 
     @property
     def restorable(self) -> bool:
@@ -435,6 +437,10 @@ class RestorePlanItem:
         return trash_item_value(self.obj)
 
     @property
+    def title(self) -> str:
+        return _label(self.obj)
+
+    @property
     def total(self) -> int:
         return sum(self.counts.values())
 
@@ -514,6 +520,10 @@ class PurgePreviewItem:
     @property
     def value(self) -> str:
         return trash_item_value(self.obj)
+
+    @property
+    def title(self) -> str:
+        return _label(self.obj)
 
     @property
     def total(self) -> int:
