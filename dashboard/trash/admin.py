@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from dashboard.trash.forms import DeleteReasonForm
 from dashboard.trash.services import trash_soft_delete
+from models_core.softdelete import SoftDeleteModel
 
 CONFIRM_SHOWN = 100
 
@@ -35,12 +36,21 @@ def _taken_along(model: type) -> list[str]:
 
 
 class MoveToTrashAdminMixin:
-    """Soft delete with a reason instead of Django's hard delete, for single and bulk deletes."""
+    """Soft delete with a reason instead of Django's hard delete, for single and bulk deletes.
+
+    On an admin of a model that is not soft-deleted it changes nothing, so it can sit on a shared base class.
+    """
 
     move_to_trash_template = "trash/admin/move_to_trash.html"
 
+    @property
+    def _moves_to_trash(self) -> bool:
+        return issubclass(self.model, SoftDeleteModel)  # type: ignore[attr-defined]
+
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)  # type: ignore[misc]
+        if not self._moves_to_trash:
+            return actions
         actions.pop("delete_selected", None)
         if self.has_delete_permission(request):  # type: ignore[attr-defined]
             meta = self.model._meta  # type: ignore[attr-defined]
@@ -110,6 +120,8 @@ class MoveToTrashAdminMixin:
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict | None = None
     ) -> HttpResponse:
+        if not self._moves_to_trash:
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
         opts = self.model._meta  # type: ignore[attr-defined]
         obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
         if obj is None:

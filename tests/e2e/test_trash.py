@@ -80,7 +80,7 @@ def test_an_admin_bulk_purges_with_the_typed_confirmation(
     assert not Ticket.all_objects.filter(pk__in=[t.pk for t in tickets]).exists()
     assert Ticket.all_objects.filter(pk=kept.pk).exists()
 
-    page.get_by_role("link", name="Purge records").first.click()
+    page.get_by_role("link", name="Purge records", exact=True).click()
     expect(page.get_by_test_id("purge-record")).to_have_count(2)
 
 
