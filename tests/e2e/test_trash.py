@@ -31,6 +31,11 @@ def test_a_support_manager_restores_a_ticket_with_its_comments(
     row = page.get_by_test_id("trash-row").filter(has_text="Printer on fire")
     expect(row).to_contain_text("opened twice")
     expect(page.get_by_test_id("purge-selected")).to_have_count(0)  # managers do not purge
+    row.get_by_role("link", name="#1 Printer on fire").click()
+    expect(page.get_by_test_id("trash-batch")).to_contain_text("2 Ticket comments")
+    expect(page.get_by_test_id("trash-summary")).to_contain_text("opened twice")
+    page.screenshot(path="/tmp/trash_detail.png", full_page=True)
+    page.go_back()
     select(page, ticket)
     page.get_by_test_id("restore-selected").click()
 
