@@ -39,6 +39,7 @@ from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.db.models.lookups import IsNull
 from django.db.models.sql.where import AND, WhereNode
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from .retention import retention_expression
 
@@ -239,7 +240,7 @@ class SoftDeleteModel(models.Model):
         """Move this record and its cascade group to the trash; ValidationError if it already is there."""
         if self.is_deleted:
             raise ValidationError(
-                f"{self._meta.verbose_name.capitalize()} {self.trash_label} is already in the trash.",
+                f"{capfirst(self._meta.verbose_name)} {self.trash_label} is already in the trash.",
                 code="already_deleted",
             )
         roots = type(self).all_objects.filter(pk=self.pk, deleted_at__isnull=True)
@@ -248,7 +249,7 @@ class SoftDeleteModel(models.Model):
             if not result.counts.get(self._meta.label):
                 # Someone else deleted it since this instance was loaded.
                 raise ValidationError(
-                    f"{self._meta.verbose_name.capitalize()} {self.trash_label} is already in the trash.",
+                    f"{capfirst(self._meta.verbose_name)} {self.trash_label} is already in the trash.",
                     code="already_deleted",
                 )
         self._refresh_soft_delete_fields()
@@ -259,7 +260,7 @@ class SoftDeleteModel(models.Model):
         its parent is still in the trash, or a live row now holds one of its unique values."""
         if not self.is_deleted:
             raise ValidationError(
-                f"{self._meta.verbose_name.capitalize()} {self.trash_label} is not in the trash.",
+                f"{capfirst(self._meta.verbose_name)} {self.trash_label} is not in the trash.",
                 code="not_deleted",
             )
         result = restore_subtree(self, user=user)
@@ -609,7 +610,7 @@ def restore_conflict_list(plan: dict[type[models.Model], models.QuerySet]) -> li
                         "not_restorable",
                         model,
                         pk,
-                        f"{model._meta.verbose_name.capitalize()} {_label_of(model, pk)} "
+                        f"{capfirst(model._meta.verbose_name)} {_label_of(model, pk)} "
                         "is marked as not restorable.",
                     )
                 )
@@ -691,7 +692,7 @@ def restore_subtree(instance: SoftDeleteModel, user: models.Model | None = None)
         current = model._base_manager.select_for_update().filter(pk=instance.pk).first()
         if current is None or current.deleted_at is None or current.deletion_batch != instance.deletion_batch:
             raise ValidationError(
-                f"{model._meta.verbose_name.capitalize()} {instance.trash_label} "
+                f"{capfirst(model._meta.verbose_name)} {instance.trash_label} "
                 "is not in the trash any more "
                 "(restored or purged meanwhile).",
                 code="not_deleted",

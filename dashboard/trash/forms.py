@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from unfold.widgets import CHECKBOX_CLASSES
 
 from dashboard.scoping import is_platform_staff
@@ -151,7 +152,7 @@ class RetentionForm(forms.Form):
                 required=False,
                 min_value=0,
                 max_value=MAX_RETENTION_DAYS,
-                label=str(model._meta.verbose_name_plural).capitalize(),
+                label=capfirst(model._meta.verbose_name_plural),
                 initial=current.get(key),
                 widget=forms.NumberInput(attrs=_attrs(placeholder="inherit")),
             )

@@ -24,6 +24,7 @@ from django.db import models, router
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff
 from dashboard.trash.models import PurgeRecord
@@ -63,7 +64,7 @@ def trash_models() -> list[type[SoftDeleteModel]]:
 
 
 def trash_model_choices() -> list[tuple[str, str]]:
-    return [(trash_model_key(m), str(m._meta.verbose_name).capitalize()) for m in trash_models()]
+    return [(trash_model_key(m), capfirst(m._meta.verbose_name)) for m in trash_models()]
 
 
 def trash_model_get(key: str) -> type[SoftDeleteModel]:
@@ -223,7 +224,7 @@ class TrashRow:
 
     @property
     def type_name(self) -> str:
-        return str(self.model._meta.verbose_name).capitalize()
+        return capfirst(self.model._meta.verbose_name)
 
     @property
     def taken_along(self) -> int:
@@ -355,7 +356,7 @@ def trash_item_fields(obj: models.Model) -> list[tuple[str, Any]]:
             value = getattr(obj, f"get_{f.name}_display")()
         else:
             value = getattr(obj, f.attname)
-        shown.append((str(f.verbose_name).capitalize(), value))
+        shown.append((capfirst(f.verbose_name), value))
     return shown
 
 
@@ -372,7 +373,7 @@ class BatchGroup:
     @property
     def name(self) -> str:
         meta = self.model._meta
-        return str(meta.verbose_name if self.count == 1 else meta.verbose_name_plural).capitalize()
+        return capfirst(meta.verbose_name if self.count == 1 else meta.verbose_name_plural)
 
 
 def trash_batch_rows(obj: SoftDeleteModel) -> list[BatchGroup]:
@@ -438,7 +439,7 @@ class RestorePlanItem:
 
     @property
     def title(self) -> str:
-        return _label(self.obj)
+        return trash_record_label(self.obj)
 
     @property
     def total(self) -> int:
@@ -469,8 +470,9 @@ def batch_in_scope(user: Any, batch_id: uuid.UUID) -> bool:
     return True
 
 
-def _label(obj: models.Model) -> str:
-    return f"{str(obj._meta.verbose_name).capitalize()} {obj.trash_label}"
+def trash_record_label(obj: models.Model) -> str:
+    """How pages and messages name a record: its type and its trash label, e.g. 'Ticket #12'."""
+    return f"{capfirst(obj._meta.verbose_name)} {obj.trash_label}"
 
 
 def trash_restore_plan(user: Any, items: list[SoftDeleteModel]) -> list[RestorePlanItem]:
@@ -492,7 +494,7 @@ def trash_restore_plan(user: Any, items: list[SoftDeleteModel]) -> list[RestoreP
                     model=conflict.parent_model,
                     pk=conflict.parent_pk,
                     batch_id=conflict.parent_batch,
-                    label=_label(parent),
+                    label=trash_record_label(parent),
                     counts={m._meta.verbose_name_plural: n for m, n in _counts(batch_plan).items()},
                     # The parent's batch contains the selected row's parent, so its own orphan check is
                     # the one that matters (a grandparent still in the trash).
@@ -523,7 +525,7 @@ class PurgePreviewItem:
 
     @property
     def title(self) -> str:
-        return _label(self.obj)
+        return trash_record_label(self.obj)
 
     @property
     def total(self) -> int:
@@ -534,8 +536,8 @@ def _preview_label(obj: models.Model) -> str:
     meta = obj._meta
     if isinstance(obj, SoftDeleteModel):
         state = " (in the trash)" if obj.deleted_at is not None else " (live)"
-        return f"{str(meta.verbose_name).capitalize()}: {obj.trash_label}{state}"
-    return f"{str(meta.verbose_name).capitalize()}: {obj}"
+        return f"{capfirst(meta.verbose_name)}: {obj.trash_label}{state}"
+    return f"{capfirst(meta.verbose_name)}: {obj}"
 
 
 def _truncate_nested(nested: list, budget: list[int]) -> list:
@@ -560,7 +562,7 @@ def trash_purge_preview(user: Any, items: list[SoftDeleteModel]) -> list[PurgePr
         collector.collect([obj])
         nested = collector.nested(_preview_label)
         counts = {
-            str(model._meta.verbose_name_plural).capitalize(): len(objs)
+            capfirst(model._meta.verbose_name_plural): len(objs)
             for model, objs in collector.model_objs.items()
         }
         problems = [f"Protected: {_preview_label(p)}" for p in collector.protected]

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from dashboard.trash.models import PurgeRecord
 from dashboard.trash.selectors import batch_in_scope, organization_of, trash_models
+from dashboard.trash.selectors import trash_record_label as _label
 from models_core.models import Organization
 from models_core.retention import MAX_RETENTION_DAYS, RETENTION_KEY, retention_settings_validate
 from models_core.softdelete import (
@@ -49,10 +50,6 @@ class Outcome:
 
     def as_dict(self) -> dict:
         return {"label": self.label, "ok": self.ok, "message": self.message, "counts": self.counts}
-
-
-def _label(obj: models.Model) -> str:
-    return f"{str(obj._meta.verbose_name).capitalize()} {obj.trash_label}"
 
 
 def _count_text(counts: dict[str, int]) -> str:
