@@ -733,3 +733,13 @@ def recent_constraint_checks(user: Any, limit: int = 10) -> list[dict]:
         }
         for run in runs
     ]
+
+
+def constraint_check_pending(name: str) -> bool:
+    """Is a "check existing data" run for `name` queued or running?"""
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    pending = JobRun.objects.filter(kind=CONSTRAINT_CHECK_KIND).exclude(status__in=JobRun.FINISHED)
+    return ProcrastinateJob.objects.filter(
+        pk__in=pending.values("procrastinate_job_id"), args__constraint=name
+    ).exists()
