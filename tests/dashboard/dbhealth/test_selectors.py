@@ -162,9 +162,20 @@ def _run(taken_at, reset, scans: dict[str, int]) -> SnapshotRun:
     run = SnapshotRun.objects.create(taken_at=taken_at, stats_reset=reset)
     for name, count in scans.items():
         IndexSnapshot.objects.create(
-            run=run, schema_name="public", table_name="t", index_name=name, method="btree", idx_scan=count,
-            idx_tup_read=0, idx_tup_fetch=0, size_bytes=8192, is_valid=True, is_unique=False, is_primary=False,
-            is_exclusion=False, definition="",
+            run=run,
+            schema_name="public",
+            table_name="t",
+            index_name=name,
+            method="btree",
+            idx_scan=count,
+            idx_tup_read=0,
+            idx_tup_fetch=0,
+            size_bytes=8192,
+            is_valid=True,
+            is_unique=False,
+            is_primary=False,
+            is_exclusion=False,
+            definition="",
         )
     return run
 

@@ -54,7 +54,9 @@ def test_prune_keeps_90_days(clean_violations):
     old = dbhealth_snapshot_take()
     SnapshotRun.objects.filter(pk=old.pk).update(taken_at=timezone.now() - timedelta(days=91))
     recent = dbhealth_snapshot_take()
-    ConstraintViolation.objects.create(occurred_at=timezone.now() - timedelta(days=91), kind="error", sqlstate="23505")
+    ConstraintViolation.objects.create(
+        occurred_at=timezone.now() - timedelta(days=91), kind="error", sqlstate="23505"
+    )
     kept = ConstraintViolation.objects.create(occurred_at=timezone.now(), kind="error", sqlstate="23505")
     result = dbhealth_prune()
     assert result["runs"] == 1 and result["violations"] == 1
@@ -108,7 +110,9 @@ def test_check_existing_data_counts_overlaps_of_the_exclusion_constraint():
     policy = SLAPolicyFactory()
     _drop("exclude_overlapping_sla_policies", "models_core_slapolicy")
     SLAPolicyFactory(organization=policy.organization, priority=policy.priority, validity=policy.validity)
-    SLAPolicyFactory(organization=policy.organization, priority="urgent" if policy.priority != "urgent" else "low")
+    SLAPolicyFactory(
+        organization=policy.organization, priority="urgent" if policy.priority != "urgent" else "low"
+    )
     assert constraint_violating_rows_count("exclude_overlapping_sla_policies") == 2
 
 
@@ -123,15 +127,18 @@ def test_check_existing_data_refuses_unknown_constraints():
 
 def test_a_rolled_back_integrity_error_leaves_its_record_and_shows_in_the_chart(clean_violations, dba):
     ticket = TicketFactory()
-    with violation_context("view", "tickets:edit", dba), pytest.raises(IntegrityError):
-        with transaction.atomic():
-            Ticket.all_objects.filter(pk=ticket.pk).update(status="bogus")
+    with violation_context("view", "tickets:edit", dba), pytest.raises(IntegrityError), transaction.atomic():
+        Ticket.all_objects.filter(pk=ticket.pk).update(status="bogus")
     # The write was rolled back...
     ticket.refresh_from_db()
     assert ticket.status != "bogus"
     # ...its record was not.
     record = ConstraintViolation.objects.get()
-    assert (record.kind, record.sqlstate, record.constraint_name) == ("error", "23514", "check_ticket_status_valid")
+    assert (record.kind, record.sqlstate, record.constraint_name) == (
+        "error",
+        "23514",
+        "check_ticket_status_valid",
+    )
     assert (record.table_name, record.model_label) == ("models_core_ticket", "models_core.Ticket")
     assert (record.source_kind, record.source, record.user_id) == ("view", "tickets:edit", dba.pk)
     since = timezone.now() - timedelta(days=1)
@@ -161,9 +168,12 @@ def test_deferred_foreign_key_violations_checked_early_are_recorded(clean_violat
 
 def test_organization_comes_from_the_user_and_no_values_are_kept(clean_violations, manager):
     UserFactory(email="taken@example.com")
-    with violation_context("command", "import_users", manager), pytest.raises(IntegrityError):
-        with transaction.atomic():
-            UserFactory(email="TAKEN@example.com")
+    with (
+        violation_context("command", "import_users", manager),
+        pytest.raises(IntegrityError),
+        transaction.atomic(),
+    ):
+        UserFactory(email="TAKEN@example.com")
     record = ConstraintViolation.objects.get()
     assert record.constraint_name == "unique_user_email_live"
     assert record.organization_id == manager.organization_id
@@ -176,7 +186,11 @@ def test_violations_caught_by_validation_are_recorded_as_prevented(clean_violati
     with pytest.raises(ValidationError):
         user.full_clean()
     record = ConstraintViolation.objects.get()
-    assert (record.kind, record.sqlstate, record.constraint_name) == ("prevented", "23505", "unique_user_email_live")
+    assert (record.kind, record.sqlstate, record.constraint_name) == (
+        "prevented",
+        "23505",
+        "unique_user_email_live",
+    )
 
 
 def test_violations_of_other_organizations_are_not_visible_to_an_organization_bound_user(
