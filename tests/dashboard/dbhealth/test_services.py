@@ -209,7 +209,8 @@ def test_violations_of_other_organizations_are_not_visible_to_an_organization_bo
 def test_deferred_foreign_key_violations_at_commit_are_recorded():
     from models_core.models import TicketComment
 
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with violation_context("command", "commit-test"), pytest.raises(IntegrityError), transaction.atomic():
         TicketComment.all_objects.create(ticket_id=987654321, content="orphan")  # fails at COMMIT
-    record = ConstraintViolation.objects.get()
+    # Other tests' records may be here too (this test's database is not rolled back between tests).
+    record = ConstraintViolation.objects.get(source="commit-test")
     assert (record.sqlstate, record.model_label) == ("23503", "models_core.TicketComment")
