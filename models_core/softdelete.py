@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from .retention import retention_expression
+from .signals import constraint_validation_failed
 
 # The columns a soft delete or restore writes; refreshed on the instance afterwards.
 SOFT_DELETE_FIELDS = ("is_active", "deleted_at", "deleted_by", "delete_reason", "deletion_batch")
@@ -223,6 +224,14 @@ class SoftDeleteModel(models.Model):
 
     def _perform_unique_checks(self, unique_checks: list) -> dict:
         return super()._perform_unique_checks([(_AllRows(model), checks) for model, checks in unique_checks])
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError:
+            # DB health counts what validation stopped before it reached the database ("prevented").
+            constraint_validation_failed.send(sender=type(self), instance=self, exclude=exclude)
+            raise
 
     @property
     def is_deleted(self) -> bool:

@@ -15,6 +15,16 @@ TRASH = NavigationEntry(
 )
 
 
+@pytest.fixture(autouse=True)
+def empty_registry():
+    """These tests are about the registry's mechanics: hide the capabilities that registered at start-up."""
+    saved = dict(registry._entries)
+    registry._entries.clear()
+    yield
+    registry._entries.clear()
+    registry._entries.update(saved)
+
+
 @pytest.fixture
 def no_capabilities(monkeypatch):
     """The registry as it is before any capability registers itself (installed ones are set aside)."""
