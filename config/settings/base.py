@@ -109,6 +109,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Tells the constraint-violation recorder which view and user a failed write came from.
+    "dashboard.dbhealth.recorder.ViolationContextMiddleware",
 ]
 
 # STATIC AND MEDIA
@@ -175,6 +177,12 @@ CUSTODIAN_JOB_RUN_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_JOB_RUN_RETENTI
 # Hook statistics are counted in each process and written to the database in batches (models_core.hooks);
 # off, they are written only when code calls hook_stats_flush().
 CUSTODIAN_HOOK_STATS_AUTOFLUSH = env_bool("CUSTODIAN_HOOK_STATS_AUTOFLUSH", True)
+
+# DB health: how long statistics snapshots and constraint-violation records are kept (pruned by the hourly
+# dbhealth.snapshot job),
+# and whether integrity errors are recorded at all.
+CUSTODIAN_DBHEALTH_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_DBHEALTH_RETENTION_DAYS", "90"))
+CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS = env_bool("CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS", True)
 
 # PROCRASTINATE
 # ------------------------------------------------------------------------------

@@ -15,17 +15,24 @@ TRASH = NavigationEntry(
 )
 
 
-@pytest.fixture
-def no_capabilities():
-    """The registry without the capabilities installed so far, so these tests see only their own entries."""
-    installed = dict(registry._entries)
+@pytest.fixture(autouse=True)
+def empty_registry():
+    """These tests are about the registry's mechanics: hide the capabilities that registered at start-up."""
+    saved = dict(registry._entries)
     registry._entries.clear()
     yield
-    registry._entries.update(installed)
+    registry._entries.clear()
+    registry._entries.update(saved)
 
 
 @pytest.fixture
-def trash_entry():
+def no_capabilities(monkeypatch):
+    """The registry as it is before any capability registers itself (installed ones are set aside)."""
+    monkeypatch.setattr(registry, "_entries", {})
+
+
+@pytest.fixture
+def trash_entry(no_capabilities):
     registry.register(TRASH)
     yield TRASH
     registry.unregister(TRASH.key)
@@ -54,7 +61,7 @@ def test_sidebar_has_only_home_while_no_capability_exists(
         assert sidebar_titles(user) == ["Home"]
 
 
-def test_entry_shows_only_with_its_permission(no_capabilities, trash_entry, manager, dba, platform_superuser):
+def test_entry_shows_only_with_its_permission(trash_entry, manager, dba, platform_superuser):
     assert sidebar_titles(manager) == ["Home", "Test trash"]
     assert sidebar_titles(platform_superuser) == ["Home", "Test trash"]
     assert sidebar_titles(dba) == ["Home"]
