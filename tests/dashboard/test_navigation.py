@@ -26,9 +26,11 @@ def empty_registry():
 
 
 @pytest.fixture
-def no_capabilities(monkeypatch):
-    """The registry as it is before any capability registers itself (installed ones are set aside)."""
-    monkeypatch.setattr(registry, "_entries", {})
+def no_capabilities(empty_registry):
+    """The registry as it is before any capability registers itself (empty_registry sets them aside).
+
+    Not monkeypatch: undoing a replaced dict after empty_registry's teardown would put back the emptied
+    dict and leave the sidebar without capabilities for every later test."""
 
 
 @pytest.fixture
