@@ -43,6 +43,7 @@ class ResolvedTicketHasResolutionTimeRule(ValidationRule):
     default_message = "A resolved or closed ticket needs its resolution time."
 
     def __init__(self, **kw: Any) -> None:
+        kw.setdefault("name", self.kind)
         super().__init__("resolved_at", **kw)
 
     @property
@@ -62,6 +63,7 @@ class ResolutionNotBeforeResponseRule(ValidationRule):
     kind = "resolution_after_response"
 
     def __init__(self, **kw: Any) -> None:
+        kw.setdefault("name", self.kind)
         super().__init__("resolution_minutes", **kw)
 
     @property
@@ -99,6 +101,7 @@ class RetentionSettingsRule(ValidationRule):
     default_message = "The retention settings are invalid."
 
     def __init__(self, **kw: Any) -> None:
+        kw.setdefault("name", self.kind)
         super().__init__("settings", **kw)
 
     def is_valid(self, value: Any, instance: models.Model) -> bool:

@@ -33,6 +33,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
+from django.utils.text import capfirst
 
 # One whitespace class for both paths: Python's str.strip() and PostgreSQL's \s disagree on some characters.
 _BLANK_CHARS = r" \t\n\r\f\v"
@@ -122,7 +123,9 @@ class ValidationRule:
 
     @property
     def message(self) -> str:
-        return self._message or self.default_message.format(field=self.verbose_field_name, **self._params())
+        return self._message or capfirst(
+            self.default_message.format(field=self.verbose_field_name, **self._params())
+        )
 
     def set_default_message(self, message: str) -> None:
         """Called by the registry with the twin constraint's message, unless the rule was given its own."""
@@ -193,6 +196,7 @@ class EmailValidationRule(ValidationRule):
     default_message = "{field} is not a valid email address."
 
     def __init__(self, field_name: str, error_message: str | None = None, *, allow_blank: bool = True, **kw):
+        kw.setdefault("name", f"{field_name}_format")
         super().__init__(field_name, error_message, **kw)
         self.allow_blank = allow_blank
 

@@ -28,15 +28,17 @@ def sidebar_titles(user) -> list[str]:
     return [item["title"] for group in sidebar_navigation(request) for item in group["items"]]
 
 
-def test_sidebar_has_only_home_while_no_capability_exists(manager, org_admin, dba, platform_superuser):
+def test_sidebar_has_home_then_the_capabilities_the_user_may_open(
+    manager, org_admin, dba, platform_superuser
+):
     for user in (manager, org_admin, dba, platform_superuser):
-        assert sidebar_titles(user) == ["Home"]
+        assert sidebar_titles(user) == ["Home", *(entry.title for entry, _ in registry.visible_to(user))]
 
 
 def test_entry_shows_only_with_its_permission(trash_entry, manager, dba, platform_superuser):
-    assert sidebar_titles(manager) == ["Home", "Test trash"]
-    assert sidebar_titles(platform_superuser) == ["Home", "Test trash"]
-    assert sidebar_titles(dba) == ["Home"]
+    assert "Test trash" in sidebar_titles(manager)
+    assert "Test trash" in sidebar_titles(platform_superuser)
+    assert "Test trash" not in sidebar_titles(dba)
 
 
 def test_entry_whose_url_does_not_resolve_is_hidden(manager):
