@@ -37,10 +37,10 @@ def violations_by_rule_figure(rows: list[ResultRow]) -> go.Figure:
     figure.update_layout(
         barmode="stack",
         height=max(260, 28 * len(shown) + 120),
-        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        margin={"l": 10, "r": 10, "t": 30, "b": 40},
         yaxis={"automargin": True},
         xaxis={"title": "Records"},
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )
     return figure
 
@@ -73,9 +73,9 @@ def violations_trend_figure(trend: list[dict[str, Any]]) -> go.Figure:
     )
     figure.update_layout(
         height=300,
-        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        margin={"l": 10, "r": 10, "t": 30, "b": 40},
         xaxis={"title": "Scan", "type": "category"},
         yaxis={"title": "Records", "rangemode": "tozero"},
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )
     return figure

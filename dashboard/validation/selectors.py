@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from dashboard.scoping import is_console_user, is_platform_staff, scope_to_organization
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
@@ -107,7 +108,7 @@ class ResultRow:
 
     @property
     def model_title(self) -> str:
-        return str(self.model._meta.verbose_name).capitalize() if self.model else self.model_label
+        return capfirst(str(self.model._meta.verbose_name)) if self.model else self.model_label
 
     @property
     def url(self) -> str | None:
@@ -158,6 +159,8 @@ def scan_results(scan: ValidationScan, user: Any) -> list[ResultRow]:
                 error_message=r.error_message,
             )
         )
+    # What needs attention first: rules that could not run, then the most violations.
+    rows.sort(key=lambda r: (not r.errored, -r.violations, -r.waived, r.model_label, r.rule_name))
     return rows
 
 
@@ -202,6 +205,13 @@ class FailingRow:
     @property
     def admin_url(self) -> str | None:
         return admin_change_url(self.obj)
+
+    @property
+    def display_value(self) -> str:
+        """Quoted text (so blanks show), "∅" for NULL."""
+        if self.value is None:
+            return "∅"
+        return repr(self.value) if isinstance(self.value, str | list | dict) else str(self.value)
 
 
 def _latest_run_of(model: type[models.Model], rule: ValidationRule) -> int | None:

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 from import_export.formats.base_formats import CSV, XLSX
 
@@ -96,9 +97,10 @@ def validation_rule_view(request: HttpRequest, model_name: str, rule_name: str) 
         request,
         "validation/rule.html",
         {
-            "title": f"{model._meta.verbose_name.capitalize()}: {rule.name}",
+            "title": f"{capfirst(str(model._meta.verbose_name))}: {rule.name}",
             "model": model,
-            "model_title": str(model._meta.verbose_name).capitalize(),
+            "model_name": model._meta.model_name,
+            "model_title": capfirst(str(model._meta.verbose_name)),
             "rule": rule,
             "rows": rows,
             "next_after": next_after,
