@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.scoping import user_has_console_permission
@@ -75,4 +76,44 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
     ]
     if items:
         groups.append({"title": _("Data care"), "separator": True, "items": items})
+    data_items = helpdesk_data_items(request)
+    if data_items:
+        groups.append({"title": _("Helpdesk data"), "separator": True, "items": data_items})
     return groups
+
+
+# The helpdesk's own models in the normal admin, in the order a support team thinks of them.
+HELPDESK_DATA_ICONS = {
+    "organization": "domain",
+    "user": "group",
+    "ticket": "confirmation_number",
+    "ticketcomment": "chat",
+    "ticketattachment": "attach_file",
+    "knowledgebasearticle": "menu_book",
+    "slapolicy": "timer",
+    "usersession": "devices",
+    "userpermission": "key",
+}
+
+
+def helpdesk_data_items(request: HttpRequest) -> list[dict]:
+    """Links to the changelists of the models_core admins the user may view (as the admin index decides)."""
+    if not user_has_console_permission(request.user, None):
+        return []
+    from django.apps import apps
+    from django.contrib import admin
+
+    items = []
+    for model_name, icon in HELPDESK_DATA_ICONS.items():
+        model = apps.get_model("models_core", model_name)
+        model_admin = admin.site._registry.get(model)
+        if model_admin is None or not model_admin.has_view_or_change_permission(request):
+            continue
+        items.append(
+            {
+                "title": capfirst(model._meta.verbose_name_plural),
+                "icon": icon,
+                "link": reverse(f"admin:models_core_{model_name}_changelist"),
+            }
+        )
+    return items

@@ -1,0 +1,586 @@
+"""The unfold admin for the model layer: every model, live rows only, scoped to the viewer's organization.
+
+Rules every admin here follows:
+- Querysets come from the default manager (`Model.objects`, live rows); the trash gets its own pages later.
+- A staff user bound to an organization sees and picks only that organization's rows (`scope_queryset`);
+  platform staff (no organization) see all.
+- Foreign keys to big tables never render a <select> of every row: autocomplete or raw id widgets.
+- Big tables (tickets, comments, attachments, users, sessions) never count the whole table: unfold's
+  InfinitePaginator plus `show_full_result_count = False`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
+from django.db.models import QuerySet
+from django.forms import Field as FormField
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat, truncatechars
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
+    BooleanRadioFilter,
+    ChoicesDropdownFilter,
+    RangeDateTimeFilter,
+    RelatedDropdownFilter,
+)
+from unfold.decorators import display
+from unfold.forms import AdminPasswordChangeForm
+from unfold.forms import UserChangeForm as UnfoldUserChangeForm
+from unfold.forms import UserCreationForm as UnfoldUserCreationForm
+from unfold.paginator import InfinitePaginator
+
+from dashboard.scoping import scope_to_organization
+
+from .models import (
+    KnowledgeBaseArticle,
+    Organization,
+    SLAPolicy,
+    Ticket,
+    TicketAttachment,
+    TicketComment,
+    User,
+    UserPermission,
+    UserSession,
+)
+
+# Where each model finds its organization ("" = the row is the organization). Used both for an admin's own
+# rows and for the choices of foreign keys pointing at the model.
+ORGANIZATION_PATHS: dict[type[models.Model], str] = {
+    Organization: "",
+    User: "organization",
+    Ticket: "organization",
+    TicketComment: "ticket__organization",
+    TicketAttachment: "ticket__organization",
+    KnowledgeBaseArticle: "organization",
+    SLAPolicy: "organization",
+    UserSession: "user__organization",
+    UserPermission: "user__organization",
+}
+
+# Soft-delete bookkeeping: written by soft_delete()/restore() only, never by hand in a form.
+TRASH_FIELDS = (
+    "deleted_at",
+    "deleted_by",
+    "delete_reason",
+    "deletion_batch",
+    "deletion_metadata",
+    "auto_delete_at",
+    "can_be_restored",
+)
+TRASH_FIELDSET = (
+    "Trash",
+    {
+        "classes": ["collapse"],
+        "description": "Set when the record goes to the trash; restore and purge live in the trash pages.",
+        "fields": TRASH_FIELDS,
+    },
+)
+
+STATUS_LABELS = {
+    Ticket.Status.NEW: "info",
+    Ticket.Status.OPEN: "primary",
+    Ticket.Status.PENDING: "warning",
+    Ticket.Status.RESOLVED: "success",
+    Ticket.Status.CANCELLED: "danger",
+}
+PRIORITY_LABELS = {
+    Ticket.Priority.MEDIUM: "info",
+    Ticket.Priority.HIGH: "warning",
+    Ticket.Priority.URGENT: "danger",
+}
+
+
+def scope_to_user_organization(queryset: QuerySet, user: Any, path: str | None) -> QuerySet:
+    """The rows of `queryset` this user may see (see dashboard.scoping); `path` "" is the organization
+    itself, None means the model is not tenant data."""
+    if path is None:
+        return queryset
+    return scope_to_organization(queryset, user, field=path or "pk")
+
+
+class OrganizationScopedMixin:
+    """Scope an admin's rows and its foreign-key choices to the viewer's organization.
+
+    `organization_field` is the lookup path from this admin's model to its organization ("" when the model is
+    Organization itself, None for "not scoped").
+    """
+
+    organization_field: str | None = "organization"
+
+    def scope_queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return scope_to_user_organization(queryset, request.user, self.organization_field)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return self.scope_queryset(request, super().get_queryset(request))
+
+    def formfield_for_foreignkey(
+        self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> FormField | None:
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        related = db_field.related_model
+        if formfield is not None and related in ORGANIZATION_PATHS:
+            # Otherwise an org-bound user could attach rows to (and read names of) another tenant's records.
+            formfield.queryset = scope_to_user_organization(
+                formfield.queryset, request.user, ORGANIZATION_PATHS[related]
+            )
+        return formfield
+
+    def get_list_filter(self, request: HttpRequest) -> list:
+        # The organization filter lists every organization's name: platform staff only.
+        filters = list(super().get_list_filter(request))
+        if getattr(request.user, "organization_id", None) is not None:
+            filters = [f for f in filters if _filter_field(f) != "organization"]
+        return filters
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
+        # Deleting here moves rows to the trash (restorable); RESTRICT/PROTECT guard the purge (hard delete)
+        # only, so they must not block a soft delete.
+        deleted, model_count, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        return deleted, model_count, perms_needed, []
+
+
+def _filter_field(list_filter: Any) -> str | None:
+    if isinstance(list_filter, str):
+        return list_filter
+    if isinstance(list_filter, tuple | list):
+        return list_filter[0]
+    return None
+
+
+class BaseAdmin(OrganizationScopedMixin, ModelAdmin):
+    list_per_page = 50
+    list_filter_submit = True  # range filters need an explicit "apply"
+    list_fullwidth = True
+    warn_unsaved_form = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> tuple:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        names = {f.name for f in self.model._meta.get_fields()}
+        return readonly + tuple(f for f in TRASH_FIELDS if f in names and f not in readonly)
+
+
+class BigTableAdmin(BaseAdmin):
+    """Tables that reach millions of rows: no COUNT(*) for the paginator nor the "N total" link."""
+
+    paginator = InfinitePaginator
+    show_full_result_count = False
+    list_disable_select_all = True
+
+
+# Organizations
+# ----------------------------------------------------------------------------------------------------
+
+
+@admin.register(Organization)
+class OrganizationAdmin(BaseAdmin):
+    organization_field = ""
+    list_display = ("name", "slug", "tier_badge", "last_ticket_number", "created_at")
+    list_filter = (("subscription_tier", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter))
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    date_hierarchy = "created_at"  # hundreds of rows, not millions: the year/month drill-down is cheap
+    readonly_fields = ("last_ticket_number", "created_at", "updated_at", "is_active")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "subscription_tier")}),
+        (
+            "Settings",
+            {
+                "description": 'Free-form JSON; "retention_days" overrides how long trashed rows are kept.',
+                "fields": ("settings",),
+            },
+        ),
+        ("Record", {"fields": ("last_ticket_number", "created_at", "updated_at", "is_active")}),
+        TRASH_FIELDSET,
+    )
+
+    @display(
+        description="Tier",
+        ordering="subscription_tier",
+        label={"enterprise": "primary", "professional": "success", "basic": "info"},
+    )
+    def tier_badge(self, obj: Organization) -> tuple[str, str]:
+        return obj.subscription_tier, obj.get_subscription_tier_display()
+
+
+# Users
+# ----------------------------------------------------------------------------------------------------
+
+
+class UserChangeForm(UnfoldUserChangeForm):
+    class Meta(UnfoldUserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+
+class UserCreationForm(UnfoldUserCreationForm):
+    class Meta(UnfoldUserCreationForm.Meta):
+        model = User
+        fields = ("username", "email", "organization", "role")
+
+
+@admin.register(User)
+class UserAdmin(OrganizationScopedMixin, DjangoUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+    paginator = InfinitePaginator
+    show_full_result_count = False
+    list_disable_select_all = True
+    list_per_page = 50
+    list_filter_submit = True
+    list_select_related = ("organization",)
+    list_display = (
+        "username",
+        "full_name",
+        "email",
+        "organization",
+        "role_badge",
+        "availability_badge",
+        "is_staff",
+        "is_active",
+        "last_active_at",
+    )
+    list_filter = (
+        ("role", ChoicesDropdownFilter),
+        ("organization", RelatedDropdownFilter),
+        ("availability_status", ChoicesDropdownFilter),
+        ("customer_tier", ChoicesDropdownFilter),
+        ("is_staff", BooleanRadioFilter),
+        ("is_active", BooleanRadioFilter),
+        ("last_active_at", RangeDateTimeFilter),
+    )
+    search_fields = ("username", "email", "first_name", "last_name")
+    autocomplete_fields = ("organization",)
+    readonly_fields = ("last_login", "date_joined", "created_at", *TRASH_FIELDS)
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        (
+            "Helpdesk",
+            {
+                "fields": (
+                    "organization",
+                    "role",
+                    "availability_status",
+                    "max_concurrent_tickets",
+                    "customer_tier",
+                    "skills",
+                    "certifications",
+                )
+            },
+        ),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Important dates", {"fields": ("last_login", "last_active_at", "date_joined", "created_at")}),
+        TRASH_FIELDSET,
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "email",
+                    "organization",
+                    "role",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+    organization_field = "organization"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> tuple:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Staff may manage accounts but not hand out more power than they have.
+            readonly += ("is_superuser", "groups", "user_permissions")
+        return readonly
+
+    @display(description="Name", ordering="last_name")
+    def full_name(self, obj: User) -> str:
+        return obj.get_full_name()
+
+    @display(
+        description="Role",
+        ordering="role",
+        label={"admin": "danger", "manager": "warning", "agent": "primary", "customer": "info"},
+    )
+    def role_badge(self, obj: User) -> tuple[str, str]:
+        return obj.role, obj.get_role_display()
+
+    @display(
+        description="Availability",
+        ordering="availability_status",
+        label={"available": "success", "busy": "warning", "away": "info"},
+    )
+    def availability_badge(self, obj: User) -> tuple[str, str]:
+        return obj.availability_status, obj.get_availability_status_display()
+
+
+# Tickets
+# ----------------------------------------------------------------------------------------------------
+
+
+class TicketCommentInline(OrganizationScopedMixin, TabularInline):
+    model = TicketComment
+    organization_field = "ticket__organization"
+    extra = 0
+    per_page = 20  # a long conversation is paged, not rendered whole
+    fields = ("comment_type", "author", "content", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("author",)
+    show_change_link = True
+    tab = True
+
+
+class TicketAttachmentInline(OrganizationScopedMixin, TabularInline):
+    model = TicketAttachment
+    organization_field = "ticket__organization"
+    extra = 0
+    per_page = 20
+    fields = ("filename", "file", "content_type", "size", "comment", "uploaded_by", "created_at")
+    readonly_fields = ("created_at",)
+    # A ticket's comments could number thousands: an id box, not a <select>.
+    raw_id_fields = ("comment",)
+    autocomplete_fields = ("uploaded_by",)
+    show_change_link = True
+    tab = True
+
+
+@admin.register(Ticket)
+class TicketAdmin(BigTableAdmin):
+    list_display = (
+        "number",
+        "subject",
+        "organization",
+        "status_badge",
+        "priority_badge",
+        "customer",
+        "assigned_agent",
+        "sla_badge",
+        "created_at",
+    )
+    list_display_links = ("number", "subject")
+    list_select_related = ("organization", "customer", "assigned_agent")
+    list_filter = (
+        ("status", ChoicesDropdownFilter),
+        ("priority", ChoicesDropdownFilter),
+        ("sla_breach", BooleanRadioFilter),
+        ("organization", RelatedDropdownFilter),
+        ("assigned_agent", AutocompleteSelectFilter),
+        ("created_at", RangeDateTimeFilter),
+        ("resolution_due", RangeDateTimeFilter),
+    )
+    # Both columns are covered by the trigram GIN index idx_ticket_search_gin, so icontains stays indexed.
+    search_fields = ("subject", "description")
+    search_help_text = "Subject or description; a number (e.g. #42) finds that ticket number."
+    autocomplete_fields = ("organization", "customer", "assigned_agent")
+    readonly_fields = ("ticket_number", "created_at", "updated_at", "is_active")
+    inlines = (TicketCommentInline, TicketAttachmentInline)
+    fieldsets = (
+        (None, {"fields": ("organization", "ticket_number", "subject", "description", "status", "priority")}),
+        ("People", {"fields": ("customer", "assigned_agent")}),
+        (
+            "Service level",
+            {
+                "fields": (
+                    ("first_response_due", "first_responded_at", "time_to_first_response"),
+                    ("resolution_due", "resolved_at"),
+                    ("sla_breach", "customer_satisfaction_score"),
+                )
+            },
+        ),
+        ("Details", {"fields": ("tags", "custom_fields")}),
+        ("Record", {"fields": ("created_at", "updated_at", "is_active")}),
+        TRASH_FIELDSET,
+    )
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple:
+        term = search_term.strip().removeprefix("#")
+        # Ticket numbers are what people quote; a numeric term is a number lookup, not a text search.
+        if term.isdigit() and len(term) <= 9:
+            return queryset.filter(ticket_number=int(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @display(description="Number", ordering="ticket_number")
+    def number(self, obj: Ticket) -> str:
+        return f"#{obj.ticket_number}"
+
+    @display(description="Status", ordering="status", label=STATUS_LABELS)
+    def status_badge(self, obj: Ticket) -> tuple[str, str]:
+        return obj.status, obj.get_status_display()
+
+    @display(description="Priority", ordering="priority", label=PRIORITY_LABELS)
+    def priority_badge(self, obj: Ticket) -> tuple[str, str]:
+        return obj.priority, obj.get_priority_display()
+
+    @display(description="SLA", ordering="sla_breach", label={"breached": "danger", "ok": "success"})
+    def sla_badge(self, obj: Ticket) -> tuple[str, str]:
+        return ("breached", "Breached") if obj.sla_breach else ("ok", "OK")
+
+
+@admin.register(TicketComment)
+class TicketCommentAdmin(BigTableAdmin):
+    organization_field = "ticket__organization"
+    list_display = ("id", "ticket", "type_badge", "author", "excerpt", "created_at")
+    list_select_related = ("ticket", "author")
+    list_filter = (("comment_type", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter))
+    search_fields = ("content",)  # trigram GIN index idx_comment_search_gin
+    autocomplete_fields = ("ticket", "author")
+    readonly_fields = ("created_at", "is_active")
+    fieldsets = (
+        (None, {"fields": ("ticket", "comment_type", "author", "content")}),
+        ("Record", {"fields": ("created_at", "is_active")}),
+        TRASH_FIELDSET,
+    )
+
+    @display(
+        description="Type",
+        ordering="comment_type",
+        label={"public": "info", "internal": "warning", "system": "default"},
+    )
+    def type_badge(self, obj: TicketComment) -> tuple[str, str]:
+        return obj.comment_type, obj.get_comment_type_display()
+
+    @display(description="Content")
+    def excerpt(self, obj: TicketComment) -> str:
+        return truncatechars(obj.content, 80)
+
+
+@admin.register(TicketAttachment)
+class TicketAttachmentAdmin(BigTableAdmin):
+    organization_field = "ticket__organization"
+    list_display = (
+        "filename",
+        "ticket",
+        "content_type",
+        "human_size",
+        "download_count",
+        "uploaded_by",
+        "created_at",
+    )
+    list_select_related = ("ticket", "uploaded_by")
+    list_filter = (("created_at", RangeDateTimeFilter),)
+    search_fields = ("filename",)
+    autocomplete_fields = ("ticket", "comment", "uploaded_by")
+    readonly_fields = ("created_at", "download_count", "is_active")
+    fieldsets = (
+        (None, {"fields": ("ticket", "comment", "file", "filename", "content_type", "size")}),
+        ("Record", {"fields": ("uploaded_by", "download_count", "created_at", "is_active")}),
+        TRASH_FIELDSET,
+    )
+
+    @display(description="Size", ordering="size")
+    def human_size(self, obj: TicketAttachment) -> str:
+        return filesizeformat(obj.size)
+
+
+# Knowledge base and SLA policies
+# ----------------------------------------------------------------------------------------------------
+
+
+@admin.register(KnowledgeBaseArticle)
+class KnowledgeBaseArticleAdmin(BaseAdmin):
+    list_display = ("title", "organization", "status_badge", "author", "view_count", "updated_at")
+    list_select_related = ("organization", "author")
+    list_filter = (
+        ("status", ChoicesDropdownFilter),
+        ("organization", RelatedDropdownFilter),
+        ("updated_at", RangeDateTimeFilter),
+    )
+    search_fields = ("title", "content")  # trigram GIN index idx_kb_search_gin
+    prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("organization", "author")
+    date_hierarchy = "created_at"
+    readonly_fields = ("view_count", "created_at", "updated_at", "is_active")
+    fieldsets = (
+        (None, {"fields": ("organization", "title", "slug", "status", "author")}),
+        ("Content", {"fields": ("content",)}),
+        ("Record", {"fields": ("view_count", "created_at", "updated_at", "is_active")}),
+        TRASH_FIELDSET,
+    )
+
+    @display(
+        description="Status",
+        ordering="status",
+        label={"published": "success", "draft": "info", "archived": "default"},
+    )
+    def status_badge(self, obj: KnowledgeBaseArticle) -> tuple[str, str]:
+        return obj.status, obj.get_status_display()
+
+
+@admin.register(SLAPolicy)
+class SLAPolicyAdmin(BaseAdmin):
+    list_display = (
+        "name",
+        "organization",
+        "priority_badge",
+        "first_response_minutes",
+        "resolution_minutes",
+        "validity",
+        "is_active",
+    )
+    list_select_related = ("organization",)
+    list_filter = (
+        ("priority", ChoicesDropdownFilter),
+        ("is_active", BooleanRadioFilter),
+        ("organization", RelatedDropdownFilter),
+    )
+    search_fields = ("name",)
+    autocomplete_fields = ("organization",)
+    fieldsets = (
+        (None, {"fields": ("organization", "name", "priority", "is_active")}),
+        ("Targets", {"fields": (("first_response_minutes", "resolution_minutes"), "validity")}),
+        TRASH_FIELDSET,
+    )
+
+    @display(description="Priority", ordering="priority", label=PRIORITY_LABELS)
+    def priority_badge(self, obj: SLAPolicy) -> tuple[str, str]:
+        return obj.priority, obj.get_priority_display()
+
+
+# Sessions and permissions
+# ----------------------------------------------------------------------------------------------------
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(BigTableAdmin):
+    organization_field = "user__organization"
+    list_display = ("user", "ip_address", "agent", "is_active", "created_at", "last_seen_at")
+    list_select_related = ("user",)
+    list_filter = (
+        ("is_active", BooleanRadioFilter),
+        ("user", AutocompleteSelectFilter),
+        ("last_seen_at", RangeDateTimeFilter),
+    )
+    search_fields = ("=ip_address", "=session_key", "user__username")
+    autocomplete_fields = ("user",)
+    readonly_fields = ("created_at",)
+    fields = ("user", "session_key", "ip_address", "user_agent", "is_active", "created_at", "last_seen_at")
+
+    @display(description="User agent")
+    def agent(self, obj: UserSession) -> str:
+        return truncatechars(obj.user_agent, 60)
+
+
+@admin.register(UserPermission)
+class UserPermissionAdmin(BaseAdmin):
+    organization_field = "user__organization"
+    list_display = ("user", "permission", "granted_by", "created_at")
+    list_select_related = ("user", "granted_by")
+    list_filter = (("user", AutocompleteSelectFilter), ("created_at", RangeDateTimeFilter))
+    search_fields = ("permission", "user__username")
+    autocomplete_fields = ("user", "granted_by")
+    readonly_fields = ("created_at",)
+    fields = ("user", "permission", "granted_by", "created_at")

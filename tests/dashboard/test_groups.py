@@ -28,7 +28,11 @@ EXPECTED = {
 
 def group_permissions() -> dict[str, set[str]]:
     return {
-        group.name: {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+        group.name: {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in group.permissions.all()
+            if p.content_type.app_label == "dashboard"
+        }
         for group in Group.objects.filter(name__in=EXPECTED).prefetch_related("permissions__content_type")
     }
 
@@ -61,3 +65,17 @@ def test_group_members_get_the_permissions(manager, dba):
     assert not manager.has_perm("dashboard.purge_trash")
     assert dba.has_perm("dashboard.view_dbhealth")
     assert not dba.has_perm("dashboard.view_trash")
+
+
+def test_helpdesk_model_rights_per_group(manager, dba):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(is_staff=True, organization=manager.organization)
+    admin.groups.add(Group.objects.get(name="Admins"))
+    assert manager.has_perm("models_core.view_ticket")
+    assert not manager.has_perm("models_core.delete_ticket")
+    assert admin.has_perm("models_core.delete_ticket")
+    assert admin.has_perm("models_core.change_user")
+    # DBAs see no customer content.
+    assert not dba.has_perm("models_core.view_ticket")
+    assert not dba.has_perm("models_core.view_user")

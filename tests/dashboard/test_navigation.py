@@ -22,10 +22,20 @@ def trash_entry():
     registry.unregister(TRASH.key)
 
 
-def sidebar_titles(user) -> list[str]:
+def sidebar_groups(user) -> dict[str, list[str]]:
     request = RequestFactory().get("/")
     request.user = user
-    return [item["title"] for group in sidebar_navigation(request) for item in group["items"]]
+    return {
+        str(group["title"]): [str(item["title"]) for item in group["items"]]
+        for group in sidebar_navigation(request)
+    }
+
+
+def sidebar_titles(user) -> list[str]:
+    """Home and the capability pages (the helpdesk data section is tested on its own)."""
+    return [
+        title for name, titles in sidebar_groups(user).items() if name != "Helpdesk data" for title in titles
+    ]
 
 
 def test_sidebar_has_home_then_the_capabilities_the_user_may_open(
@@ -69,3 +79,21 @@ def test_rendered_sidebar_and_cards_follow_permissions(client, trash_entry, mana
     client.force_login(dba)
     page = client.get("/").content.decode()
     assert "Test trash" not in page
+
+
+def test_helpdesk_data_section_follows_model_permissions(manager, org_admin, dba, platform_superuser):
+    everything = [
+        "Organizations",
+        "Users",
+        "Tickets",
+        "Ticket comments",
+        "Ticket attachments",
+        "Knowledge base articles",
+        "SLA policies",
+        "User sessions",
+        "User permissions",
+    ]
+    assert sidebar_groups(platform_superuser)["Helpdesk data"] == everything
+    assert sidebar_groups(manager)["Helpdesk data"] == everything  # view rights on every model
+    assert sidebar_groups(org_admin)["Helpdesk data"] == everything
+    assert "Helpdesk data" not in sidebar_groups(dba)  # no customer content for DBAs

@@ -85,7 +85,22 @@ def test_missing_groups_is_a_clear_error(staff_groups):
     assert not get_user_model().objects.filter(username="manager").exists()
 
 
-def test_seed_hook_is_a_no_op_until_seed_demo_exists(staff_groups):
-    # No seed_demo command and no Ticket model yet: setup_demo must not fail or print more than its table.
+def test_seeds_once_and_binds_demo_staff_to_the_seeded_tenant(staff_groups):
+    from models_core.models import Ticket
+
     output = run()
     assert output.strip().startswith("Custodian demo sign-ins")
+    manager = get_user_model().objects.get(username="manager")
+    # The demo manager signs in to an organization that has data, not an empty one.
+    assert Ticket.objects.filter(organization=manager.organization).exists()
+    assert manager.organization.settings.get("demo_seed", {}).get("role") == "tenant"
+    tickets = Ticket.all_objects.count()
+    run()
+    assert Ticket.all_objects.count() == tickets  # a second run does not seed again
+
+
+def test_no_seed_leaves_the_database_without_tickets(staff_groups):
+    from models_core.models import Ticket
+
+    run("--no-seed")
+    assert not Ticket.all_objects.exists()

@@ -57,9 +57,10 @@ class Command(BaseCommand):
                 "DEBUG is off: this looks like production. setup_demo creates a superuser with a printed "
                 "password; pass --force if you really want that here."
             )
-        rows = self.demo_users_reset(password)
+        # Seed first: the first seeded tenant is "Acme Support", which the demo staff are then bound to.
         if not no_seed:
             self.seed_if_empty()
+        rows = self.demo_users_reset(password)
         self.print_sign_ins(rows, url)
 
     @transaction.atomic
