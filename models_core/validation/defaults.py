@@ -12,7 +12,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from .. import schema
 from ..retention import retention_settings_validate
@@ -78,6 +80,62 @@ class ResolutionNotBeforeResponseRule(ValidationRule):
 
     def violation_q(self) -> Q:
         return Q(resolution_minutes__lt=models.F("first_response_minutes"))
+
+
+class OverdueTicketMarkedBreachedRule(ValidationRule):
+    """An open ticket past its resolution deadline is marked as an SLA breach."""
+
+    kind = "sla_breach_recorded"
+    default_message = "This open ticket is past its resolution deadline: mark the SLA breach."
+
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("name", self.kind)
+        super().__init__("sla_breach", **kw)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return ("sla_breach", "status", "resolution_due")
+
+    def is_valid(self, value: Any, instance: models.Model) -> bool:
+        due = instance.resolution_due
+        overdue = instance.status in schema.TICKET_OPEN_STATUSES and due is not None and due < timezone.now()
+        return bool(value) or not overdue
+
+    def violation_q(self) -> Q:
+        return Q(status__in=schema.TICKET_OPEN_STATUSES, resolution_due__lt=Now(), sla_breach=False)
+
+
+class AgentCapacityRule(ValidationRule):
+    """Staff hold no more open tickets than their `max_concurrent_tickets`. Counting costs one query per
+    instance; in a scan, a correlated count on the (organization, assigned_agent, status) index."""
+
+    kind = "capacity"
+    default_message = "This person is assigned more open tickets than their maximum."
+
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("name", "open_tickets_within_capacity")
+        super().__init__("max_concurrent_tickets", **kw)
+
+    def _open_tickets(self) -> models.QuerySet:
+        from ..models import Ticket
+
+        return Ticket.objects.filter(status__in=schema.TICKET_OPEN_STATUSES)
+
+    def is_valid(self, value: Any, instance: models.Model) -> bool:
+        if instance.pk is None or value is None:
+            return True
+        return self._open_tickets().filter(assigned_agent_id=instance.pk).count() <= value
+
+    def violation_q(self) -> Q:
+        count = (
+            self._open_tickets()
+            .filter(assigned_agent_id=OuterRef("pk"))
+            .order_by()
+            .values("assigned_agent_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Q(max_concurrent_tickets__lt=Subquery(count))
 
 
 class JSONStringListRule(ValidationRule):
@@ -187,6 +245,7 @@ def default_rules_register(validator: CentralizedValidator) -> None:
                 error_message="The user's organization is in the trash.",
                 name="organization_live",
             ),
+            AgentCapacityRule(),
             JSONStringListRule("skills"),
             JSONStringListRule("certifications"),
         ],
@@ -224,9 +283,12 @@ def default_rules_register(validator: CentralizedValidator) -> None:
                 code="chronology",
             ),
             ResolvedTicketHasResolutionTimeRule(),
+            OverdueTicketMarkedBreachedRule(),
             ForeignKeyValidationRule(
                 "customer",
-                error_message="The customer must be a live user of the ticket's organization.",
+                error_message="The customer must be a user of the ticket's organization.",
+                # A trashed customer's tickets stay live by design (they are the organization's record).
+                live=False,
                 matches=same_org,
                 name="customer_same_organization",
             ),
@@ -300,6 +362,12 @@ def default_rules_register(validator: CentralizedValidator) -> None:
         KnowledgeBaseArticle,
         [
             RequiredValidationRule("title"),
+            RequiredValidationRule(
+                "content",
+                "A published article needs content.",
+                when={"status": "published"},
+                name="published_content_required",
+            ),
             ChoiceValidationRule("status", constraint="check_kb_status_valid"),
             RangeValidationRule("view_count", min_value=0, constraint="check_kb_view_count_positive"),
         ],

@@ -171,12 +171,27 @@ def _is_blank(value: Any) -> bool:
 
 
 class RequiredValidationRule(ValidationRule):
-    """The field holds something: not NULL, not empty or whitespace only (text), not an empty JSON value."""
+    """The field holds something: not NULL, not empty or whitespace only (text), not an empty JSON value.
+
+    `when` makes it conditional on other (non-null) fields' values, e.g. ``when={"status": "published"}``.
+    """
 
     kind = "required"
     default_message = "{field} is required."
 
+    def __init__(
+        self, field_name: str, error_message: str | None = None, *, when: dict[str, Any] | None = None, **kw
+    ) -> None:
+        super().__init__(field_name, error_message, **kw)
+        self.when = dict(when or {})
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.field_name, *self.when)
+
     def is_valid(self, value: Any, instance: models.Model) -> bool:
+        if any(getattr(instance, name, None) != wanted for name, wanted in self.when.items()):
+            return True
         return not _is_blank(value)
 
     def violation_q(self) -> Q:
@@ -186,7 +201,7 @@ class RequiredValidationRule(ValidationRule):
             q |= Q(**{f"{self.field_name}__regex": f"^[{_BLANK_CHARS}]*$"})
         elif isinstance(field, models.JSONField):
             q |= Q(**{self.field_name: []}) | Q(**{self.field_name: {}})
-        return q
+        return Q(**self.when) & q if self.when else q
 
 
 class EmailValidationRule(ValidationRule):

@@ -263,3 +263,41 @@ def test_every_rule_q_is_a_q():
         for rule in validator.rules_for(model):
             q = rule.violation_q()
             assert q is None or isinstance(q, Q), rule
+
+
+def test_rules_find_the_legacy_kinds_the_demo_data_plants():
+    """The kinds seed_demo writes around validation, built here the same way (bulk writes, no clean())."""
+    from django.utils import timezone
+
+    from models_core.models import KnowledgeBaseArticle
+    from tests.factories import KnowledgeBaseArticleFactory
+
+    org = OrganizationFactory()
+    agent = UserFactory(organization=org, max_concurrent_tickets=1)
+    customer = CustomerFactory(organization=org)
+    t1, t2 = (TicketFactory(organization=org, customer=customer, assigned_agent=agent) for _ in range(2))
+    Ticket.objects.filter(pk=t1.pk).update(
+        status="open", sla_breach=False, resolution_due=timezone.now() - datetime.timedelta(hours=3)
+    )
+    User.objects.filter(pk=customer.pk).update(email="kim.at.example.com")
+    draft = KnowledgeBaseArticleFactory(organization=org, status="draft", content="")
+    published = KnowledgeBaseArticleFactory(organization=org, status="published", content="Text")
+    KnowledgeBaseArticle.objects.filter(pk=published.pk).update(content="")
+    Organization.objects.filter(pk=org.pk).update(settings={"retention_days": "soon"})
+
+    expected = {
+        (Ticket, "sla_breach_recorded"): {t1.pk},
+        (User, "open_tickets_within_capacity"): {agent.pk},
+        (User, "email_format"): {customer.pk},
+        (KnowledgeBaseArticle, "published_content_required"): {published.pk},
+    }
+    for (model, name), ids in expected.items():
+        rule = validator.get_rule(model, name)
+        assert failing_ids(model, rule) == ids == python_failing_ids(model, rule), name
+    assert draft.pk not in failing_ids(
+        KnowledgeBaseArticle, validator.get_rule(KnowledgeBaseArticle, "published_content_required")
+    )
+    assert python_failing_ids(Organization, validator.get_rule(Organization, "retention_settings")) == {
+        org.pk
+    }
+    assert t2.pk not in failing_ids(Ticket, validator.get_rule(Ticket, "sla_breach_recorded"))
