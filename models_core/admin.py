@@ -1,7 +1,8 @@
 """The unfold admin for the model layer: every model, live rows only, scoped to the viewer's organization.
 
 Rules every admin here follows:
-- Querysets come from the default manager (`Model.objects`, live rows); the trash gets its own pages later.
+- Querysets come from the default manager (`Model.objects`, live rows); the trash has its own pages.
+- Deleting moves rows to the trash, asking for a reason (dashboard.trash.admin.MoveToTrashAdminMixin).
 - A staff user bound to an organization sees and picks only that organization's rows (`scope_queryset`);
   platform staff (no organization) see all.
 - Foreign keys to big tables never render a <select> of every row: autocomplete or raw id widgets.
@@ -35,6 +36,7 @@ from unfold.forms import UserCreationForm as UnfoldUserCreationForm
 from unfold.paginator import InfinitePaginator
 
 from dashboard.scoping import scope_to_organization
+from dashboard.trash.admin import MoveToTrashAdminMixin
 
 from .models import (
     KnowledgeBaseArticle,
@@ -152,7 +154,7 @@ def _filter_field(list_filter: Any) -> str | None:
     return None
 
 
-class BaseAdmin(OrganizationScopedMixin, ModelAdmin):
+class BaseAdmin(MoveToTrashAdminMixin, OrganizationScopedMixin, ModelAdmin):
     list_per_page = 50
     list_filter_submit = True  # range filters need an explicit "apply"
     list_fullwidth = True
@@ -224,7 +226,7 @@ class UserCreationForm(UnfoldUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(OrganizationScopedMixin, DjangoUserAdmin, ModelAdmin):
+class UserAdmin(MoveToTrashAdminMixin, OrganizationScopedMixin, DjangoUserAdmin, ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
