@@ -16,18 +16,12 @@ TRASH = NavigationEntry(
 
 
 @pytest.fixture(autouse=True)
-def empty_registry():
-    """These tests are about the registry's mechanics: hide the capabilities that registered at start-up."""
-    saved = dict(registry._entries)
-    registry._entries.clear()
-    yield
-    registry._entries.clear()
-    registry._entries.update(saved)
-
-
-@pytest.fixture
 def no_capabilities(monkeypatch):
-    """The registry as it is before any capability registers itself (installed ones are set aside)."""
+    """These tests are about the registry's mechanics: set aside the capabilities registered at start-up.
+
+    One monkeypatch of the whole dict (never clearing it in place), so the real entries come back intact
+    whatever order fixtures are torn down in.
+    """
     monkeypatch.setattr(registry, "_entries", {})
 
 
