@@ -16,21 +16,13 @@ TRASH = NavigationEntry(
 
 
 @pytest.fixture(autouse=True)
-def empty_registry():
-    """These tests are about the registry's mechanics: hide the capabilities that registered at start-up."""
-    saved = dict(registry._entries)
-    registry._entries.clear()
-    yield
-    registry._entries.clear()
-    registry._entries.update(saved)
+def no_capabilities(monkeypatch):
+    """These tests are about the registry's mechanics: set aside the capabilities registered at start-up.
 
-
-@pytest.fixture
-def no_capabilities(empty_registry):
-    """The registry as it is before any capability registers itself (empty_registry sets them aside).
-
-    Not monkeypatch: undoing a replaced dict after empty_registry's teardown would put back the emptied
-    dict and leave the sidebar without capabilities for every later test."""
+    One monkeypatch of the whole dict (never clearing it in place), so the real entries come back intact
+    whatever order fixtures are torn down in.
+    """
+    monkeypatch.setattr(registry, "_entries", {})
 
 
 @pytest.fixture
