@@ -34,6 +34,14 @@ from unfold.forms import UserChangeForm as UnfoldUserChangeForm
 from unfold.forms import UserCreationForm as UnfoldUserCreationForm
 from unfold.paginator import InfinitePaginator
 
+from dashboard.dataio.admin import DataIOAdminMixin
+from dashboard.dataio.resources import (
+    KnowledgeBaseArticleResource,
+    OrganizationResource,
+    TicketCommentResource,
+    TicketResource,
+    UserResource,
+)
 from dashboard.scoping import scope_to_organization
 
 from .models import (
@@ -177,7 +185,8 @@ class BigTableAdmin(BaseAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(BaseAdmin):
+class OrganizationAdmin(DataIOAdminMixin, BaseAdmin):
+    resource_classes = [OrganizationResource]
     organization_field = ""
     list_display = ("name", "slug", "tier_badge", "last_ticket_number", "created_at")
     list_filter = (("subscription_tier", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter))
@@ -224,7 +233,8 @@ class UserCreationForm(UnfoldUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(OrganizationScopedMixin, DjangoUserAdmin, ModelAdmin):
+class UserAdmin(DataIOAdminMixin, OrganizationScopedMixin, DjangoUserAdmin, ModelAdmin):
+    resource_classes = [UserResource]
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -359,7 +369,8 @@ class TicketAttachmentInline(OrganizationScopedMixin, TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(BigTableAdmin):
+class TicketAdmin(DataIOAdminMixin, BigTableAdmin):
+    resource_classes = [TicketResource]
     list_display = (
         "number",
         "subject",
@@ -431,7 +442,8 @@ class TicketAdmin(BigTableAdmin):
 
 
 @admin.register(TicketComment)
-class TicketCommentAdmin(BigTableAdmin):
+class TicketCommentAdmin(DataIOAdminMixin, BigTableAdmin):
+    resource_classes = [TicketCommentResource]
     organization_field = "ticket__organization"
     list_display = ("id", "ticket", "type_badge", "author", "excerpt", "created_at")
     list_select_related = ("ticket", "author")
@@ -491,7 +503,8 @@ class TicketAttachmentAdmin(BigTableAdmin):
 
 
 @admin.register(KnowledgeBaseArticle)
-class KnowledgeBaseArticleAdmin(BaseAdmin):
+class KnowledgeBaseArticleAdmin(DataIOAdminMixin, BaseAdmin):
+    resource_classes = [KnowledgeBaseArticleResource]
     list_display = ("title", "organization", "status_badge", "author", "view_count", "updated_at")
     list_select_related = ("organization", "author")
     list_filter = (

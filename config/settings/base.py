@@ -83,6 +83,7 @@ LOCAL_APPS = [
     "dashboard.validation",
     "dashboard.hooks",
     "dashboard.dbhealth",
+    "dashboard.dataio",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -171,6 +172,28 @@ CUSTODIAN_DEFAULT_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_DEFAULT_RETENTI
 
 # How long finished and abandoned background job runs are kept (dashboard.prune_job_runs, daily).
 CUSTODIAN_JOB_RUN_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_JOB_RUN_RETENTION_DAYS", "30"))
+
+# IMPORT AND EXPORT (django-import-export, dashboard/dataio)
+# ------------------------------------------------------------------------------
+IMPORT_EXPORT_FORMATS = [
+    "dashboard.dataio.formats.CSV",
+    "dashboard.dataio.formats.XLSX",
+    "dashboard.dataio.formats.JSON",
+]
+# Import needs the model's add right (Admins; dataio also asks for change), export its view right (Support
+# managers too).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True  # spreadsheets often end in empty rows
+# Uploads wait for the confirm step in the default storage, which every web process shares (a temp folder
+# is per machine).
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
+# Largest import file and most data rows one import may have; larger files are refused on the form.
+CUSTODIAN_IMPORT_MAX_BYTES = int(os.environ.get("CUSTODIAN_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
+CUSTODIAN_IMPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_IMPORT_MAX_ROWS", "5000"))
+# Most rows one admin export may write; a bigger selection is refused with a hint to narrow the filters.
+CUSTODIAN_EXPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_MAX_ROWS", "100000"))
 
 # PROCRASTINATE
 # ------------------------------------------------------------------------------
