@@ -175,11 +175,7 @@ CUSTODIAN_JOB_RUN_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_JOB_RUN_RETENTI
 
 # IMPORT AND EXPORT (django-import-export, dashboard/dataio)
 # ------------------------------------------------------------------------------
-IMPORT_EXPORT_FORMATS = [
-    "dashboard.dataio.formats.CSV",
-    "dashboard.dataio.formats.XLSX",
-    "dashboard.dataio.formats.JSON",
-]
+# Formats: CSV, XLSX, JSON (dashboard.dataio.formats, set on DataIOAdminMixin).
 # Import needs the model's add right (Admins; dataio also asks for change), export its view right (Support
 # managers too).
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
@@ -187,8 +183,8 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True  # spreadsheets often end in empty rows
 # Uploads wait for the confirm step in the default storage, which every web process shares (a temp folder
-# is per machine).
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
+# is per machine); STORAGES["import_export"], when set, is used instead.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "dashboard.dataio.tmp_storage.SharedMediaStorage"
 # Largest import file and most data rows one import may have; larger files are refused on the form.
 CUSTODIAN_IMPORT_MAX_BYTES = int(os.environ.get("CUSTODIAN_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 CUSTODIAN_IMPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_IMPORT_MAX_ROWS", "5000"))

@@ -24,14 +24,17 @@ from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.signals import post_import
 from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
+from . import formats
 from .forms import DataIOImportForm
 from .selectors import queryset_exceeds
 from .services import (
@@ -51,6 +54,10 @@ class DataIOAdminMixin(ImportExportMixin):
     export_form_class = SelectableFieldsExportForm
     import_template_name = "dataio/import.html"
     import_error_display = ("message",)
+
+    @property
+    def formats(self) -> list:
+        return [formats.CSV, formats.XLSX, formats.JSON]
 
     # Permissions
     # ------------------------------------------------------------------------------------------------
@@ -145,8 +152,6 @@ class DataIOAdminMixin(ImportExportMixin):
         resource_class: Any,
         data: dict,
     ) -> Any:
-        from django.db import transaction
-
         with transaction.atomic():
             if not import_confirm_lock(name):
                 return self._import_refused(request, "This import is already running.", status=409)
@@ -184,7 +189,10 @@ class DataIOAdminMixin(ImportExportMixin):
             user=request.user,
             initial=self.get_import_form_initial(request),
         )
-        resources = [cls(**self.get_import_resource_kwargs(request)) for cls in self.get_import_resource_classes(request)]
+        resources = [
+            cls(**self.get_import_resource_kwargs(request))
+            for cls in self.get_import_resource_classes(request)
+        ]
         context = self.get_import_context_data()
         context.update(self.admin_site.each_context(request))
         context.update(
@@ -194,7 +202,8 @@ class DataIOAdminMixin(ImportExportMixin):
                 "opts": self.model._meta,
                 "media": self.media + form.media,
                 "fields_list": [
-                    (r.get_display_name(), [f.column_name for f in r.get_user_visible_fields()]) for r in resources
+                    (r.get_display_name(), [f.column_name for f in r.get_user_visible_fields()])
+                    for r in resources
                 ],
                 "import_error_display": self.import_error_display,
                 "result": result,
@@ -204,11 +213,10 @@ class DataIOAdminMixin(ImportExportMixin):
         return TemplateResponse(request, [self.import_template_name], context, status=status)
 
     def _changelist_redirect(self) -> HttpResponse:
-        from django.http import HttpResponseRedirect
-        from django.urls import reverse
-
-        info = (self.opts.app_label, self.opts.model_name)
-        return HttpResponseRedirect(reverse("admin:%s_%s_changelist" % info, current_app=self.admin_site.name))
+        url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist", current_app=self.admin_site.name
+        )
+        return HttpResponseRedirect(url)
 
     def get_import_context_data(self, **kwargs: Any) -> dict:
         context = super().get_import_context_data(**kwargs)
@@ -225,7 +233,9 @@ class DataIOAdminMixin(ImportExportMixin):
         try:
             return super().export_action(request)
         except IncorrectLookupParameters:
-            messages.error(request, "The changelist filters in this address are not valid: nothing was exported.")
+            messages.error(
+                request, "The changelist filters in this address are not valid: nothing was exported."
+            )
             form = self.get_export_form_class()(
                 self.get_export_formats(), self.get_export_resource_classes(request)
             )

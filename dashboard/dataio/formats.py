@@ -21,7 +21,9 @@ def _headers_tidy(dataset: tablib.Dataset) -> tablib.Dataset:
     they see the same columns."""
     headers = list(dataset.headers or [])
     keep = len(headers)
-    while keep and headers[keep - 1] in (None, "") and all(v in (None, "") for v in dataset.get_col(keep - 1)):
+    while (
+        keep and headers[keep - 1] in (None, "") and all(v in (None, "") for v in dataset.get_col(keep - 1))
+    ):
         keep -= 1
     tidy = tablib.Dataset(headers=[h.strip() if isinstance(h, str) else h for h in headers[:keep]])
     if keep == len(headers):

@@ -1,4 +1,4 @@
-"""The import form: unfold's, plus the file checks, so a malformed file comes back on the form with a reason."""
+"""The import form: unfold's plus the file checks, so a malformed file comes back with a reason."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ class DataIOImportForm(ImportForm):
         self.resource_classes = list(resources)
         self.user = user
         super().__init__(formats, resources, **kwargs)
+        max_size = filesizeformat(settings.CUSTODIAN_IMPORT_MAX_BYTES)
         self.fields["import_file"].help_text = (
-            f"CSV (UTF-8), XLSX or JSON with a header row; at most "
-            f"{filesizeformat(settings.CUSTODIAN_IMPORT_MAX_BYTES)} and {settings.CUSTODIAN_IMPORT_MAX_ROWS} rows."
+            f"CSV (UTF-8), XLSX or JSON with a header row; at most {max_size} and "
+            f"{settings.CUSTODIAN_IMPORT_MAX_ROWS} rows."
         )
 
     def clean(self) -> dict:
@@ -33,7 +34,9 @@ class DataIOImportForm(ImportForm):
             input_format = self.import_formats[int(format_index)]
             resource_class = self.resource_classes[int(cleaned.get("resource") or 0)]
         except (ValueError, IndexError):
-            raise ValidationError("Choose one of the offered formats and resources.", code="invalid") from None
+            raise ValidationError(
+                "Choose one of the offered formats and resources.", code="invalid"
+            ) from None
         try:
             dataset = import_file_read(upload, input_format)
             import_columns_check(dataset, resource_class(user=self.user))

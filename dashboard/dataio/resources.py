@@ -28,7 +28,6 @@ from models_core.models import KnowledgeBaseArticle, Organization, Ticket, Ticke
 from .selectors import live_rows_by_id, organization_path, scoped_rows, trashed_ids_in_scope
 from .widgets import IsoDateTimeWidget, NativeJSONWidget, ScopedForeignKeyWidget, id_parse
 
-
 INVALID = object()
 
 
@@ -107,7 +106,7 @@ class ScopedModelResource(resources.ModelResource):
 
     @classmethod
     def field_from_django_field(cls, field_name: str, django_field: Any, readonly: bool) -> Any:
-        # What the model keeps out of forms (ticket numbers, timestamps, counters) is exported, never imported.
+        # What the model keeps out of forms (ticket numbers, timestamps, counters): exported, not imported.
         return super().field_from_django_field(
             field_name, django_field, readonly or not django_field.editable
         )

@@ -35,15 +35,15 @@ def import_file_read(upload: UploadedFile, input_format: type[Format]) -> tablib
     max_bytes = settings.CUSTODIAN_IMPORT_MAX_BYTES
     if upload.size is not None and upload.size > max_bytes:
         raise ValidationError(
-            f"The file is {filesizeformat(upload.size)}; an import takes at most {filesizeformat(max_bytes)}. "
-            "Split it into smaller files.",
+            f"The file is {filesizeformat(upload.size)}; an import takes at most "
+            f"{filesizeformat(max_bytes)}. Split it into smaller files.",
             code="too_big",
         )
     return import_dataset_parse(b"".join(upload.chunks()), input_format)
 
 
 def import_dataset_parse(data: bytes, input_format: type[Format]) -> tablib.Dataset:
-    """Parse the bytes of an import file; ValidationError for empty, oversized, mis-encoded or malformed data."""
+    """Parse an import file's bytes; ValidationError for empty, oversized, mis-encoded or malformed data."""
     max_bytes = settings.CUSTODIAN_IMPORT_MAX_BYTES
     title = input_format().get_title().upper()
     if not data.strip():
@@ -115,7 +115,8 @@ def _dataset_shape_check(dataset: tablib.Dataset) -> None:
     max_rows = settings.CUSTODIAN_IMPORT_MAX_ROWS
     if len(dataset) > max_rows:
         raise ValidationError(
-            f"The file has {len(dataset)} rows; an import takes at most {max_rows}. Split it into smaller files.",
+            f"The file has {len(dataset)} rows; an import takes at most {max_rows}. "
+            "Split it into smaller files.",
             code="too_many_rows",
         )
 
@@ -157,7 +158,9 @@ def import_confirm_lock(name: str) -> bool:
     Two confirms of the same upload (a double click, two tabs) must not both import it: the first holds this
     lock until its transaction ends, by which time the upload is gone.
     """
-    key = int.from_bytes(hashlib.blake2b(f"dataio:{name}".encode(), digest_size=8).digest(), "big", signed=True)
+    key = int.from_bytes(
+        hashlib.blake2b(f"dataio:{name}".encode(), digest_size=8).digest(), "big", signed=True
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
         return bool(cursor.fetchone()[0])
@@ -185,7 +188,7 @@ def import_result_failed(result: Result) -> bool:
 
 
 def export_filename(stem: str, extension: str) -> str:
-    """"tickets-2025-03-01.csv": what a download is called."""
+    """ "tickets-2025-03-01.csv": what a download is called."""
     return f"{slugify(stem) or 'export'}-{timezone.now():%Y-%m-%d}.{extension}"
 
 

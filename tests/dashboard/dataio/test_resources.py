@@ -13,7 +13,7 @@ from dashboard.dataio.resources import (
 from dashboard.dataio.services import import_confirm
 from models_core.models import KnowledgeBaseArticle, Organization, Ticket, TicketComment, User
 from tests.dashboard.dataio.conftest import csv_bytes, dataset_of, json_bytes
-from tests.factories import CustomerFactory, TicketFactory, UserFactory
+from tests.factories import CustomerFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,9 @@ def row_errors(result) -> list[tuple[int, str, str]]:
     return errors
 
 
-@pytest.mark.parametrize("file_format", [formats.CSV, formats.XLSX, formats.JSON], ids=["csv", "xlsx", "json"])
+@pytest.mark.parametrize(
+    "file_format", [formats.CSV, formats.XLSX, formats.JSON], ids=["csv", "xlsx", "json"]
+)
 @pytest.mark.parametrize("key", list(RESOURCES))
 def test_round_trip_changes_nothing(key, file_format, tenant, org_admin):
     resource_class, model = RESOURCES[key]
@@ -77,7 +79,9 @@ def test_new_rows_are_created_and_validated(tenant, org_admin):
     )
     result = import_confirm(TicketResource(user=org_admin), dataset_of(data))
 
-    assert row_errors(result) == [(2, "customer_satisfaction_score", "Ensure this value is less than or equal to 5.")]
+    assert row_errors(result) == [
+        (2, "customer_satisfaction_score", "Ensure this value is less than or equal to 5.")
+    ]
     assert not Ticket.objects.filter(subject="Printer jam").exists()  # one bad row: nothing written
 
 
@@ -94,7 +98,9 @@ def test_valid_file_is_written_with_defaults(tenant, org_admin):
 
 def test_choice_and_constraint_errors_name_row_and_column(tenant, org_admin):
     ticket = tenant["ticket"]
-    data = csv_bytes(["id", "status", "priority"], [[ticket.pk, "open", "urgent"], [ticket.pk, "melted", "low"]])
+    data = csv_bytes(
+        ["id", "status", "priority"], [[ticket.pk, "open", "urgent"], [ticket.pk, "melted", "low"]]
+    )
     result = import_confirm(TicketResource(user=org_admin), dataset_of(data))
     assert row_errors(result) == [(2, "status", "Value 'melted' is not a valid choice.")]
     ticket.refresh_from_db()
@@ -156,12 +162,16 @@ class TestTrashedIds:
         other_customer.soft_delete(user=org_admin)
         data = csv_bytes(["id", "customer"], [[tenant["ticket"].pk, other_customer.pk]])
         result = import_confirm(TicketResource(user=org_admin), dataset_of(data))
-        assert row_errors(result) == [(1, "customer", f"User {other_customer.pk} is in the trash: restore it first.")]
+        assert row_errors(result) == [
+            (1, "customer", f"User {other_customer.pk} is in the trash: restore it first.")
+        ]
 
     def test_unchanged_foreign_key_to_trashed_record_round_trips(self, tenant, org_admin):
         exported = TicketResource(user=org_admin).export(queryset=Ticket.objects.all())
         tenant["customer"].soft_delete(user=org_admin)
-        result = import_confirm(TicketResource(user=org_admin), dataset_of(formats.CSV().export_data(exported).encode()))
+        result = import_confirm(
+            TicketResource(user=org_admin), dataset_of(formats.CSV().export_data(exported).encode())
+        )
         assert not result.has_validation_errors(), row_errors(result)
         assert result.totals["skip"] == 1
 
@@ -213,7 +223,9 @@ class TestOrganizations:
 
     def test_platform_staff_import_across_organizations(self, tenant, platform_superuser, other_organization):
         stranger = CustomerFactory(organization=other_organization)
-        data = json_bytes([{"organization": other_organization.pk, "subject": "Globex's", "customer": stranger.pk}])
+        data = json_bytes(
+            [{"organization": other_organization.pk, "subject": "Globex's", "customer": stranger.pk}]
+        )
         result = import_confirm(TicketResource(user=platform_superuser), dataset_of(data, formats.JSON))
         assert result.totals["new"] == 1, row_errors(result)
         assert Ticket.objects.get(subject="Globex's").organization == other_organization
@@ -228,7 +240,9 @@ class TestOrganizations:
 
 
 class TestExportScope:
-    def test_export_is_scoped_and_live_even_when_handed_everything(self, tenant, org_admin, other_organization):
+    def test_export_is_scoped_and_live_even_when_handed_everything(
+        self, tenant, org_admin, other_organization
+    ):
         TicketFactory(organization=other_organization)
         trashed = TicketFactory(organization=tenant["organization"], customer=tenant["customer"])
         trashed.soft_delete(user=org_admin)
@@ -238,7 +252,9 @@ class TestExportScope:
     def test_no_user_exports_nothing(self, tenant):
         assert len(TicketResource().export(queryset=Ticket.objects.all())) == 0
 
-    def test_export_query_count_does_not_grow_with_rows(self, tenant, org_admin, django_assert_max_num_queries):
+    def test_export_query_count_does_not_grow_with_rows(
+        self, tenant, org_admin, django_assert_max_num_queries
+    ):
         for _ in range(20):
             TicketFactory(organization=tenant["organization"], customer=tenant["customer"])
         with django_assert_max_num_queries(2):
