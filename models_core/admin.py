@@ -1,7 +1,8 @@
 """The unfold admin for the model layer: every model, live rows only, scoped to the viewer's organization.
 
 Rules every admin here follows:
-- Querysets come from the default manager (`Model.objects`, live rows); the trash gets its own pages later.
+- Querysets come from the default manager (`Model.objects`, live rows); the trash has its own pages.
+- Deleting moves rows to the trash, asking for a reason (dashboard.trash.admin.MoveToTrashAdminMixin).
 - A staff user bound to an organization sees and picks only that organization's rows (`scope_queryset`);
   platform staff (no organization) see all.
 - Foreign keys to big tables never render a <select> of every row: autocomplete or raw id widgets.
@@ -43,6 +44,7 @@ from dashboard.dataio.resources import (
     UserResource,
 )
 from dashboard.scoping import scope_to_organization
+from dashboard.trash.admin import MoveToTrashAdminMixin
 
 from .models import (
     KnowledgeBaseArticle,
@@ -160,7 +162,7 @@ def _filter_field(list_filter: Any) -> str | None:
     return None
 
 
-class BaseAdmin(OrganizationScopedMixin, ModelAdmin):
+class BaseAdmin(MoveToTrashAdminMixin, OrganizationScopedMixin, ModelAdmin):
     list_per_page = 50
     list_filter_submit = True  # range filters need an explicit "apply"
     list_fullwidth = True
@@ -233,7 +235,9 @@ class UserCreationForm(UnfoldUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(DataIOAdminMixin, OrganizationScopedMixin, DjangoUserAdmin, ModelAdmin):
+class UserAdmin(
+    DataIOAdminMixin, MoveToTrashAdminMixin, OrganizationScopedMixin, DjangoUserAdmin, ModelAdmin
+):
     resource_classes = [UserResource]
     form = UserChangeForm
     add_form = UserCreationForm

@@ -39,8 +39,10 @@ from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.db.models.lookups import IsNull
 from django.db.models.sql.where import AND, WhereNode
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from .retention import retention_expression
+from .signals import constraint_validation_failed
 
 # The columns a soft delete or restore writes; refreshed on the instance afterwards.
 SOFT_DELETE_FIELDS = ("is_active", "deleted_at", "deleted_by", "delete_reason", "deletion_batch")
@@ -223,6 +225,14 @@ class SoftDeleteModel(models.Model):
     def _perform_unique_checks(self, unique_checks: list) -> dict:
         return super()._perform_unique_checks([(_AllRows(model), checks) for model, checks in unique_checks])
 
+    def validate_constraints(self, exclude: Any = None) -> None:
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError:
+            # DB health counts what validation stopped before it reached the database ("prevented").
+            constraint_validation_failed.send(sender=type(self), instance=self, exclude=exclude)
+            raise
+
     @property
     def is_deleted(self) -> bool:
         """In the trash (`deleted_at` set); a suspended user is not."""
@@ -239,7 +249,7 @@ class SoftDeleteModel(models.Model):
         """Move this record and its cascade group to the trash; ValidationError if it already is there."""
         if self.is_deleted:
             raise ValidationError(
-                f"{self._meta.verbose_name.capitalize()} {self.trash_label} is already in the trash.",
+                f"{capfirst(self._meta.verbose_name)} {self.trash_label} is already in the trash.",
                 code="already_deleted",
             )
         roots = type(self).all_objects.filter(pk=self.pk, deleted_at__isnull=True)
@@ -248,7 +258,7 @@ class SoftDeleteModel(models.Model):
             if not result.counts.get(self._meta.label):
                 # Someone else deleted it since this instance was loaded.
                 raise ValidationError(
-                    f"{self._meta.verbose_name.capitalize()} {self.trash_label} is already in the trash.",
+                    f"{capfirst(self._meta.verbose_name)} {self.trash_label} is already in the trash.",
                     code="already_deleted",
                 )
         self._refresh_soft_delete_fields()
@@ -259,7 +269,7 @@ class SoftDeleteModel(models.Model):
         its parent is still in the trash, or a live row now holds one of its unique values."""
         if not self.is_deleted:
             raise ValidationError(
-                f"{self._meta.verbose_name.capitalize()} {self.trash_label} is not in the trash.",
+                f"{capfirst(self._meta.verbose_name)} {self.trash_label} is not in the trash.",
                 code="not_deleted",
             )
         result = restore_subtree(self, user=user)
@@ -536,6 +546,10 @@ def _restore_plan_for_root(instance: SoftDeleteModel) -> dict[type[models.Model]
     return plan
 
 
+# The trash's plan page reads the same plan a restore runs.
+restore_plan_for_root = _restore_plan_for_root
+
+
 def _restore_plan_for_batch(batch_id: uuid.UUID) -> dict[type[models.Model], models.QuerySet]:
     return {
         model: model._base_manager.filter(deletion_batch=batch_id, deleted_at__isnull=False)
@@ -543,12 +557,15 @@ def _restore_plan_for_batch(batch_id: uuid.UUID) -> dict[type[models.Model], mod
     }
 
 
+restore_plan_for_batch = _restore_plan_for_batch
+
+
 def _label_of(model: type[models.Model], pk: Any) -> str:
     row = model._base_manager.filter(pk=pk).first()
     return row.trash_label if row is not None else f"#{pk}"
 
 
-def _unique_clash(model: type[models.Model], rows: models.QuerySet) -> str | None:
+def _unique_clash(model: type[models.Model], rows: models.QuerySet) -> tuple[Any, str] | None:
     """A live row now holds a value one of `rows` needs under a live-only unique constraint."""
     for constraint in model._meta.constraints:
         if not isinstance(constraint, models.UniqueConstraint) or constraint.condition is None:
@@ -563,42 +580,82 @@ def _unique_clash(model: type[models.Model], rows: models.QuerySet) -> str | Non
         pk = rows.annotate(**names).filter(Exists(holders)).values_list("pk", flat=True).first()
         if pk is not None:
             label = _label_of(model, pk)
-            return (
+            return pk, (
                 f"Cannot restore {model._meta.verbose_name} {label}: a live record took its place. "
                 f"{constraint.violation_error_message}"
             )
     return None
 
 
-def restore_conflicts(plan: dict[type[models.Model], models.QuerySet]) -> list[str]:
-    """Why a restore of `plan` must be refused, as messages for people (empty: it may go ahead).
+@dataclass(frozen=True)
+class RestoreConflict:
+    """One reason a restore plan cannot go ahead whole, for the trash's plan page.
 
-    One query per model and rule: rows that may not be restored, rows whose trash parent is not coming back
-    with them, rows whose unique value a live row took meanwhile.
+    kind: "not_restorable" (`can_be_restored=False`), "parent_in_trash" (a cascade parent that is not coming
+    back with the plan; `parent_model`/`parent_pk`/`parent_batch` name it) or "unique_clash" (a live row took
+    a value under a live-only unique constraint).
     """
-    problems = []
+
+    kind: str
+    model: type[models.Model]
+    pk: Any
+    message: str
+    parent_model: type[models.Model] | None = None
+    parent_pk: Any = None
+    parent_batch: uuid.UUID | None = None
+
+
+def restore_conflict_list(plan: dict[type[models.Model], models.QuerySet]) -> list[RestoreConflict]:
+    """Why a restore of `plan` must be refused (empty: it may go ahead), one query per model and rule: rows
+    that may not be restored, rows whose trash parent is not coming back with them, rows whose unique value
+    a live row took meanwhile."""
+    problems: list[RestoreConflict] = []
     for model, rows in plan.items():
         if issubclass(model, EnhancedSoftDeleteModel):
             pk = rows.filter(can_be_restored=False).values_list("pk", flat=True).first()
             if pk is not None:
                 problems.append(
-                    f"{model._meta.verbose_name.capitalize()} {_label_of(model, pk)} "
-                    "is marked as not restorable."
+                    RestoreConflict(
+                        "not_restorable",
+                        model,
+                        pk,
+                        f"{capfirst(model._meta.verbose_name)} {_label_of(model, pk)} "
+                        "is marked as not restorable.",
+                    )
                 )
         for edge in parent_edges(model):
             orphans = rows.filter(**{f"{edge.fk}__deleted_at__isnull": False})
             if edge.parent in plan:
                 orphans = orphans.exclude(**{f"{edge.fk}__in": plan[edge.parent].values("pk")})
-            parent_pk = orphans.values_list(model._meta.get_field(edge.fk).attname, flat=True).first()
-            if parent_pk is not None:
+            found = orphans.values_list("pk", model._meta.get_field(edge.fk).attname).first()
+            if found is not None:
+                pk, parent_pk = found
+                parent_batch = (
+                    edge.parent._base_manager.filter(pk=parent_pk)
+                    .values_list("deletion_batch", flat=True)
+                    .first()
+                )
                 problems.append(
-                    f"Restore {edge.parent._meta.verbose_name} {_label_of(edge.parent, parent_pk)} first: "
-                    "it is in the trash."
+                    RestoreConflict(
+                        "parent_in_trash",
+                        model,
+                        pk,
+                        f"Restore {edge.parent._meta.verbose_name} {_label_of(edge.parent, parent_pk)} "
+                        "first: it is in the trash.",
+                        parent_model=edge.parent,
+                        parent_pk=parent_pk,
+                        parent_batch=parent_batch,
+                    )
                 )
         clash = _unique_clash(model, rows)
         if clash:
-            problems.append(clash)
+            problems.append(RestoreConflict("unique_clash", model, clash[0], clash[1]))
     return problems
+
+
+def restore_conflicts(plan: dict[type[models.Model], models.QuerySet]) -> list[str]:
+    """Why a restore of `plan` must be refused, as messages for people (empty: it may go ahead)."""
+    return [conflict.message for conflict in restore_conflict_list(plan)]
 
 
 def _constraint_message(models_: Iterable[type[models.Model]], error: IntegrityError) -> str:
@@ -644,7 +701,7 @@ def restore_subtree(instance: SoftDeleteModel, user: models.Model | None = None)
         current = model._base_manager.select_for_update().filter(pk=instance.pk).first()
         if current is None or current.deleted_at is None or current.deletion_batch != instance.deletion_batch:
             raise ValidationError(
-                f"{model._meta.verbose_name.capitalize()} {instance.trash_label} "
+                f"{capfirst(model._meta.verbose_name)} {instance.trash_label} "
                 "is not in the trash any more "
                 "(restored or purged meanwhile).",
                 code="not_deleted",

@@ -110,6 +110,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Tells the constraint-violation recorder which view and user a failed write came from.
+    "dashboard.dbhealth.recorder.ViolationContextMiddleware",
 ]
 
 # STATIC AND MEDIA
@@ -172,6 +174,12 @@ CUSTODIAN_DEFAULT_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_DEFAULT_RETENTI
 
 # How long finished and abandoned background job runs are kept (dashboard.prune_job_runs, daily).
 CUSTODIAN_JOB_RUN_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_JOB_RUN_RETENTION_DAYS", "30"))
+
+# DB health: how long statistics snapshots and constraint-violation records are kept (pruned by the hourly
+# dbhealth.snapshot job),
+# and whether integrity errors are recorded at all.
+CUSTODIAN_DBHEALTH_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_DBHEALTH_RETENTION_DAYS", "90"))
+CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS = env_bool("CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS", True)
 
 # IMPORT AND EXPORT (django-import-export, dashboard/dataio)
 # ------------------------------------------------------------------------------

@@ -8,3 +8,32 @@ class DbHealthConfig(AppConfig):
     label = "dbhealth"
     verbose_name = "DB health"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dashboard.dbhealth import recorder
+        from dashboard.navigation import NavigationEntry, registry
+
+        recorder.install()
+        registry.register(
+            NavigationEntry(
+                key="dbhealth",
+                title="Index usage",
+                icon="monitor_heart",
+                url_name="dashboard:dbhealth:index_usage",
+                permission="dashboard.view_dbhealth",
+                description="Index scans, sizes and drift from the Django declarations; unused, duplicate, "
+                "invalid and bloated indexes",
+                order=40,
+            )
+        )
+        registry.register(
+            NavigationEntry(
+                key="dbhealth_violations",
+                title="Constraint violations",
+                icon="gpp_maybe",
+                url_name="dashboard:dbhealth:violations",
+                permission="dashboard.view_dbhealth",
+                description="Integrity errors and validation-caught violations per constraint, over time",
+                order=41,
+            )
+        )

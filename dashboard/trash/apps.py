@@ -8,3 +8,19 @@ class TrashConfig(AppConfig):
     label = "trash"
     verbose_name = "Trash"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dashboard.navigation import NavigationEntry, registry
+
+        registry.register(
+            NavigationEntry(
+                key="trash",
+                title="Trash",
+                icon="delete",
+                url_name="dashboard:trash:list",
+                permission="dashboard.view_trash",
+                # Purge records and retention are tabs of the trash pages.
+                description="Deleted records: who, when, why. Restore or purge them; purge log; retention.",
+                order=10,
+            )
+        )

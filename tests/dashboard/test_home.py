@@ -5,7 +5,8 @@ from dashboard.jobs.models import JobRun
 
 pytestmark = pytest.mark.django_db
 
-CAPABILITY_TITLES = ("Trash", "Validation", "Hooks", "DB health")
+# The trash registers itself (tests/dashboard/trash); these are not installed on this branch yet.
+CAPABILITY_TITLES = ("Validation", "Hooks", "DB health")
 
 
 def test_anonymous_is_sent_to_sign_in(client):

@@ -15,8 +15,24 @@ TRASH = NavigationEntry(
 )
 
 
+@pytest.fixture(autouse=True)
+def empty_registry():
+    """These tests are about the registry's mechanics: hide the capabilities that registered at start-up."""
+    saved = dict(registry._entries)
+    registry._entries.clear()
+    yield
+    registry._entries.clear()
+    registry._entries.update(saved)
+
+
 @pytest.fixture
-def trash_entry():
+def no_capabilities(monkeypatch):
+    """The registry as it is before any capability registers itself (installed ones are set aside)."""
+    monkeypatch.setattr(registry, "_entries", {})
+
+
+@pytest.fixture
+def trash_entry(no_capabilities):
     registry.register(TRASH)
     yield TRASH
     registry.unregister(TRASH.key)
@@ -38,7 +54,9 @@ def sidebar_titles(user) -> list[str]:
     ]
 
 
-def test_sidebar_has_only_home_while_no_capability_exists(manager, org_admin, dba, platform_superuser):
+def test_sidebar_has_only_home_while_no_capability_exists(
+    no_capabilities, manager, org_admin, dba, platform_superuser
+):
     for user in (manager, org_admin, dba, platform_superuser):
         assert sidebar_titles(user) == ["Home"]
 

@@ -135,8 +135,11 @@ def test_deleting_in_the_admin_soft_deletes(platform_client):
     ticket = TicketFactory()
     comment = TicketCommentFactory(ticket=ticket)
     url = admin_url(ticket, "delete", ticket.pk)
-    assert platform_client.get(url).status_code == 200
-    response = platform_client.post(url, {"post": "yes"})
+    page = platform_client.get(url)
+    assert page.status_code == 200 and b"Why is this going to the trash?" in page.content
+    assert platform_client.post(url, {"post": "yes"}).status_code == 200  # no reason: asked again
+    assert Ticket.objects.filter(pk=ticket.pk).exists()
+    response = platform_client.post(url, {"post": "yes", "reason": "duplicate"})
     assert response.status_code == 302
     assert not Ticket.objects.filter(pk=ticket.pk).exists()
     comment.refresh_from_db()
@@ -147,7 +150,9 @@ def test_deleting_a_customer_with_tickets_is_not_blocked(platform_client):
     # RESTRICT protects the tickets from a purge, not from a soft delete of their customer.
     ticket = TicketFactory()
     customer = ticket.customer
-    response = platform_client.post(admin_url(customer, "delete", customer.pk), {"post": "yes"})
+    response = platform_client.post(
+        admin_url(customer, "delete", customer.pk), {"post": "yes", "reason": "left the company"}
+    )
     assert response.status_code == 302
     customer.refresh_from_db()
     assert customer.is_deleted

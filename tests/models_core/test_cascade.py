@@ -318,3 +318,21 @@ def test_a_restore_waiting_on_another_sees_it_committed():
     assert outcome["first"].counts["models_core.Ticket"] == 1
     assert isinstance(outcome["second"], ValidationError)
     assert Ticket.objects.filter(pk=ticket.pk).exists()
+
+
+@pytest.mark.django_db
+def test_restore_conflict_list_names_kind_row_and_parent_batch():
+    from models_core.softdelete import restore_conflict_list, restore_plan_for_root
+
+    comment = TicketCommentFactory()
+    comment.soft_delete()
+    comment.ticket.soft_delete()
+    comment.refresh_from_db()
+    ticket = type(comment.ticket).all_objects.get(pk=comment.ticket_id)
+    [conflict] = restore_conflict_list(restore_plan_for_root(comment))
+    assert (conflict.kind, conflict.model, conflict.pk) == ("parent_in_trash", type(comment), comment.pk)
+    assert (conflict.parent_model, conflict.parent_pk, conflict.parent_batch) == (
+        type(ticket),
+        ticket.pk,
+        ticket.deletion_batch,
+    )

@@ -1,0 +1,126 @@
+"""DB health's own tables: statistics snapshots and recorded constraint violations.
+
+Nothing here holds customer content: index, table and constraint names, counters and ids only.
+"""
+
+from django.db import models
+
+
+class SnapshotRun(models.Model):
+    """One reading of PostgreSQL's statistics views, taken hourly (or on demand)."""
+
+    class Source(models.TextChoices):
+        JOB = "job", "Hourly job"
+        COMMAND = "command", "Management command"
+        PAGE = "page", "Taken from the page"
+
+    taken_at = models.DateTimeField(db_index=True)
+    # pg_stat_database.stats_reset at the time: a change between two runs means the counters restarted.
+    stats_reset = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.JOB)
+    index_count = models.PositiveIntegerField(default=0)
+    table_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Snapshot {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class IndexSnapshot(models.Model):
+    """pg_stat_user_indexes + pg_index + size for one index at one run."""
+
+    run = models.ForeignKey(SnapshotRun, on_delete=models.CASCADE, related_name="indexes")
+    schema_name = models.CharField(max_length=63)
+    table_name = models.CharField(max_length=63)
+    index_name = models.CharField(max_length=63)
+    method = models.CharField(max_length=63)
+    idx_scan = models.BigIntegerField()
+    idx_tup_read = models.BigIntegerField()
+    idx_tup_fetch = models.BigIntegerField()
+    size_bytes = models.BigIntegerField()
+    is_valid = models.BooleanField()
+    is_unique = models.BooleanField()
+    is_primary = models.BooleanField()
+    is_exclusion = models.BooleanField()
+    definition = models.TextField()
+
+    class Meta:
+        indexes = [
+            # The scans-per-day chart walks one index's history in time order.
+            models.Index(
+                fields=["schema_name", "table_name", "index_name", "run"], name="dbh_idxsnap_history"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.index_name} @ {self.run_id}"
+
+
+class TableSnapshot(models.Model):
+    """pg_stat_user_tables + total size for one table at one run."""
+
+    run = models.ForeignKey(SnapshotRun, on_delete=models.CASCADE, related_name="tables")
+    schema_name = models.CharField(max_length=63)
+    table_name = models.CharField(max_length=63)
+    size_bytes = models.BigIntegerField()
+    seq_scan = models.BigIntegerField()
+    idx_scan = models.BigIntegerField()
+    n_live_tup = models.BigIntegerField()
+    n_dead_tup = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["schema_name", "table_name", "run"], name="dbh_tabsnap_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table_name} @ {self.run_id}"
+
+
+class ConstraintViolation(models.Model):
+    """One integrity error (or one caught earlier by model validation), without the row's values.
+
+    Written through its own autocommit connection (dbhealth.recorder), so it outlives the rolled-back
+    transaction that failed. Organization and user are plain ids, not foreign keys: the record must be
+    writable whatever state the failed transaction left, and must survive the purge of either.
+    """
+
+    class Kind(models.TextChoices):
+        ERROR = "error", "Error (reached the database)"
+        PREVENTED = "prevented", "Prevented (caught by validation)"
+
+    class SourceKind(models.TextChoices):
+        VIEW = "view", "View"
+        COMMAND = "command", "Command"
+        TASK = "task", "Background task"
+        OTHER = "other", "Other"
+
+    occurred_at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sqlstate = models.CharField(max_length=5)
+    constraint_name = models.CharField(max_length=63, blank=True)
+    table_name = models.CharField(max_length=63, blank=True)
+    column_name = models.CharField(max_length=63, blank=True)
+    model_label = models.CharField(max_length=200, blank=True)
+    organization_id = models.BigIntegerField(null=True, blank=True)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    source_kind = models.CharField(max_length=20, choices=SourceKind.choices, default=SourceKind.OTHER)
+    source = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["constraint_name", "occurred_at"], name="dbh_violation_constraint"),
+            models.Index(fields=["organization_id", "occurred_at"], name="dbh_violation_org"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sqlstate} {self.constraint_name or self.column_name} at {self.occurred_at:%Y-%m-%d %H:%M}"
+        )
+
+    @property
+    def sqlstate_class(self) -> str:
+        return self.sqlstate[:2]

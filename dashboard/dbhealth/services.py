@@ -1,0 +1,170 @@
+"""Writes for DB health: statistics snapshots, their pruning, and "check existing data" runs.
+
+The command, the hourly task and the page's button all call these.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef
+from django.utils import timezone
+
+from dashboard.dbhealth import declarations
+from dashboard.dbhealth.models import ConstraintViolation, IndexSnapshot, SnapshotRun, TableSnapshot
+from dashboard.dbhealth.selectors import CONSTRAINT_CHECK_KIND, USER_SCHEMAS_SQL, stats_reset_current
+from dashboard.jobs.models import JobRun
+from dashboard.jobs.services import job_run_start
+
+INDEX_SNAPSHOT_SQL = f"""
+INSERT INTO dbhealth_indexsnapshot (run_id, schema_name, table_name, index_name, method, idx_scan,
+    idx_tup_read, idx_tup_fetch, size_bytes, is_valid, is_unique, is_primary, is_exclusion, definition)
+SELECT %s, s.schemaname, s.relname, s.indexrelname, am.amname, COALESCE(s.idx_scan, 0),
+       COALESCE(s.idx_tup_read, 0), COALESCE(s.idx_tup_fetch, 0), pg_relation_size(s.indexrelid),
+       i.indisvalid, i.indisunique, i.indisprimary,
+       EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conindid = i.indexrelid AND x.contype = 'x'),
+       pg_get_indexdef(i.indexrelid)
+FROM pg_stat_user_indexes s
+JOIN pg_index i ON i.indexrelid = s.indexrelid
+JOIN pg_class c ON c.oid = s.indexrelid
+JOIN pg_am am ON am.oid = c.relam
+WHERE {USER_SCHEMAS_SQL}
+"""
+
+TABLE_SNAPSHOT_SQL = f"""
+INSERT INTO dbhealth_tablesnapshot (run_id, schema_name, table_name, size_bytes, seq_scan, idx_scan,
+    n_live_tup, n_dead_tup)
+SELECT %s, s.schemaname, s.relname, pg_total_relation_size(s.relid), COALESCE(s.seq_scan, 0),
+       COALESCE(s.idx_scan, 0), s.n_live_tup, s.n_dead_tup
+FROM pg_stat_user_tables s
+WHERE {USER_SCHEMAS_SQL}
+"""
+
+
+def dbhealth_snapshot_take(source: str = SnapshotRun.Source.JOB) -> SnapshotRun:
+    """Store one reading of every index's and table's statistics: two INSERT ... SELECT, one transaction."""
+    with transaction.atomic():
+        run = SnapshotRun.objects.create(
+            taken_at=timezone.now(), stats_reset=stats_reset_current(), source=source
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(INDEX_SNAPSHOT_SQL, [run.pk])
+            run.index_count = cursor.rowcount
+            cursor.execute(TABLE_SNAPSHOT_SQL, [run.pk])
+            run.table_count = cursor.rowcount
+        run.save(update_fields=["index_count", "table_count"])
+    return run
+
+
+def dbhealth_prune(older_than_days: int | None = None) -> dict[str, int]:
+    """Delete snapshots and violation records older than the retention (default 90 days); set-based."""
+    days = older_than_days if older_than_days is not None else settings.CUSTODIAN_DBHEALTH_RETENTION_DAYS
+    cutoff = timezone.now() - timedelta(days=days)
+    with transaction.atomic():
+        # Children first, each one DELETE ... WHERE run_id IN (...), so the collector fetches nothing.
+        indexes = IndexSnapshot.objects.filter(run__taken_at__lt=cutoff)._raw_delete(IndexSnapshot.objects.db)
+        tables = TableSnapshot.objects.filter(run__taken_at__lt=cutoff)._raw_delete(TableSnapshot.objects.db)
+        runs = SnapshotRun.objects.filter(taken_at__lt=cutoff)._raw_delete(SnapshotRun.objects.db)
+        violations = ConstraintViolation.objects.filter(occurred_at__lt=cutoff)._raw_delete(
+            ConstraintViolation.objects.db
+        )
+    return {"runs": runs, "index_snapshots": indexes, "table_snapshots": tables, "violations": violations}
+
+
+# Check existing data
+# ----------------------------------------------------------------------------------------------------
+
+
+def _model(label: str) -> type[models.Model]:
+    from django.apps import apps
+
+    return apps.get_model(label)
+
+
+def _duplicate_rows(queryset: models.QuerySet, keys: list[Any]) -> int:
+    """Rows sharing their key with another row (NULLs never clash, as in a unique index)."""
+    annotations = {f"_k{n}": key if not isinstance(key, str) else F(key) for n, key in enumerate(keys)}
+    names = list(annotations)
+    groups = (
+        queryset.annotate(**annotations)
+        .filter(**{f"{name}__isnull": False for name in names})
+        .values(*names)
+        .annotate(_rows=Count("*"))
+        .filter(_rows__gt=1)
+        .values("_rows")
+    )
+    sql, params = groups.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(SUM(_rows), 0) FROM ({sql}) AS groups", params)
+        return int(cursor.fetchone()[0])
+
+
+EXCLUSION_LOOKUPS = {"=": "exact", "&&": "overlap"}
+
+
+def constraint_violating_rows_count(name: str) -> int:
+    """How many existing rows would violate constraint `name` if it were checked now (e.g. NOT VALID ones,
+    or before adding it). ValidationError for an unknown name or a kind that cannot be counted."""
+    item = declarations.declared_constraints().get(name)
+    if item is None:
+        raise ValidationError(f"No constraint named {name!r} is declared.", code="unknown_constraint")
+    model = _model(item.model_label)
+    rows = model._base_manager.all()
+    constraint = item.constraint
+    if item.kind == "check":
+        # A CHECK fails only when its condition is false (NULL passes), which `= false` keeps.
+        return (
+            rows.alias(_ok=ExpressionWrapper(constraint.condition, output_field=BooleanField()))
+            .filter(_ok=False)
+            .count()
+        )
+    if item.kind == "unique":
+        if constraint is not None and constraint.condition is not None:
+            rows = rows.filter(constraint.condition)
+        keys = (
+            list(constraint.expressions or constraint.fields) if constraint is not None else list(item.fields)
+        )
+        keys = [model._meta.get_field(k).attname if isinstance(k, str) else k for k in keys]
+        return _duplicate_rows(rows, keys)
+    if item.kind == "exclusion":
+        if constraint.condition is not None:
+            rows = rows.filter(constraint.condition)
+        others = rows.exclude(pk=OuterRef("pk"))
+        for expression, operator in constraint.expressions:
+            lookup = EXCLUSION_LOOKUPS.get(operator)
+            if not isinstance(expression, str) or lookup is None:
+                raise ValidationError(f"Cannot count rows for {name}: operator {operator} is not supported.")
+            others = others.filter(**{f"{expression}__{lookup}": OuterRef(expression)})
+        return rows.filter(Exists(others)).count()
+    if item.kind == "foreign key":
+        fk = model._meta.get_field(item.fields[0])
+        parents = fk.related_model._base_manager.filter(**{fk.target_field.attname: OuterRef(fk.attname)})
+        return rows.filter(**{f"{fk.attname}__isnull": False}).filter(~Exists(parents)).count()
+    raise ValidationError(f"Cannot count rows for a {item.kind} constraint.", code="unsupported")
+
+
+def constraint_check_start(user: Any, name: str) -> JobRun:
+    """Queue a background count of the rows violating `name` (it reads a whole table); ValidationError if
+    the constraint is unknown or cannot be counted."""
+    from dashboard.dbhealth.tasks import check_constraint
+
+    item = declarations.declared_constraints().get(name)
+    if item is None:
+        raise ValidationError(f"No constraint named {name!r} is declared.", code="unknown_constraint")
+    if item.kind not in {"check", "unique", "exclusion", "foreign key"}:
+        raise ValidationError(f"Cannot count rows for a {item.kind} constraint.", code="unsupported")
+    return job_run_start(CONSTRAINT_CHECK_KIND, user, check_constraint, constraint=item.name)
+
+
+def constraint_check_run(name: str, job_run_id: int | None = None) -> dict:
+    """The task body: count, and say which constraint it was about."""
+    from dashboard.jobs.services import job_run_progress
+
+    if job_run_id is not None:
+        job_run_progress(job_run_id, 0, 1)
+    count = constraint_violating_rows_count(name)
+    return {"constraint": name, "violating_rows": count, "checked_at": timezone.now().isoformat()}

@@ -1,0 +1,27 @@
+"""procrastinate tasks of DB health: the hourly snapshot (with pruning) and "check existing data"."""
+
+from procrastinate.contrib.django import app
+
+from dashboard.dbhealth.models import SnapshotRun
+from dashboard.dbhealth.recorder import violation_context
+from dashboard.dbhealth.services import constraint_check_run, dbhealth_prune, dbhealth_snapshot_take
+from dashboard.jobs.services import job_run_tracked
+
+
+@app.periodic(cron="7 * * * *")  # hourly, off the hour
+@app.task(name="dbhealth.snapshot", queue="housekeeping")
+@job_run_tracked
+def snapshot_and_prune(timestamp: int | None = None, job_run_id: int | None = None) -> dict:
+    """Take a statistics snapshot, then drop snapshots and violation records past the retention."""
+    with violation_context("task", "dbhealth.snapshot"):
+        run = dbhealth_snapshot_take(SnapshotRun.Source.JOB)
+        pruned = dbhealth_prune()
+    return {"run": run.pk, "indexes": run.index_count, "tables": run.table_count, "pruned": pruned}
+
+
+@app.task(name="dbhealth.check_constraint", queue="housekeeping")
+@job_run_tracked
+def check_constraint(constraint: str, job_run_id: int | None = None) -> dict:
+    """Count the rows that would violate one constraint (a full read of its table)."""
+    with violation_context("task", "dbhealth.check_constraint"):
+        return constraint_check_run(constraint, job_run_id=job_run_id)

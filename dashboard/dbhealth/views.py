@@ -1,0 +1,173 @@
+"""DB health pages. Access: platform staff (no organization) with dashboard.view_dbhealth.
+
+Index statistics are the whole database's, not one tenant's, so an organization-bound user may not see them
+even with the permission; violation records are filtered by organization as well (selectors), in case that
+rule is ever relaxed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.charts import render_figure
+from dashboard.dbhealth import charts, selectors, services
+from dashboard.dbhealth.forms import WINDOW_CHOICES, ConstraintCheckForm, WindowForm
+from dashboard.dbhealth.models import SnapshotRun
+from dashboard.scoping import is_platform_staff, staff_permission_required
+
+PERMISSION = "dashboard.view_dbhealth"
+# A second "take snapshot" within this many seconds is a double submit.
+SNAPSHOT_MIN_INTERVAL = timedelta(seconds=30)
+
+
+def _platform_only(request: HttpRequest) -> None:
+    if not is_platform_staff(request.user):
+        raise PermissionDenied("DB health covers every organization: platform staff only.")
+
+
+def _refuse(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
+    context = {**admin.site.each_context(request), "title": "DB health", "message": message}
+    return render(request, "dbhealth/refused.html", context, status=status)
+
+
+def _window_days(request: HttpRequest) -> int | None:
+    form = WindowForm(request.GET)
+    return form.cleaned_data["days"] if form.is_valid() else None
+
+
+def _tabs(request: HttpRequest, active: str, days: int) -> dict[str, Any]:
+    return {
+        "tabs": [
+            {
+                "title": "Index usage",
+                "icon": "monitor_heart",
+                "link": reverse("dashboard:dbhealth:index_usage") + f"?days={days}",
+                "active": active == "index_usage",
+            },
+            {
+                "title": "Constraint violations",
+                "icon": "gpp_maybe",
+                "link": reverse("dashboard:dbhealth:violations") + f"?days={days}",
+                "active": active == "violations",
+            },
+        ],
+        "windows": [
+            {"days": value, "label": label, "active": value == days, "link": f"?days={value}"}
+            for value, label in WINDOW_CHOICES
+        ],
+        "days": days,
+    }
+
+
+@require_GET
+@staff_permission_required(PERMISSION)
+def index_usage_view(request: HttpRequest) -> HttpResponse:
+    _platform_only(request)
+    days = _window_days(request)
+    if days is None:
+        return _refuse(request, "The window must be 7, 30 or 90 days.")
+    window = selectors.window_for(days)
+    indexes = selectors.index_usage_list(window)
+    findings = (
+        selectors.index_unused_list(window, indexes)
+        + selectors.index_duplicate_list(indexes)
+        + selectors.index_invalid_list(indexes)
+        + selectors.index_bloat_list()
+        + selectors.index_missing_list(indexes)
+        + selectors.index_drift_list(indexes)
+    )
+    kinds = ["unused", "duplicate", "invalid", "bloated", "missing", "undeclared", "differs"]
+    context = {
+        **admin.site.each_context(request),
+        **_tabs(request, "index_usage", days),
+        "title": "DB health: index usage",
+        "window": window,
+        "latest": selectors.snapshot_latest(),
+        "indexes": indexes,
+        "findings": findings,
+        "finding_counts": [(kind, sum(1 for f in findings if f.kind == kind)) for kind in kinds],
+        "scans_chart": render_figure(
+            charts.scans_daily_figure(selectors.index_scans_daily(window)), "dbh-scans"
+        ),
+        "size_chart": render_figure(charts.index_size_figure(indexes), "dbh-sizes"),
+        "tables_chart": render_figure(
+            charts.busiest_tables_figure(selectors.table_usage_list(window)), "dbh-tables"
+        ),
+    }
+    return render(request, "dbhealth/index_usage.html", context)
+
+
+@require_POST
+@staff_permission_required(PERMISSION)
+def snapshot_take_view(request: HttpRequest) -> HttpResponse:
+    _platform_only(request)
+    latest = selectors.snapshot_latest()
+    if latest is not None and timezone.now() - latest.taken_at < SNAPSHOT_MIN_INTERVAL:
+        return _refuse(
+            request,
+            f"A snapshot was taken at {latest.taken_at:%H:%M:%S} UTC, moments ago; "
+            "wait a little before taking another.",
+            status=409,
+        )
+    run = services.dbhealth_snapshot_take(SnapshotRun.Source.PAGE)
+    messages.success(request, f"Snapshot taken: {run.index_count} indexes, {run.table_count} tables.")
+    return redirect(reverse("dashboard:dbhealth:index_usage") + f"?days={_window_days(request) or 30}")
+
+
+@require_GET
+@staff_permission_required(PERMISSION)
+def violations_view(request: HttpRequest) -> HttpResponse:
+    _platform_only(request)
+    days = _window_days(request)
+    if days is None:
+        return _refuse(request, "The window must be 7, 30 or 90 days.")
+    user = request.user
+    since = timezone.now() - timedelta(days=days)
+    daily = selectors.violations_per_constraint_daily(user, since)
+    context = {
+        **admin.site.each_context(request),
+        **_tabs(request, "violations", days),
+        "title": "DB health: constraint violations",
+        "since": since,
+        "total": sum(row["count"] for row in daily),
+        "constraints": selectors.violation_constraint_summary(user, since),
+        "recent": selectors.violations_recent(user),
+        "checks": selectors.recent_constraint_checks(user),
+        "over_time_chart": render_figure(charts.violations_over_time_figure(daily), "dbh-violations-time"),
+        "sqlstate_chart": render_figure(
+            charts.violations_by_sqlstate_figure(selectors.violations_by_sqlstate(user, since)),
+            "dbh-violations-class",
+        ),
+        "organization_chart": render_figure(
+            charts.violations_by_organization_figure(selectors.violations_by_organization(user, since)),
+            "dbh-violations-org",
+        ),
+    }
+    return render(request, "dbhealth/violations.html", context)
+
+
+@require_POST
+@staff_permission_required(PERMISSION)
+def constraint_check_view(request: HttpRequest) -> HttpResponse:
+    _platform_only(request)
+    form = ConstraintCheckForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, "Choose a constraint to check.")
+    name = form.cleaned_data["constraint"]
+    if selectors.constraint_check_pending(name):
+        return _refuse(request, f"A check of {name} is already queued or running.", status=409)
+    try:
+        services.constraint_check_start(request.user, name)
+    except ValidationError as exc:
+        return _refuse(request, " ".join(exc.messages))
+    messages.success(request, f"Counting the rows that violate {name}: the result appears below when done.")
+    return redirect(reverse("dashboard:dbhealth:violations") + f"?days={_window_days(request) or 30}#checks")

@@ -1,0 +1,158 @@
+"""Forms of the trash pages: list filters, the reason for a delete, the purge confirmation, retention."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
+from unfold.widgets import CHECKBOX_CLASSES
+
+from dashboard.scoping import is_platform_staff
+from dashboard.trash.selectors import TrashFilters, trash_model_choices, trash_models
+from models_core.models import Organization, User
+from models_core.retention import MAX_RETENTION_DAYS
+
+INPUT = (
+    "border border-base-200 bg-white font-medium min-w-20 placeholder-base-400 rounded-default shadow-xs "
+    "text-font-default-light text-sm focus:ring focus:ring-primary-300 focus:border-primary-600 "
+    "focus:outline-hidden dark:bg-base-900 dark:border-base-700 dark:text-font-default-dark px-3 py-2 w-full"
+)
+CHECKBOX = " ".join(CHECKBOX_CLASSES)
+
+
+def _attrs(**extra: Any) -> dict:
+    return {"class": INPUT, **extra}
+
+
+class TrashFilterForm(forms.Form):
+    """The list's filters, read from the query string; invalid values answer 400 with the form's errors."""
+
+    model = forms.ChoiceField(required=False, label="Type", widget=forms.Select(attrs=_attrs()))
+    organization = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_attrs())
+    )
+    deleted_by = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_attrs())
+    )
+    deleted_from = forms.DateField(
+        required=False, label="Deleted from", widget=forms.DateInput(attrs=_attrs(type="date"))
+    )
+    deleted_to = forms.DateField(
+        required=False, label="Deleted until", widget=forms.DateInput(attrs=_attrs(type="date"))
+    )
+    reason = forms.CharField(
+        required=False, max_length=100, label="Reason contains", widget=forms.TextInput(attrs=_attrs())
+    )
+    purging_soon = forms.BooleanField(
+        required=False, label="Purging within 7 days", widget=forms.CheckboxInput(attrs={"class": CHECKBOX})
+    )
+    include_cascaded = forms.BooleanField(
+        required=False,
+        label="Include rows deleted along with others",
+        widget=forms.CheckboxInput(attrs={"class": CHECKBOX}),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "All types"), *trash_model_choices()]
+        staff = User.objects.filter(is_staff=True).order_by("username")
+        if is_platform_staff(user):
+            organizations = Organization.all_objects.order_by("name").values_list("pk", "name")[:500]
+            self.fields["organization"].choices = [("", "All organizations"), *organizations]
+        else:
+            del self.fields["organization"]
+            staff = staff.filter(organization_id=user.organization_id)
+        self.fields["deleted_by"].choices = [("", "Anyone"), *staff.values_list("pk", "username")[:500]]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("deleted_from"), data.get("deleted_to")
+        if start and end and start > end:
+            raise ValidationError("“Deleted from” must not be after “Deleted until”.")
+        return data
+
+    def filters(self) -> TrashFilters:
+        data = self.cleaned_data
+        return TrashFilters(
+            model=data.get("model") or "",
+            organization=data.get("organization"),
+            deleted_by=data.get("deleted_by"),
+            deleted_from=data.get("deleted_from"),
+            deleted_to=data.get("deleted_to"),
+            purging_soon=bool(data.get("purging_soon")),
+            reason=(data.get("reason") or "").strip(),
+            include_cascaded=bool(data.get("include_cascaded")),
+        )
+
+
+class DeleteReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=255,
+        label="Why is this going to the trash?",
+        help_text="Shown in the trash next to the record; it can be restored until it is purged.",
+        widget=forms.TextInput(attrs=_attrs(autofocus=True)),
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError("Say why.")
+        return reason
+
+
+PURGE_CONFIRMATION = "PURGE"
+
+
+class PurgeForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Reason for the purge (optional, kept in the purge record: no personal data)",
+        widget=forms.TextInput(attrs=_attrs()),
+    )
+    confirmation = forms.CharField(
+        required=False,
+        max_length=20,
+        label=f"Type {PURGE_CONFIRMATION} to confirm",
+        widget=forms.TextInput(attrs=_attrs(autocomplete="off")),
+    )
+
+    def __init__(self, *args: Any, bulk: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bulk = bulk
+        if not bulk:
+            del self.fields["confirmation"]
+
+    def clean_confirmation(self) -> str:
+        value = self.cleaned_data.get("confirmation", "")
+        if self.bulk and value.strip() != PURGE_CONFIRMATION:
+            raise ValidationError(f"Type {PURGE_CONFIRMATION} (in capitals) to purge these records for good.")
+        return value
+
+
+class RetentionForm(forms.Form):
+    """Days per model; blank inherits ("default" of the organization, then the platform's setting)."""
+
+    def __init__(self, *args: Any, current: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = current or {}
+        self.fields["default"] = forms.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=MAX_RETENTION_DAYS,
+            label="Every kind of record",
+            initial=current.get("default"),
+            widget=forms.NumberInput(attrs=_attrs(placeholder="inherit")),
+        )
+        for model in trash_models():
+            key = model._meta.model_name
+            self.fields[key] = forms.IntegerField(
+                required=False,
+                min_value=0,
+                max_value=MAX_RETENTION_DAYS,
+                label=capfirst(model._meta.verbose_name_plural),
+                initial=current.get(key),
+                widget=forms.NumberInput(attrs=_attrs(placeholder="inherit")),
+            )

@@ -1,0 +1,600 @@
+"""Reads of the trash: the merged list over every soft-delete model, one record's page, restore plans and
+purge previews. Everything goes through the viewer's organization scope.
+
+Scale: the list runs one query per model, each an ordered, limited scan of that model's partial trash index
+(idx_<x>_trash, `WHERE deleted_at IS NOT NULL`), merged in Python by (deleted_at, model label, pk) and paged
+with a keyset cursor over the same triple; batch sizes of the page's rows come from one grouped query per
+model on idx_<x>_batch. No query counts a whole table.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import NestedObjects
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, router
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.text import capfirst
+
+from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff
+from dashboard.trash.models import PurgeRecord
+from models_core.softdelete import (
+    EnhancedSoftDeleteModel,
+    RestoreConflict,
+    SoftDeleteModel,
+    batch_summary,
+    restore_conflict_list,
+    restore_plan_for_batch,
+    restore_plan_for_root,
+    soft_delete_models,
+)
+
+PAGE_SIZE = 25
+MAX_ITEMS = 100  # one request's selection; the list shows at most this many rows per page
+PURGING_SOON_DAYS = 7
+BATCH_ROWS_SHOWN = 50
+PREVIEW_ITEMS_SHOWN = 200
+# Bulk work above this many rows runs as a background job (issue: "more than 1,000 rows").
+BACKGROUND_THRESHOLD = 1000
+HIDDEN_FIELDS = {"password"}
+
+
+# Models and scope
+# ----------------------------------------------------------------------------------------------------
+
+
+def trash_model_key(model: type[models.Model]) -> str:
+    """How URLs and forms name a model: "models_core.ticket"."""
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def trash_models() -> list[type[SoftDeleteModel]]:
+    """Every soft-delete model, parents before children."""
+    return list(soft_delete_models())
+
+
+def trash_model_choices() -> list[tuple[str, str]]:
+    return [(trash_model_key(m), capfirst(m._meta.verbose_name)) for m in trash_models()]
+
+
+def trash_model_get(key: str) -> type[SoftDeleteModel]:
+    """The soft-delete model a key names; Http404 for anything else."""
+    for model in trash_models():
+        if trash_model_key(model) == key:
+            return model
+    raise Http404("No such kind of record in the trash.")
+
+
+def organization_path(model: type[models.Model]) -> str | None:
+    """The lookup from `model` to its organization id ("pk" for Organization itself; None: no tenant)."""
+    path = model.SoftDeleteMeta.organization_path
+    if path is None:
+        return None
+    return path or "pk"
+
+
+def trash_queryset(model: type[SoftDeleteModel], user: Any) -> QuerySet:
+    """The rows of `model` in the trash this user may see."""
+    rows = model._base_manager.filter(deleted_at__isnull=False)
+    if not is_console_user(user):
+        return rows.none()
+    if is_platform_staff(user):
+        return rows
+    path = organization_path(model)
+    if path is None:
+        return rows.none()
+    return rows.filter(**{path: user.organization_id})
+
+
+def _display_related(model: type[models.Model]) -> list[str]:
+    """Relations a row's display needs (its organization's name; a comment's ticket number)."""
+    related = ["deleted_by"]
+    path = model.SoftDeleteMeta.organization_path
+    if path:
+        related.append(path)
+    return related
+
+
+def trash_item_get(user: Any, key: str, pk: Any) -> SoftDeleteModel:
+    """One trashed row in the user's scope; Http404 for bad keys/ids, live rows and other organizations."""
+    model = trash_model_get(key)
+    rows = trash_queryset(model, user).select_related(*_display_related(model))
+    return get_object_in_scope(model._base_manager.all(), user, pk, scoped=rows)
+
+
+def organization_of(obj: models.Model) -> Any:
+    path = obj.SoftDeleteMeta.organization_path
+    if path is None:
+        return None
+    if path == "":
+        return obj
+    for part in path.split("__"):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+# Selections ("models_core.ticket:12" per selected row)
+# ----------------------------------------------------------------------------------------------------
+
+
+def trash_item_value(obj: models.Model) -> str:
+    return f"{trash_model_key(type(obj))}:{obj.pk}"
+
+
+def trash_items_get(user: Any, values: list[str]) -> list[SoftDeleteModel]:
+    """The selected rows, in the order given, without repeats.
+
+    ValidationError for a malformed or empty selection (the view answers 400); Http404 when a row is not in
+    the user's trash (another organization's, restored or purged meanwhile).
+    """
+    values = list(dict.fromkeys(v.strip() for v in values if v.strip()))
+    if not values:
+        raise ValidationError("Select at least one record.", code="empty")
+    if len(values) > MAX_ITEMS:
+        raise ValidationError(f"Select at most {MAX_ITEMS} records at a time.", code="too_many")
+    wanted: dict[type, list[str]] = defaultdict(list)
+    for value in values:
+        key, sep, pk = value.rpartition(":")
+        if not sep or not pk.isdigit() or len(pk) > 18:
+            raise ValidationError(f"Not a record reference: {value[:60]!r}.", code="malformed")
+        try:
+            model = trash_model_get(key)
+        except Http404 as exc:
+            raise ValidationError(f"Not a kind of record: {key[:60]!r}.", code="malformed") from exc
+        wanted[model].append(pk)
+    found: dict[str, SoftDeleteModel] = {}
+    for model, pks in wanted.items():
+        for obj in trash_queryset(model, user).select_related(*_display_related(model)).filter(pk__in=pks):
+            found[trash_item_value(obj)] = obj
+    missing = [v for v in values if v not in found]
+    if missing:
+        raise Http404("Some selected records are not in your trash (restored or purged meanwhile?).")
+    return [found[v] for v in values]
+
+
+# The list
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrashFilters:
+    model: str = ""
+    organization: int | None = None
+    deleted_by: int | None = None
+    deleted_from: datetime.date | None = None
+    deleted_to: datetime.date | None = None
+    purging_soon: bool = False
+    reason: str = ""
+    include_cascaded: bool = False
+
+
+@dataclass(frozen=True)
+class TrashCursor:
+    """Where a page ends: the last row's (deleted_at, model label, pk); the next page starts after it."""
+
+    deleted_at: datetime.datetime
+    label: str
+    pk: int
+
+    def encode(self) -> str:
+        return f"{self.deleted_at.isoformat()}|{self.label}|{self.pk}"
+
+    @classmethod
+    def decode(cls, value: str) -> TrashCursor:
+        """ValidationError for anything that is not a cursor this page made."""
+        try:
+            at, label, pk = value.split("|")
+            deleted_at = datetime.datetime.fromisoformat(at)
+            if timezone.is_naive(deleted_at) or not pk.isdigit() or len(pk) > 18 or len(label) > 100:
+                raise ValueError
+            return cls(deleted_at, label, int(pk))
+        except ValueError as exc:
+            raise ValidationError("The page link is damaged; start again from the first page.") from exc
+
+
+@dataclass
+class TrashRow:
+    obj: SoftDeleteModel
+    organization: Any = None
+    batch_size: int = 0
+
+    @property
+    def model(self) -> type[SoftDeleteModel]:
+        return type(self.obj)
+
+    @property
+    def key(self) -> str:
+        return trash_model_key(self.model)
+
+    @property
+    def value(self) -> str:
+        return trash_item_value(self.obj)
+
+    @property
+    def type_name(self) -> str:
+        return capfirst(self.model._meta.verbose_name)
+
+    @property
+    def taken_along(self) -> int:
+        """Rows this row's batch holds besides itself."""
+        return max(self.batch_size - 1, 0)
+
+    @property
+    def cascaded(self) -> bool:
+        return bool(getattr(self.obj, "deletion_metadata", {}).get("cascaded"))
+
+    @property
+    def days_until_purge(self) -> int | None:
+        due = getattr(self.obj, "auto_delete_at", None)
+        if due is None:
+            return None
+        # Whole days left, rounded up: "1 day" until the purge job may take it, "0" once it is due.
+        return max(math.ceil((due - timezone.now()).total_seconds() / 86400), 0)
+
+    @property
+    def restorable(self) -> bool:
+        return bool(getattr(self.obj, "can_be_restored", True))
+
+
+@dataclass
+class TrashPage:
+    rows: list[TrashRow]
+    next_cursor: str | None
+    first_page: bool
+
+
+def _keyset(model: type[models.Model], cursor: TrashCursor) -> Q:
+    """Rows of `model` that sort after `cursor` in (deleted_at, label, pk) descending order."""
+    label = model._meta.label
+    if label < cursor.label:
+        return Q(deleted_at__lte=cursor.deleted_at)
+    if label == cursor.label:
+        return Q(deleted_at__lt=cursor.deleted_at) | Q(deleted_at=cursor.deleted_at, pk__lt=cursor.pk)
+    return Q(deleted_at__lt=cursor.deleted_at)
+
+
+def _filtered(model: type[SoftDeleteModel], user: Any, filters: TrashFilters) -> QuerySet | None:
+    if filters.model and trash_model_key(model) != filters.model:
+        return None
+    rows = trash_queryset(model, user)
+    if filters.organization is not None:
+        path = organization_path(model)
+        if path is None:
+            return None
+        rows = rows.filter(**{path: filters.organization})
+    if filters.deleted_by is not None:
+        rows = rows.filter(deleted_by_id=filters.deleted_by)
+    if filters.deleted_from is not None:
+        rows = rows.filter(deleted_at__date__gte=filters.deleted_from)
+    if filters.deleted_to is not None:
+        rows = rows.filter(deleted_at__date__lte=filters.deleted_to)
+    if filters.reason:
+        rows = rows.filter(delete_reason__icontains=filters.reason)
+    enhanced = issubclass(model, EnhancedSoftDeleteModel)
+    if filters.purging_soon:
+        if not enhanced:
+            return None
+        rows = rows.filter(auto_delete_at__lte=timezone.now() + datetime.timedelta(days=PURGING_SOON_DAYS))
+    if not filters.include_cascaded and enhanced:
+        # What people deleted; the rows it took along are counted in its batch size.
+        rows = rows.exclude(deletion_metadata__cascaded=True)
+    return rows
+
+
+def batch_sizes(batch_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Rows still in the trash per batch: one grouped query per model, on its idx_<x>_batch index."""
+    sizes: dict[uuid.UUID, int] = defaultdict(int)
+    if not batch_ids:
+        return sizes
+    for model in trash_models():
+        grouped = (
+            model._base_manager.filter(deletion_batch__in=batch_ids, deleted_at__isnull=False)
+            .order_by()
+            .values("deletion_batch")
+            .annotate(n=Count("pk"))
+        )
+        for row in grouped:
+            sizes[row["deletion_batch"]] += row["n"]
+    return sizes
+
+
+def trash_list(
+    user: Any, filters: TrashFilters, cursor: TrashCursor | None = None, page_size: int = PAGE_SIZE
+) -> TrashPage:
+    """One page of the trash, newest first, across every soft-delete model."""
+    candidates: list[SoftDeleteModel] = []
+    for model in trash_models():
+        rows = _filtered(model, user, filters)
+        if rows is None:
+            continue
+        if cursor is not None:
+            rows = rows.filter(_keyset(model, cursor))
+        rows = rows.select_related(*_display_related(model)).order_by("-deleted_at", "-pk")
+        candidates.extend(rows[: page_size + 1])
+    candidates.sort(key=lambda o: (o.deleted_at, o._meta.label, o.pk), reverse=True)
+    page = candidates[:page_size]
+    sizes = batch_sizes({o.deletion_batch for o in page if o.deletion_batch})
+    rows = [
+        TrashRow(obj=o, organization=organization_of(o), batch_size=sizes.get(o.deletion_batch, 1))
+        for o in page
+    ]
+    next_cursor = None
+    if len(candidates) > page_size:
+        last = page[-1]
+        next_cursor = TrashCursor(last.deleted_at, last._meta.label, last.pk).encode()
+    return TrashPage(rows=rows, next_cursor=next_cursor, first_page=cursor is None)
+
+
+# One record's page
+# ----------------------------------------------------------------------------------------------------
+
+
+def trash_item_fields(obj: models.Model) -> list[tuple[str, Any]]:
+    """(label, display value) of the record's own fields; secrets (password hashes) left out."""
+    shown = []
+    for f in obj._meta.concrete_fields:
+        if f.name in HIDDEN_FIELDS:
+            continue
+        if f.is_relation:
+            value = getattr(obj, f.attname)
+            if value is not None:
+                target = f.related_model._base_manager.filter(pk=value).first()
+                value = f"{target} (#{value})" if target is not None else f"#{value}"
+        elif f.choices:
+            value = getattr(obj, f"get_{f.name}_display")()
+        else:
+            value = getattr(obj, f.attname)
+        shown.append((capfirst(f.verbose_name), value))
+    return shown
+
+
+@dataclass
+class BatchGroup:
+    model: type[models.Model]
+    count: int
+    rows: list[models.Model] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return trash_model_key(self.model)
+
+    @property
+    def name(self) -> str:
+        meta = self.model._meta
+        return capfirst(meta.verbose_name if self.count == 1 else meta.verbose_name_plural)
+
+
+def trash_batch_rows(obj: SoftDeleteModel) -> list[BatchGroup]:
+    """The rows of the record's batch still in the trash, per model (the first BATCH_ROWS_SHOWN of each)."""
+    if obj.deletion_batch is None:
+        return []
+    counts = batch_summary(obj.deletion_batch)
+    groups = []
+    for model in trash_models():
+        count = counts.get(model._meta.label, 0)
+        if not count:
+            continue
+        rows = list(
+            model._base_manager.filter(deletion_batch=obj.deletion_batch, deleted_at__isnull=False)
+            .select_related(*_display_related(model))
+            .order_by("pk")[:BATCH_ROWS_SHOWN]
+        )
+        groups.append(BatchGroup(model=model, count=count, rows=rows))
+    return groups
+
+
+def trash_item_history(obj: models.Model, limit: int = 50) -> list[LogEntry]:
+    """The admin log of this record, newest first."""
+    content_type = ContentType.objects.get_for_model(obj, for_concrete_model=False)
+    return list(
+        LogEntry.objects.filter(content_type=content_type, object_id=str(obj.pk))
+        .select_related("user")
+        .order_by("-action_time", "-id")[:limit]
+    )
+
+
+# Restore plans
+# ----------------------------------------------------------------------------------------------------
+
+
+def _counts(plan: dict[type[models.Model], QuerySet]) -> dict[type[models.Model], int]:
+    return {model: n for model, rows in plan.items() if (n := rows.count())}
+
+
+@dataclass
+class ParentOffer:
+    """A cascade parent in the trash that blocks a restore; restoring its batch first would unblock it."""
+
+    model: type[models.Model]
+    pk: Any
+    batch_id: uuid.UUID
+    label: str
+    counts: dict[str, int]
+    conflicts: list[RestoreConflict]
+    in_scope: bool
+
+
+@dataclass
+class RestorePlanItem:
+    obj: SoftDeleteModel
+    counts: dict[type[models.Model], int]
+    conflicts: list[RestoreConflict]
+    offers: list[ParentOffer]
+
+    @property
+    def value(self) -> str:
+        return trash_item_value(self.obj)
+
+    @property
+    def title(self) -> str:
+        return trash_record_label(self.obj)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def count_lines(self) -> list[str]:
+        return [
+            f"{n} {m._meta.verbose_name if n == 1 else m._meta.verbose_name_plural}"
+            for m, n in self.counts.items()
+        ]
+
+    def blocking(self, parent_batches: set[uuid.UUID]) -> list[RestoreConflict]:
+        """The conflicts left when the chosen parent batches come back first."""
+        usable = {o.batch_id for o in self.offers if o.in_scope and o.batch_id in parent_batches}
+        return [c for c in self.conflicts if not (c.kind == "parent_in_trash" and c.parent_batch in usable)]
+
+
+def batch_in_scope(user: Any, batch_id: uuid.UUID) -> bool:
+    """Every row of the batch lies in the user's organization (a platform user's batch may span several)."""
+    if is_platform_staff(user):
+        return True
+    for model, rows in restore_plan_for_batch(batch_id).items():
+        path = organization_path(model)
+        outside = rows if path is None else rows.exclude(**{path: user.organization_id})
+        if outside.exists():
+            return False
+    return True
+
+
+def trash_record_label(obj: models.Model) -> str:
+    """How pages and messages name a record: its type and its trash label, e.g. 'Ticket #12'."""
+    return f"{capfirst(obj._meta.verbose_name)} {obj.trash_label}"
+
+
+def trash_restore_plan(user: Any, items: list[SoftDeleteModel]) -> list[RestorePlanItem]:
+    """What restoring each selected row brings back and what stands in the way; changes nothing."""
+    plan_items = []
+    offers_by_batch: dict[uuid.UUID, ParentOffer] = {}
+    for obj in items:
+        plan = restore_plan_for_root(obj)
+        conflicts = restore_conflict_list(plan)
+        offers = []
+        for conflict in conflicts:
+            if conflict.kind != "parent_in_trash" or conflict.parent_batch is None:
+                continue
+            offer = offers_by_batch.get(conflict.parent_batch)
+            if offer is None:
+                parent = conflict.parent_model._base_manager.get(pk=conflict.parent_pk)
+                batch_plan = restore_plan_for_batch(conflict.parent_batch)
+                offer = ParentOffer(
+                    model=conflict.parent_model,
+                    pk=conflict.parent_pk,
+                    batch_id=conflict.parent_batch,
+                    label=trash_record_label(parent),
+                    counts={m._meta.verbose_name_plural: n for m, n in _counts(batch_plan).items()},
+                    # The parent's batch contains the selected row's parent, so its own orphan check is
+                    # the one that matters (a grandparent still in the trash).
+                    conflicts=restore_conflict_list(batch_plan),
+                    in_scope=batch_in_scope(user, conflict.parent_batch),
+                )
+                offers_by_batch[conflict.parent_batch] = offer
+            offers.append(offer)
+        plan_items.append(RestorePlanItem(obj=obj, counts=_counts(plan), conflicts=conflicts, offers=offers))
+    return plan_items
+
+
+# Purge previews
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PurgePreviewItem:
+    obj: SoftDeleteModel
+    nested: list
+    counts: dict[str, int]
+    problems: list[str]
+    truncated: bool = False
+
+    @property
+    def value(self) -> str:
+        return trash_item_value(self.obj)
+
+    @property
+    def title(self) -> str:
+        return trash_record_label(self.obj)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _preview_label(obj: models.Model) -> str:
+    meta = obj._meta
+    if isinstance(obj, SoftDeleteModel):
+        state = " (in the trash)" if obj.deleted_at is not None else " (live)"
+        return f"{capfirst(meta.verbose_name)}: {obj.trash_label}{state}"
+    return f"{capfirst(meta.verbose_name)}: {obj}"
+
+
+def _truncate_nested(nested: list, budget: list[int]) -> list:
+    out = []
+    for item in nested:
+        if budget[0] <= 0:
+            break
+        if isinstance(item, list):
+            out.append(_truncate_nested(item, budget))
+        else:
+            budget[0] -= 1
+            out.append(item)
+    return out
+
+
+def trash_purge_preview(user: Any, items: list[SoftDeleteModel]) -> list[PurgePreviewItem]:
+    """Everything a hard delete of each selected row removes, by Django's on_delete rules (as the admin's
+    delete confirmation shows it), and what would stop it; changes nothing."""
+    previews = []
+    for obj in items:
+        collector = NestedObjects(using=router.db_for_write(type(obj)))
+        collector.collect([obj])
+        nested = collector.nested(_preview_label)
+        counts = {
+            capfirst(model._meta.verbose_name_plural): len(objs)
+            for model, objs in collector.model_objs.items()
+        }
+        problems = [f"Protected: {_preview_label(p)}" for p in collector.protected]
+        live = [
+            o
+            for objs in collector.model_objs.values()
+            for o in objs
+            if isinstance(o, SoftDeleteModel) and o.deleted_at is None
+        ]
+        if live:
+            problems.append(
+                f"It would also remove {len(live)} live record(s), e.g. {_preview_label(live[0])}; "
+                "move them to the trash first."
+            )
+        budget = [PREVIEW_ITEMS_SHOWN]
+        shown = _truncate_nested(nested, budget)
+        previews.append(
+            PurgePreviewItem(
+                obj=obj, nested=shown, counts=counts, problems=problems, truncated=budget[0] <= 0
+            )
+        )
+    return previews
+
+
+# Purge records
+# ----------------------------------------------------------------------------------------------------
+
+
+def purge_records_visible_to(user: Any) -> QuerySet[PurgeRecord]:
+    """Purge records of the user's organization; platform staff see all."""
+    if not is_console_user(user):
+        return PurgeRecord.objects.none()
+    if is_platform_staff(user):
+        return PurgeRecord.objects.all()
+    return PurgeRecord.objects.filter(organization_id=user.organization_id)

@@ -1,0 +1,438 @@
+"""Writes of the trash: soft delete (from the admin), restore, purge, retention. Views, admin actions, the
+`purge_expired` command and the background jobs all come through here.
+
+Every restore and purge by a person writes the admin log (LogEntry: CHANGE for a restore, DELETION for a
+purge; one entry per root row, written in bulk in the same transaction as the change).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, router, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.db.models.deletion import Collector
+from django.utils import timezone
+
+from dashboard.trash.models import PurgeRecord
+from dashboard.trash.selectors import batch_in_scope, organization_of, trash_models
+from dashboard.trash.selectors import trash_record_label as _label
+from models_core.models import Organization
+from models_core.retention import MAX_RETENTION_DAYS, RETENTION_KEY, retention_settings_validate
+from models_core.softdelete import (
+    BatchResult,
+    EnhancedSoftDeleteModel,
+    SoftDeleteModel,
+    batch_restore,
+    restore_subtree,
+)
+
+Progress = Callable[[int, int], Any]
+
+
+@dataclass
+class Outcome:
+    """What happened to one selected row (or one parent batch) of a bulk action."""
+
+    label: str
+    ok: bool
+    message: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "ok": self.ok, "message": self.message, "counts": self.counts}
+
+
+def _count_text(counts: dict[str, int]) -> str:
+    parts = []
+    for label, n in counts.items():
+        if not n:
+            continue
+        try:
+            from django.apps import apps
+
+            meta = apps.get_model(label)._meta
+            name = meta.verbose_name if n == 1 else meta.verbose_name_plural
+        except (LookupError, ValueError):
+            name = label
+        parts.append(f"{n} {name}")
+    return ", ".join(parts) or "nothing"
+
+
+def _log(user: Any, objs: Iterable[models.Model], flag: int, message: Callable[[models.Model], str]) -> None:
+    if user is None or getattr(user, "pk", None) is None:
+        return
+    entries = [
+        LogEntry(
+            user_id=user.pk,
+            content_type_id=ContentType.objects.get_for_model(obj, for_concrete_model=False).pk,
+            object_id=str(obj.pk),
+            object_repr=(_label(obj) if flag == DELETION else str(obj))[:200],
+            action_flag=flag,
+            change_message=message(obj),
+        )
+        for obj in objs
+    ]
+    LogEntry.objects.bulk_create(entries)
+
+
+# Soft delete (the admin's delete)
+# ----------------------------------------------------------------------------------------------------
+
+
+def trash_soft_delete(user: Any, queryset: models.QuerySet, reason: str) -> BatchResult:
+    """Move the live rows of `queryset` (and their cascade groups) to the trash as one batch, logging each
+    root; ValidationError when none of them is live any more."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Say why these records go to the trash.", code="no_reason")
+    model = queryset.model
+    with transaction.atomic(using=router.db_for_write(model)):
+        roots = list(model._base_manager.filter(pk__in=queryset.values("pk"), deleted_at__isnull=True))
+        if not roots:
+            raise ValidationError("Nothing to delete: the records are already in the trash.", code="empty")
+        result = model._base_manager.filter(pk__in=[r.pk for r in roots]).soft_delete(
+            user=user, reason=reason
+        )
+        _log(
+            user,
+            roots,
+            CHANGE,
+            lambda obj: f"Moved to the trash (batch {result.batch_id}): {reason}",
+        )
+    return result
+
+
+# Restore
+# ----------------------------------------------------------------------------------------------------
+
+
+def _messages(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def trash_restore(
+    user: Any,
+    items: list[SoftDeleteModel],
+    parent_batches: Iterable[uuid.UUID] = (),
+    progress: Progress | None = None,
+) -> list[Outcome]:
+    """Restore the selected rows, each with the rows its soft delete took along, after the chosen parent
+    batches. Each batch is atomic; a conflicting one stays in the trash and the rest go ahead."""
+    outcomes: list[Outcome] = []
+    steps = len(items) + len(set(parent_batches))
+    done = 0
+    for batch_id in dict.fromkeys(parent_batches):
+        if not batch_in_scope(user, batch_id):
+            outcomes.append(Outcome(f"Batch {batch_id}", False, "Not all of this batch is yours to restore."))
+            continue
+        try:
+            with transaction.atomic():
+                roots = _batch_roots(batch_id)
+                result = batch_restore(batch_id, user=user)
+                _log(user, roots, CHANGE, lambda obj, b=batch_id: f"Restored from the trash (batch {b})")
+            outcomes.append(
+                Outcome(
+                    f"Batch {batch_id}",
+                    True,
+                    f"Restored {_count_text(result.counts)}.",
+                    result.counts,
+                )
+            )
+        except ValidationError as error:
+            outcomes.append(Outcome(f"Batch {batch_id}", False, _messages(error)))
+        done += 1
+        if progress:
+            progress(done, steps)
+    for obj in items:
+        label = _label(obj)
+        try:
+            with transaction.atomic():
+                result = restore_subtree(obj, user=user)
+                _log(
+                    user,
+                    [obj],
+                    CHANGE,
+                    lambda o, r=result: (
+                        f"Restored from the trash (batch {r.batch_id}): {_count_text(r.counts)}"
+                    ),
+                )
+            outcomes.append(Outcome(label, True, f"Restored {_count_text(result.counts)}.", result.counts))
+        except ValidationError as error:
+            outcomes.append(Outcome(label, False, _messages(error)))
+        done += 1
+        if progress:
+            progress(done, steps)
+    return outcomes
+
+
+def _batch_roots(batch_id: uuid.UUID) -> list[models.Model]:
+    """The rows of a batch that were deleted (not taken along), read before a restore clears the batch id."""
+    roots: list[models.Model] = []
+    for model in trash_models():
+        rows = model._base_manager.filter(deletion_batch=batch_id, deleted_at__isnull=False)
+        if issubclass(model, EnhancedSoftDeleteModel):
+            rows = rows.exclude(deletion_metadata__cascaded=True)
+        roots.extend(rows)
+    return roots
+
+
+# Purge
+# ----------------------------------------------------------------------------------------------------
+
+
+def _file_fields(model: type[models.Model]) -> list[models.FileField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
+
+
+def _collected_files(collector: Collector) -> list[tuple[Any, str]]:
+    """(storage, name) of every file the collected rows point at; removed once the purge has committed."""
+    files = []
+    for model, instances in collector.data.items():
+        for f in _file_fields(model):
+            files.extend((f.storage, name) for o in instances if (name := getattr(o, f.attname)))
+    for qs in collector.fast_deletes:
+        for f in _file_fields(qs.model):
+            names = qs.exclude(**{f.attname: ""}).values_list(f.attname, flat=True)
+            files.extend((f.storage, name) for name in names.iterator(chunk_size=2000))
+    return files
+
+
+def _live_rows_hit(collector: Collector) -> int:
+    live = 0
+    for model, instances in collector.data.items():
+        if issubclass(model, SoftDeleteModel):
+            live += sum(1 for o in instances if o.deleted_at is None)
+    for qs in collector.fast_deletes:
+        if issubclass(qs.model, SoftDeleteModel):
+            live += qs.filter(deleted_at__isnull=True).count()
+    return live
+
+
+def _remove_files(files: list[tuple[Any, str]]) -> None:
+    for storage, name in files:
+        # A file already gone is what we wanted; anything else is left for the storage's own cleanup.
+        with contextlib.suppress(OSError):
+            storage.delete(name)
+
+
+def _purge_group(
+    roots: list[SoftDeleteModel], *, user: Any, trigger: str, reason: str
+) -> list[tuple[SoftDeleteModel, dict[str, int]]]:
+    """Hard-delete `roots` (rows of one batch) and everything Django's on_delete rules take with them, in
+    one transaction; ValidationError (nothing removed) when a row left the trash meanwhile, when the delete
+    would reach live records, or when a RESTRICT/PROTECT reference stops it.
+
+    Returns each root with the rows its delete removed ({model label: count}).
+    """
+    model_of = type(roots[0])
+    using = router.db_for_write(model_of)
+    done: list[tuple[SoftDeleteModel, dict[str, int]]] = []
+    records: list[PurgeRecord] = []
+    files: list[tuple[Any, str]] = []
+    with transaction.atomic(using=using):
+        by_model: dict[type, list[Any]] = defaultdict(list)
+        for root in roots:
+            by_model[type(root)].append(root.pk)
+        locked: dict[tuple[type, Any], SoftDeleteModel] = {}
+        for model, pks in by_model.items():
+            for row in model._base_manager.select_for_update().filter(pk__in=pks, deleted_at__isnull=False):
+                locked[(model, row.pk)] = row
+        for root in roots:
+            if (type(root), root.pk) not in locked:
+                raise ValidationError(
+                    f"{_label(root)} is not in the trash any more (restored or purged meanwhile).",
+                    code="not_deleted",
+                )
+        now = timezone.now()
+        for root in roots:
+            row = locked[(type(root), root.pk)]
+            collector = Collector(using=using, origin=row)
+            try:
+                collector.collect([row])
+            except (ProtectedError, RestrictedError) as error:
+                blockers = list(getattr(error, "protected_objects", None) or error.restricted_objects)
+                example = (
+                    f" ({_label(blockers[0]) if isinstance(blockers[0], SoftDeleteModel) else blockers[0]})"
+                )
+                raise ValidationError(
+                    f"Cannot purge {_label(root)}: {len(blockers)} record(s) still refer to it{example}.",
+                    code="restricted",
+                ) from error
+            live = _live_rows_hit(collector)
+            if live:
+                raise ValidationError(
+                    f"Cannot purge {_label(root)}: it would also remove {live} live record(s). "
+                    "Move them to the trash first.",
+                    code="live_rows",
+                )
+            files.extend(_collected_files(collector))
+            organization = organization_of(row)
+            pk, deleted_at, batch = row.pk, row.deleted_at, row.deletion_batch
+            _log(user, [row], DELETION, lambda obj, b=batch: f"Purged from the trash (batch {b})")
+            _, counts = collector.delete()
+            counts = {k: v for k, v in counts.items() if v}
+            records.append(
+                PurgeRecord(
+                    model_label=type(root)._meta.label,
+                    object_id=str(pk),
+                    organization_id=getattr(organization, "pk", None),
+                    batch_id=batch,
+                    purged_by=user if getattr(user, "pk", None) else None,
+                    purged_at=now,
+                    trigger=trigger,
+                    reason=reason[:255],
+                    deleted_at=deleted_at,
+                    counts=counts,
+                    total=sum(counts.values()),
+                )
+            )
+            done.append((root, counts))
+        PurgeRecord.objects.bulk_create(records)
+        if files:
+            transaction.on_commit(lambda: _remove_files(files), using=using)
+    return done
+
+
+def trash_purge(
+    user: Any,
+    items: list[SoftDeleteModel],
+    reason: str = "",
+    *,
+    trigger: str = PurgeRecord.Trigger.MANUAL,
+    progress: Progress | None = None,
+) -> list[Outcome]:
+    """Purge the selected rows, one transaction per batch; a batch that cannot go stays whole."""
+    groups: dict[Any, list[SoftDeleteModel]] = defaultdict(list)
+    for obj in items:
+        groups[obj.deletion_batch or ("single", type(obj), obj.pk)].append(obj)
+    outcomes: list[Outcome] = []
+    done = 0
+    for roots in groups.values():
+        labels = {id(r): _label(r) for r in roots}
+        try:
+            for root, counts in _purge_group(roots, user=user, trigger=trigger, reason=reason):
+                outcomes.append(Outcome(labels[id(root)], True, f"Purged {_count_text(counts)}.", counts))
+        except ValidationError as error:
+            outcomes.extend(Outcome(labels[id(r)], False, _messages(error)) for r in roots)
+        done += len(roots)
+        if progress:
+            progress(done, len(items))
+    return outcomes
+
+
+# Retention
+# ----------------------------------------------------------------------------------------------------
+
+
+def trash_due_counts(now: datetime.datetime | None = None) -> dict[type[models.Model], int]:
+    """Rows past their `auto_delete_at`, per model (each a count over the idx_<x>_purge_due index)."""
+    now = now or timezone.now()
+    counts = {}
+    for model in trash_models():
+        if issubclass(model, EnhancedSoftDeleteModel):
+            n = model._base_manager.filter(deleted_at__isnull=False, auto_delete_at__lte=now).count()
+            if n:
+                counts[model] = n
+    return counts
+
+
+def trash_purge_expired(
+    now: datetime.datetime | None = None,
+    *,
+    dry_run: bool = False,
+    chunk_size: int = 500,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Purge every row whose retention ended, parents first, one transaction per batch.
+
+    Rows a purge cannot take (a customer whose tickets are live, a batch reaching live rows) are skipped and
+    reported; the next run tries again. With `dry_run`, only counts what is due.
+    """
+    now = now or timezone.now()
+    due = trash_due_counts(now)
+    result: dict[str, Any] = {
+        "due": {m._meta.label: n for m, n in due.items()},
+        "purged": {},
+        "skipped": 0,
+        "problems": [],
+        "dry_run": dry_run,
+    }
+    if dry_run or not due:
+        return result
+    total = sum(due.values())
+    done = 0
+    purged: dict[str, int] = defaultdict(int)
+    for model in due:
+        last_pk: Any = None
+        while True:
+            rows = model._base_manager.filter(deleted_at__isnull=False, auto_delete_at__lte=now).order_by(
+                "pk"
+            )
+            if last_pk is not None:
+                rows = rows.filter(pk__gt=last_pk)
+            chunk = list(rows[:chunk_size])
+            if not chunk:
+                break
+            last_pk = chunk[-1].pk
+            groups: dict[Any, list[SoftDeleteModel]] = defaultdict(list)
+            for row in chunk:
+                groups[row.deletion_batch or ("single", row.pk)].append(row)
+            for roots in groups.values():
+                try:
+                    for _root, counts in _purge_group(
+                        roots,
+                        user=None,
+                        trigger=PurgeRecord.Trigger.RETENTION,
+                        reason="Retention period ended",
+                    ):
+                        for label, n in counts.items():
+                            purged[label] += n
+                except ValidationError as error:
+                    result["skipped"] += len(roots)
+                    if len(result["problems"]) < 20:
+                        result["problems"].append(_messages(error))
+            done = min(
+                sum(n for label, n in purged.items() if label in result["due"]) + result["skipped"], total
+            )
+            if progress:
+                progress(done, total)
+    result["purged"] = dict(purged)
+    return result
+
+
+def retention_policy_update(
+    user: Any, organization: Organization, days: dict[str, int | None]
+) -> Organization:
+    """Set the organization's retention days per model key ("default", "ticket", ...; None: inherit).
+
+    The organization's `settings["retention_days"]` is the one place retention is configured (the soft delete
+    reads it in SQL when it stamps `auto_delete_at`); it applies to deletes from now on.
+    """
+    with transaction.atomic():
+        org = Organization.all_objects.select_for_update().get(pk=organization.pk)
+        new_settings = dict(org.settings or {})
+        overrides = {k: v for k, v in days.items() if v is not None}
+        for value in overrides.values():
+            if not 0 <= value <= MAX_RETENTION_DAYS:
+                raise ValidationError(f"Retention must be 0 to {MAX_RETENTION_DAYS} days.", code="invalid")
+        if overrides:
+            new_settings[RETENTION_KEY] = overrides
+        else:
+            new_settings.pop(RETENTION_KEY, None)
+        retention_settings_validate(new_settings)
+        before = (org.settings or {}).get(RETENTION_KEY)
+        org.settings = new_settings
+        org.save(update_fields=["settings", "updated_at"])
+        if before != overrides:
+            _log(user, [org], CHANGE, lambda obj: f"Retention changed: {before or {}} → {overrides}")
+    return org

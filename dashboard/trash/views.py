@@ -1,0 +1,356 @@
+"""The trash pages (thin: selectors read, services write, forms validate). Each checks its permission itself,
+scopes to the viewer's organization, and changes nothing on GET."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods
+
+from dashboard.jobs.selectors import job_run_get_for_user
+from dashboard.jobs.services import job_run_start
+from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
+from dashboard.trash import selectors, services, tasks
+from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
+from models_core.models import Organization
+from models_core.retention import RETENTION_KEY
+
+VIEW, RESTORE, PURGE, RETENTION = (
+    "dashboard.view_trash",
+    "dashboard.restore_trash",
+    "dashboard.purge_trash",
+    "dashboard.manage_retention",
+)
+
+
+def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    user = request.user
+    tabs = [
+        (reverse("dashboard:trash:list"), "Trash", "list"),
+        (reverse("dashboard:trash:purge_records"), "Purge records", "purge_records"),
+    ]
+    if user.has_perm(RETENTION):
+        tabs.append((reverse("dashboard:trash:retention"), "Retention", "retention"))
+    base = {**admin.site.each_context(request), "checkbox_class": CHECKBOX, "trash_tabs": tabs}
+    return render(request, template, {**base, **context}, status=status)
+
+
+def _bad_request(request: HttpRequest, message: str, back: str | None = None) -> HttpResponse:
+    return _render(
+        request,
+        "trash/error.html",
+        {"title": "Cannot do that", "message": message, "back": back or reverse("dashboard:trash:list")},
+        status=400,
+    )
+
+
+def _summarize(request: HttpRequest, outcomes: list[services.Outcome], verb: str) -> None:
+    """One message per outcome: what happened to each selected row."""
+    ok = [o for o in outcomes if o.ok]
+    if ok:
+        messages.success(request, f"{verb} {len(ok)} of {len(outcomes)}.")
+    for outcome in outcomes:
+        level = messages.SUCCESS if outcome.ok else messages.ERROR
+        prefix = "" if outcome.ok else "Left in the trash: "
+        messages.add_message(request, level, f"{prefix}{outcome.label}: {outcome.message}")
+
+
+def _job_context(request: HttpRequest) -> dict:
+    job_id = request.GET.get("job")
+    if not job_id:
+        return {}
+    job = job_run_get_for_user(request.user, job_id)  # 404 for other people's and malformed ids
+    return {"job": job, "job_status_url": reverse("dashboard:job_run_status", args=[job.pk])}
+
+
+@require_GET
+@staff_permission_required(VIEW)
+def trash_list_view(request: HttpRequest) -> HttpResponse:
+    form = TrashFilterForm(request.GET or None, user=request.user)
+    if request.GET and not form.is_valid():
+        errors = "; ".join(
+            f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v) for k, v in form.errors.items()
+        )
+        return _bad_request(request, f"Invalid filter: {errors}")
+    filters = form.filters() if form.is_bound else selectors.TrashFilters()
+    cursor = None
+    if request.GET.get("after"):
+        try:
+            cursor = selectors.TrashCursor.decode(request.GET["after"])
+        except ValidationError as error:
+            return _bad_request(request, " ".join(error.messages))
+    page = selectors.trash_list(request.user, filters, cursor)
+    query = request.GET.copy()
+    query.pop("after", None)
+    query.pop("job", None)
+    next_url = None
+    if page.next_cursor:
+        query["after"] = page.next_cursor
+        next_url = f"?{query.urlencode()}"
+        query.pop("after")
+    return _render(
+        request,
+        "trash/list.html",
+        {
+            "title": "Trash",
+            "form": form,
+            "page": page,
+            "next_url": next_url,
+            "first_url": f"?{query.urlencode()}" if not page.first_page else None,
+            "is_platform": is_platform_staff(request.user),
+            "can_restore": request.user.has_perm(RESTORE),
+            "can_purge": request.user.has_perm(PURGE),
+            **_job_context(request),
+        },
+    )
+
+
+@require_GET
+@staff_permission_required(VIEW)
+def trash_detail_view(request: HttpRequest, key: str, pk: str) -> HttpResponse:
+    obj = selectors.trash_item_get(request.user, key, pk)
+    row = selectors.TrashRow(obj=obj, organization=selectors.organization_of(obj))
+    groups = selectors.trash_batch_rows(obj)
+    row.batch_size = sum(g.count for g in groups) or 1
+    return _render(
+        request,
+        "trash/detail.html",
+        {
+            "title": f"{row.type_name} {obj.trash_label}",
+            "row": row,
+            "fields": selectors.trash_item_fields(obj),
+            "groups": groups,
+            "rows_shown": selectors.BATCH_ROWS_SHOWN,
+            "history": selectors.trash_item_history(obj),
+            "can_restore": request.user.has_perm(RESTORE),
+            "can_purge": request.user.has_perm(PURGE),
+        },
+    )
+
+
+def _items(request: HttpRequest, data: Any) -> list:
+    return selectors.trash_items_get(request.user, data.getlist("items"))
+
+
+def _parent_batches(data: Any) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(v) for v in data.getlist("parent_batches")]
+    except ValueError as exc:
+        raise ValidationError("Not a batch id.") from exc
+
+
+@require_http_methods(["GET", "POST"])
+@staff_permission_required(RESTORE)
+def trash_restore_view(request: HttpRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else request.GET
+    try:
+        items = _items(request, data)
+        parent_batches = _parent_batches(data)
+    except ValidationError as error:
+        return _bad_request(request, " ".join(error.messages))
+    if request.method == "POST":
+        plan = selectors.trash_restore_plan(request.user, items)
+        rows = sum(p.total for p in plan) + sum(
+            sum(o.counts.values()) for p in plan for o in p.offers if o.batch_id in set(parent_batches)
+        )
+        if rows > selectors.BACKGROUND_THRESHOLD:
+            job = job_run_start(
+                "trash_restore",
+                request.user,
+                tasks.trash_restore_task,
+                user_id=request.user.pk,
+                items=[selectors.trash_item_value(o) for o in items],
+                parent_batches=[str(b) for b in parent_batches],
+            )
+            messages.info(request, f"Restoring {rows} rows in the background; progress is shown below.")
+            return redirect(f"{reverse('dashboard:trash:list')}?{urlencode({'job': job.pk})}")
+        outcomes = services.trash_restore(request.user, items, parent_batches)
+        _summarize(request, outcomes, "Restored")
+        return redirect("dashboard:trash:list")
+    plan = selectors.trash_restore_plan(request.user, items)
+    return _render(
+        request,
+        "trash/restore_plan.html",
+        {
+            "title": "Restore from the trash",
+            "plan": plan,
+            "total": sum(p.total for p in plan),
+            "background_threshold": selectors.BACKGROUND_THRESHOLD,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_permission_required(PURGE)
+def trash_purge_view(request: HttpRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else request.GET
+    try:
+        items = _items(request, data)
+    except ValidationError as error:
+        return _bad_request(request, " ".join(error.messages))
+    bulk = len(items) > 1
+    form = PurgeForm(request.POST if request.method == "POST" else None, bulk=bulk)
+    previews = selectors.trash_purge_preview(request.user, items)
+    total = sum(p.total for p in previews)
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["reason"].strip()
+        if total > selectors.BACKGROUND_THRESHOLD:
+            job = job_run_start(
+                "trash_purge",
+                request.user,
+                tasks.trash_purge_task,
+                user_id=request.user.pk,
+                items=[selectors.trash_item_value(o) for o in items],
+                reason=reason,
+            )
+            messages.info(request, f"Purging {total} rows in the background; progress is shown below.")
+            return redirect(f"{reverse('dashboard:trash:list')}?{urlencode({'job': job.pk})}")
+        outcomes = services.trash_purge(request.user, items, reason)
+        _summarize(request, outcomes, "Purged")
+        return redirect("dashboard:trash:list")
+    return _render(
+        request,
+        "trash/purge_preview.html",
+        {
+            "title": "Purge from the trash",
+            "previews": previews,
+            "total": total,
+            "form": form,
+            "bulk": bulk,
+            "confirmation_word": PURGE_CONFIRMATION,
+            "background_threshold": selectors.BACKGROUND_THRESHOLD,
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+PURGE_RECORDS_PAGE = 50
+
+
+@require_GET
+@staff_permission_required(VIEW)
+def purge_records_view(request: HttpRequest) -> HttpResponse:
+    records = selectors.purge_records_visible_to(request.user)
+    model = request.GET.get("model", "")
+    if model:
+        records = records.filter(model_label=model)
+    if request.GET.get("export") == "csv":
+        return _purge_records_csv(records)
+    before = request.GET.get("before", "")
+    if before:
+        if not before.isdigit() or len(before) > 18:
+            return _bad_request(request, "The page link is damaged; start again from the first page.")
+        records = records.filter(pk__lt=int(before))
+    rows = list(records.select_related("purged_by").order_by("-pk")[: PURGE_RECORDS_PAGE + 1])
+    query = request.GET.copy()
+    query.pop("before", None)
+    next_url = None
+    if len(rows) > PURGE_RECORDS_PAGE:
+        rows = rows[:PURGE_RECORDS_PAGE]
+        query["before"] = rows[-1].pk
+        next_url = f"?{query.urlencode()}"
+        query.pop("before")
+    query["export"] = "csv"
+    return _render(
+        request,
+        "trash/purge_records.html",
+        {
+            "title": "Purge records",
+            "records": rows,
+            "next_url": next_url,
+            "first_url": f"?{urlencode({'model': model})}" if before else None,
+            "export_url": f"?{query.urlencode()}",
+            "model_choices": [(m._meta.label, label) for m, (_k, label) in _labels()],
+            "model": model,
+        },
+    )
+
+
+def _labels() -> list:
+    return list(zip(selectors.trash_models(), selectors.trash_model_choices(), strict=True))
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _purge_records_csv(records: Any) -> StreamingHttpResponse:
+    """Streams every matching record (bounded memory: a server-side cursor, no list)."""
+    writer = csv.writer(_Echo())
+    header = [
+        "id", "model", "object_id", "organization_id", "batch_id", "purged_by_id", "purged_at", "trigger",
+        "reason", "deleted_at", "total", "counts",
+    ]  # fmt: skip
+
+    def rows():
+        yield writer.writerow(header)
+        for r in records.order_by("-pk").iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    r.pk, r.model_label, r.object_id, r.organization_id or "", r.batch_id or "",
+                    r.purged_by_id or "", r.purged_at.isoformat(), r.trigger, r.reason,
+                    r.deleted_at.isoformat() if r.deleted_at else "", r.total,
+                    ";".join(f"{k}={v}" for k, v in r.counts.items()),
+                ]
+            )  # fmt: skip
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="purge-records.csv"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@staff_permission_required(RETENTION)
+def retention_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    organization = None
+    organizations = None
+    if is_platform_staff(user):
+        organizations = Organization.objects.order_by("name").values_list("pk", "name")[:500]
+        org_id = request.POST.get("organization") or request.GET.get("organization")
+        if org_id:
+            organization = get_object_in_scope(Organization.objects.all(), user, org_id, field="pk")
+    else:
+        organization = get_object_in_scope(Organization.objects.all(), user, user.organization_id, field="pk")
+    current = (organization.settings or {}).get(RETENTION_KEY) or {} if organization else {}
+    form = RetentionForm(request.POST if request.method == "POST" else None, current=current)
+    if request.method == "POST":
+        if organization is None:
+            return _bad_request(
+                request, "Choose an organization first.", reverse("dashboard:trash:retention")
+            )
+        if form.is_valid():
+            try:
+                services.retention_policy_update(user, organization, form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request, f"Retention of {organization.name} saved; it applies to new deletes."
+                )
+                url = reverse("dashboard:trash:retention")
+                if organizations is not None:
+                    url += f"?{urlencode({'organization': organization.pk})}"
+                return redirect(url)
+    return _render(
+        request,
+        "trash/retention.html",
+        {
+            "title": "Retention",
+            "form": form,
+            "organization": organization,
+            "organizations": organizations,
+            "platform_default": settings.CUSTODIAN_DEFAULT_RETENTION_DAYS,
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )

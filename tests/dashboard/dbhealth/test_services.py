@@ -1,0 +1,216 @@
+"""Snapshots, pruning, existing-data counts and the violation recorder, on the real database."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from procrastinate.contrib.django import app
+
+from dashboard.dbhealth import selectors
+from dashboard.dbhealth.models import ConstraintViolation, IndexSnapshot, SnapshotRun, TableSnapshot
+from dashboard.dbhealth.recorder import violation_context
+from dashboard.dbhealth.services import (
+    constraint_violating_rows_count,
+    dbhealth_prune,
+    dbhealth_snapshot_take,
+)
+from models_core.models import Ticket, User
+from tests.factories import SLAPolicyFactory, TicketFactory, UserFactory, build_tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_snapshot_stores_every_index_and_table_with_flags():
+    run = dbhealth_snapshot_take()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_user_indexes WHERE schemaname NOT LIKE 'pg_temp%%'")
+        (index_count,) = cursor.fetchone()
+    assert run.index_count == index_count == IndexSnapshot.objects.filter(run=run).count()
+    assert run.table_count == TableSnapshot.objects.filter(run=run).count() > 0
+    rows = {i.index_name: i for i in IndexSnapshot.objects.filter(run=run)}
+    assert rows["unique_org_ticket_number"].is_unique
+    assert rows["exclude_overlapping_sla_policies"].is_exclusion
+    assert rows["models_core_ticket_pkey"].is_primary
+    assert rows["idx_ticket_org_status"].method == "btree"
+    assert rows["idx_ticket_tags_gin"].method == "gin"
+    assert rows["idx_ticket_org_status"].size_bytes > 0
+    assert "(organization_id, status)" in rows["idx_ticket_org_status"].definition
+    assert run.stats_reset == selectors.stats_reset_current()
+
+
+def test_command_takes_a_snapshot_and_prunes(capsys):
+    old = SnapshotRun.objects.create(taken_at=timezone.now() - timedelta(days=91))
+    call_command("dbhealth_snapshot", "--prune")
+    out = capsys.readouterr().out
+    assert "indexes" in out and "Pruned: 1 runs" in out
+    assert not SnapshotRun.objects.filter(pk=old.pk).exists()
+    assert SnapshotRun.objects.get().source == SnapshotRun.Source.COMMAND
+
+
+def test_prune_keeps_90_days(clean_violations):
+    old = dbhealth_snapshot_take()
+    SnapshotRun.objects.filter(pk=old.pk).update(taken_at=timezone.now() - timedelta(days=91))
+    recent = dbhealth_snapshot_take()
+    ConstraintViolation.objects.create(
+        occurred_at=timezone.now() - timedelta(days=91), kind="error", sqlstate="23505"
+    )
+    kept = ConstraintViolation.objects.create(occurred_at=timezone.now(), kind="error", sqlstate="23505")
+    result = dbhealth_prune()
+    assert result["runs"] == 1 and result["violations"] == 1
+    assert result["index_snapshots"] == old.index_count
+    assert list(SnapshotRun.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not IndexSnapshot.objects.filter(run_id=old.pk).exists()
+    assert list(ConstraintViolation.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_hourly_task_is_scheduled():
+    periodic = {task.task.name: task for task in app.periodic_registry.periodic_tasks.values()}
+    assert periodic["dbhealth.snapshot"].cron == "7 * * * *"
+
+
+def _ddl(sql: str) -> None:
+    with connection.cursor() as cursor:
+        # Fire the deferred FK checks of the rows just written: ALTER refuses to run with pending triggers.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(sql)
+
+
+def _drop(constraint: str, table: str) -> None:
+    _ddl(f'ALTER TABLE "{table}" DROP CONSTRAINT "{constraint}"')
+
+
+def test_check_existing_data_counts_rows_violating_a_check_constraint():
+    tickets = TicketFactory.create_batch(3)
+    assert constraint_violating_rows_count("check_ticket_status_valid") == 0
+    _drop("check_ticket_status_valid", "models_core_ticket")
+    Ticket.all_objects.filter(pk__in=[t.pk for t in tickets[:2]]).update(status="bogus")
+    assert constraint_violating_rows_count("check_ticket_status_valid") == 2
+
+
+def test_check_existing_data_counts_duplicates_of_unique_constraints():
+    org = build_tenant(tickets=3)
+    assert constraint_violating_rows_count("unique_org_ticket_number") == 0
+    _drop("unique_org_ticket_number", "models_core_ticket")
+    first, second, _ = Ticket.all_objects.filter(organization=org).order_by("pk")
+    Ticket.all_objects.filter(pk=second.pk).update(ticket_number=first.ticket_number)
+    assert constraint_violating_rows_count("unique_org_ticket_number") == 2
+    # An expression (lower(email)) with a condition (live users only).
+    UserFactory(email="same@example.com")
+    _ddl("DROP INDEX unique_user_email_live")
+    UserFactory(email="SAME@example.com")
+    trashed = UserFactory(email="Same@Example.com")
+    User.all_objects.filter(pk=trashed.pk).update(deleted_at=timezone.now(), is_active=False)
+    assert constraint_violating_rows_count("unique_user_email_live") == 2
+
+
+def test_check_existing_data_counts_overlaps_of_the_exclusion_constraint():
+    policy = SLAPolicyFactory()
+    _drop("exclude_overlapping_sla_policies", "models_core_slapolicy")
+    SLAPolicyFactory(organization=policy.organization, priority=policy.priority, validity=policy.validity)
+    SLAPolicyFactory(
+        organization=policy.organization, priority="urgent" if policy.priority != "urgent" else "low"
+    )
+    assert constraint_violating_rows_count("exclude_overlapping_sla_policies") == 2
+
+
+def test_check_existing_data_refuses_unknown_constraints():
+    with pytest.raises(ValidationError):
+        constraint_violating_rows_count("no_such_constraint")
+
+
+# The recorder
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_a_rolled_back_integrity_error_leaves_its_record_and_shows_in_the_chart(clean_violations, dba):
+    ticket = TicketFactory()
+    with violation_context("view", "tickets:edit", dba), pytest.raises(IntegrityError), transaction.atomic():
+        Ticket.all_objects.filter(pk=ticket.pk).update(status="bogus")
+    # The write was rolled back...
+    ticket.refresh_from_db()
+    assert ticket.status != "bogus"
+    # ...its record was not.
+    record = ConstraintViolation.objects.get()
+    assert (record.kind, record.sqlstate, record.constraint_name) == (
+        "error",
+        "23514",
+        "check_ticket_status_valid",
+    )
+    assert (record.table_name, record.model_label) == ("models_core_ticket", "models_core.Ticket")
+    assert (record.source_kind, record.source, record.user_id) == ("view", "tickets:edit", dba.pk)
+    since = timezone.now() - timedelta(days=1)
+    rows = selectors.violations_per_constraint_daily(dba, since)
+    assert [(r["constraint_name"], r["kind"], r["count"]) for r in rows] == [
+        ("check_ticket_status_valid", "error", 1)
+    ]
+    summary = {row["name"]: row for row in selectors.violation_constraint_summary(dba, since)}
+    assert summary["check_ticket_status_valid"]["errors"] == 1
+    assert summary["check_ticket_status_valid"]["message"] == "Status must be one of: " + (
+        "new, open, pending, resolved, closed, cancelled."
+    )
+
+
+def test_deferred_foreign_key_violations_checked_early_are_recorded(clean_violations):
+    from models_core.models import TicketComment
+
+    # Inside the test's transaction the deferred FK would be checked at its end; force the check now.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TicketComment.all_objects.create(ticket_id=987654321, content="orphan")
+        connection.check_constraints()
+    record = ConstraintViolation.objects.get()
+    assert record.sqlstate == "23503"
+    assert record.model_label == "models_core.TicketComment"
+    assert record.constraint_name.endswith("_fk_models_co")
+
+
+def test_organization_comes_from_the_user_and_no_values_are_kept(clean_violations, manager):
+    UserFactory(email="taken@example.com")
+    with (
+        violation_context("command", "import_users", manager),
+        pytest.raises(IntegrityError),
+        transaction.atomic(),
+    ):
+        UserFactory(email="TAKEN@example.com")
+    record = ConstraintViolation.objects.get()
+    assert record.constraint_name == "unique_user_email_live"
+    assert record.organization_id == manager.organization_id
+    assert "taken" not in " ".join(str(v) for v in ConstraintViolation.objects.values().get().values())
+
+
+def test_violations_caught_by_validation_are_recorded_as_prevented(clean_violations):
+    UserFactory(email="taken@example.com")
+    user = UserFactory.build(email="Taken@Example.com", username="another")
+    with pytest.raises(ValidationError):
+        user.full_clean()
+    record = ConstraintViolation.objects.get()
+    assert (record.kind, record.sqlstate, record.constraint_name) == (
+        "prevented",
+        "23505",
+        "unique_user_email_live",
+    )
+
+
+def test_violations_of_other_organizations_are_not_visible_to_an_organization_bound_user(
+    clean_violations, manager, other_organization
+):
+    ConstraintViolation.objects.create(
+        occurred_at=timezone.now(), kind="error", sqlstate="23505", organization_id=other_organization.pk
+    )
+    mine = ConstraintViolation.objects.create(
+        occurred_at=timezone.now(), kind="error", sqlstate="23505", organization_id=manager.organization_id
+    )
+    assert list(selectors.violations_visible_to(manager)) == [mine]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deferred_foreign_key_violations_at_commit_are_recorded():
+    from models_core.models import TicketComment
+
+    with violation_context("command", "commit-test"), pytest.raises(IntegrityError), transaction.atomic():
+        TicketComment.all_objects.create(ticket_id=987654321, content="orphan")  # fails at COMMIT
+    # Other tests' records may be here too (this test's database is not rolled back between tests).
+    record = ConstraintViolation.objects.get(source="commit-test")
+    assert (record.sqlstate, record.model_label) == ("23503", "models_core.TicketComment")

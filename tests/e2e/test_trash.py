@@ -1,0 +1,107 @@
+"""Browser tests of the trash: restore with its plan, bulk purge with the typed confirmation, conflicts."""
+
+import pytest
+from playwright.sync_api import expect
+
+from models_core.models import KnowledgeBaseArticle, Ticket, TicketComment
+from tests.factories import KnowledgeBaseArticleFactory, TicketCommentFactory, TicketFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def open_trash(page, live_server):
+    page.locator('#nav-sidebar a[href="/dashboard/trash/"]').click()
+    page.wait_for_url(f"{live_server.url}/dashboard/trash/")
+
+
+def select(page, obj):
+    value = f"models_core.{obj._meta.model_name}:{obj.pk}"
+    page.locator(f'input[name=items][value="{value}"]').check()
+
+
+def test_a_support_manager_restores_a_ticket_with_its_comments(
+    page, live_server, sign_in, manager, organization
+):
+    ticket = TicketFactory(organization=organization, subject="Printer on fire")
+    TicketCommentFactory.create_batch(2, ticket=ticket)
+    ticket.soft_delete(user=manager, reason="opened twice")
+
+    sign_in(manager)
+    open_trash(page, live_server)
+    row = page.get_by_test_id("trash-row").filter(has_text="Printer on fire")
+    expect(row).to_contain_text("opened twice")
+    expect(page.get_by_test_id("purge-selected")).to_have_count(0)  # managers do not purge
+    row.get_by_role("link", name="#1 Printer on fire").click()
+    expect(page.get_by_test_id("trash-batch")).to_contain_text("2 Ticket comments")
+    expect(page.get_by_test_id("trash-summary")).to_contain_text("opened twice")
+    page.screenshot(path="/tmp/trash_detail.png", full_page=True)
+    page.go_back()
+    select(page, ticket)
+    page.get_by_test_id("restore-selected").click()
+
+    plan = page.get_by_test_id("restore-plan")
+    expect(plan).to_contain_text("2 ticket comments")
+    expect(plan).to_contain_text("No conflicts.")
+    page.screenshot(path="/tmp/trash_restore_plan.png", full_page=True)
+    page.get_by_test_id("confirm-restore").click()
+
+    page.wait_for_url(f"{live_server.url}/dashboard/trash/")
+    expect(page.get_by_text("Restored 1 of 1.")).to_be_visible()
+    expect(page.get_by_test_id("trash-empty")).to_be_visible()
+    assert Ticket.objects.filter(pk=ticket.pk).exists()
+    assert TicketComment.objects.filter(ticket=ticket).count() == 2
+
+
+def test_an_admin_bulk_purges_with_the_typed_confirmation(
+    page, live_server, sign_in, org_admin, organization
+):
+    tickets = [TicketFactory(organization=organization, subject=f"Spam {n}") for n in range(2)]
+    for ticket in tickets:
+        TicketCommentFactory(ticket=ticket)
+        ticket.soft_delete(user=org_admin, reason="spam")
+    kept = TicketFactory(organization=organization, subject="Keep me")
+    kept.soft_delete(reason="later")
+
+    sign_in(org_admin)
+    open_trash(page, live_server)
+    page.screenshot(path="/tmp/trash_list.png", full_page=True)
+    for ticket in tickets:
+        select(page, ticket)
+    page.get_by_test_id("purge-selected").click()
+
+    preview = page.get_by_test_id("purge-preview")
+    expect(preview.get_by_test_id("preview-item")).to_have_count(2)
+    expect(preview).to_contain_text("Ticket comment:")
+    page.get_by_label("Type PURGE to confirm").fill("purge")
+    page.get_by_test_id("confirm-purge").click()
+    expect(page.get_by_test_id("form-error")).to_contain_text("Type PURGE")
+    assert Ticket.all_objects.filter(pk__in=[t.pk for t in tickets]).count() == 2
+
+    page.get_by_label("Type PURGE to confirm").fill("PURGE")
+    page.screenshot(path="/tmp/trash_purge_preview.png", full_page=True)
+    page.get_by_test_id("confirm-purge").click()
+    page.wait_for_url(f"{live_server.url}/dashboard/trash/")
+    expect(page.get_by_text("Purged 2 of 2.")).to_be_visible()
+    assert not Ticket.all_objects.filter(pk__in=[t.pk for t in tickets]).exists()
+    assert Ticket.all_objects.filter(pk=kept.pk).exists()
+
+    page.get_by_role("link", name="Purge records", exact=True).click()
+    expect(page.get_by_test_id("purge-record")).to_have_count(2)
+
+
+def test_a_restore_conflict_is_a_message_not_an_error_page(page, live_server, sign_in, manager, organization):
+    article = KnowledgeBaseArticleFactory(organization=organization, title="Reset password", slug="reset")
+    article.soft_delete(reason="outdated")
+    KnowledgeBaseArticleFactory(organization=organization, title="Reset password (new)", slug="reset")
+
+    sign_in(manager)
+    open_trash(page, live_server)
+    select(page, article)
+    page.get_by_test_id("restore-selected").click()
+    expect(page.get_by_test_id("plan-conflicts")).to_contain_text("a live record took its place")
+    page.get_by_test_id("confirm-restore").click()
+
+    page.wait_for_url(f"{live_server.url}/dashboard/trash/")
+    expect(page.get_by_text("Left in the trash: Knowledge base article")).to_be_visible()
+    page.screenshot(path="/tmp/trash_conflict.png", full_page=True)
+    assert KnowledgeBaseArticle.all_objects.get(pk=article.pk).is_deleted
