@@ -133,6 +133,10 @@ class ScopedModelResource(resources.ModelResource):
             required.append(self.organization_column)
         return required
 
+    def get_user_visible_fields(self) -> list:
+        # What the import page lists as imported: the columns it writes, not the read-only ones.
+        return [field for field in self.get_import_fields() if not field.readonly]
+
     def user_organization_id(self) -> int | None:
         return getattr(self.user, "organization_id", None)
 
