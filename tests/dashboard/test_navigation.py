@@ -26,9 +26,11 @@ def empty_registry():
 
 
 @pytest.fixture
-def no_capabilities(monkeypatch):
-    """The registry as it is before any capability registers itself (installed ones are set aside)."""
-    monkeypatch.setattr(registry, "_entries", {})
+def no_capabilities(empty_registry):
+    """The registry as it is before any capability registers itself (installed ones are set aside).
+
+    Not a monkeypatch of `_entries` on top of empty_registry: when monkeypatch was set up first, its undo ran
+    last and put back the emptied dict, so later tests lost the Trash and DB health entries."""
 
 
 @pytest.fixture
