@@ -93,3 +93,24 @@ def test_manager_exports_the_filtered_changelist(page, live_server, sign_in, man
         rows = list(csv.reader(exported))
     assert rows[0][0] == "id"
     assert [row[0] for row in rows[1:]] == [str(urgent.pk)]
+
+
+def test_manager_downloads_the_filtered_trash_listing(page, live_server, sign_in, manager):
+    customer = CustomerFactory(organization=manager.organization)
+    spam = TicketFactory(organization=manager.organization, customer=customer, subject="Buy now")
+    kept = TicketFactory(organization=manager.organization, customer=customer, subject="Broken printer")
+    spam.soft_delete(user=manager, reason="spam")
+    kept.soft_delete(user=manager, reason="duplicate")
+    sign_in(manager)
+
+    page.goto(f"{live_server.url}/dashboard/trash/?reason=spam")
+    links = page.get_by_test_id("export-links")
+    expect(links).to_be_visible()
+    page.screenshot(path="/tmp/dataio_trash_export.png", full_page=True)
+    with page.expect_download() as download_info:
+        links.get_by_role("link", name="CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("trash-")
+    with open(download.path(), encoding="utf-8") as exported:
+        rows = list(csv.DictReader(exported))
+    assert [(row["id"], row["reason"]) for row in rows] == [(str(spam.pk), "spam")]
