@@ -8,7 +8,10 @@ class ModelsCoreConfig(AppConfig):
 
     def ready(self) -> None:
         from .softdelete import cascade_edges, soft_delete_models
+        from .validation import validator_setup
 
         # Read every SoftDeleteMeta once at start-up, so a wrong relation name fails here, not in a delete.
         cascade_edges()
         soft_delete_models()
+        # The validation rules are registered once per process, never per clean() call.
+        validator_setup()

@@ -54,7 +54,9 @@ def _check(name: str, condition: Q, message: str, code: str = "invalid") -> mode
 def trash_indexes(prefix: str, *, scoped_by: str | None = "organization") -> list[models.Index]:
     """Partial indexes for one soft-delete model: its trash listing (per organization where the table has
     one), its batches (restore, batch_summary) and the purge job's due rows."""
-    listing = [scoped_by, "-deleted_at"] if scoped_by else ["-deleted_at"]
+    # The listing's keyset order is (deleted_at DESC, id DESC): both in the index, so a page is an ordered
+    # index range read with no sort, however many rows the trash holds.
+    listing = [scoped_by, "-deleted_at", "-id"] if scoped_by else ["-deleted_at", "-id"]
     return [
         models.Index(fields=listing, condition=IN_TRASH, name=f"idx_{prefix}_trash"),
         models.Index(

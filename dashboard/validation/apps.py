@@ -8,3 +8,18 @@ class ValidationConfig(AppConfig):
     label = "validation"
     verbose_name = "Validation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dashboard.navigation import NavigationEntry, registry
+
+        registry.register(
+            NavigationEntry(
+                key="validation",
+                title="Validation reports",
+                icon="rule",
+                url_name="dashboard:validation:index",
+                permission="dashboard.view_validation_report",
+                description="Which records break which business rules, new and resolved since the last scan",
+                order=20,
+            )
+        )

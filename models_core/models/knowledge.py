@@ -4,9 +4,10 @@ from django.utils import timezone
 
 from .. import schema
 from ..softdelete import EnhancedSoftDeleteModel
+from ..validation import CentralizedValidationMixin
 
 
-class KnowledgeBaseArticle(EnhancedSoftDeleteModel):
+class KnowledgeBaseArticle(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     """A help article of one organization's knowledge base."""
 
     class Status(models.TextChoices):

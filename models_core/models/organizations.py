@@ -2,15 +2,15 @@ from django.db import connection, models
 from django.utils import timezone
 
 from .. import schema
-from ..retention import retention_settings_validate
 from ..softdelete import EnhancedSoftDeleteModel
+from ..validation import CentralizedValidationMixin
 
 
-class Organization(EnhancedSoftDeleteModel):
+class Organization(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     """A tenant of the helpdesk: its users, tickets, articles and SLA policies belong to it.
 
     `settings` is free-form JSON; the one key the model layer reads is `retention_days` (see
-    models_core.retention).
+    models_core.retention; checked by the validation rule `settings_retention_settings`).
     """
 
     class SubscriptionTier(models.TextChoices):
@@ -47,10 +47,6 @@ class Organization(EnhancedSoftDeleteModel):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self) -> None:
-        super().clean()
-        retention_settings_validate(self.settings)
 
     def next_ticket_number(self) -> int:
         """Take the next ticket number of this organization (atomic; numbers are never handed out twice)."""

@@ -4,10 +4,11 @@ from django.db import models
 
 from .. import schema
 from ..softdelete import EnhancedSoftDeleteModel
+from ..validation import CentralizedValidationMixin
 from .tickets import Ticket
 
 
-class SLAPolicy(EnhancedSoftDeleteModel):
+class SLAPolicy(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     """Response and resolution targets for one priority of one organization, valid over a period of days.
 
     `is_active` means "enabled" here (a disabled policy is still live); soft delete remembers it and restore

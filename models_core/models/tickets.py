@@ -1,14 +1,14 @@
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 
 from .. import schema
 from ..softdelete import EnhancedSoftDeleteModel
+from ..validation import CentralizedValidationMixin
 
 
-class Ticket(EnhancedSoftDeleteModel):
+class Ticket(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     """A support request of one customer in one organization."""
 
     class Status(models.TextChoices):
@@ -101,7 +101,7 @@ class Ticket(EnhancedSoftDeleteModel):
         super().save(*args, **kwargs)
 
 
-class TicketComment(EnhancedSoftDeleteModel):
+class TicketComment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     """A reply or note on a ticket."""
 
     class CommentType(models.TextChoices):
@@ -146,7 +146,7 @@ def attachment_upload_to(instance: "TicketAttachment", filename: str) -> str:
     return f"attachments/{instance.ticket.organization_id}/{instance.ticket_id}/{filename}"
 
 
-class TicketAttachment(EnhancedSoftDeleteModel):
+class TicketAttachment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     """A file attached to a ticket, optionally through one of its comments."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
@@ -186,8 +186,3 @@ class TicketAttachment(EnhancedSoftDeleteModel):
 
     def __str__(self) -> str:
         return self.filename
-
-    def clean(self) -> None:
-        super().clean()
-        if self.comment_id and self.ticket_id and self.comment.ticket_id != self.ticket_id:
-            raise ValidationError({"comment": "The comment belongs to another ticket."}, code="wrong_ticket")

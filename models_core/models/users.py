@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from .. import schema
 from ..softdelete import EnhancedSoftDeleteModel, SoftDeleteQuerySet
+from ..validation import CentralizedValidationMixin
 
 
 class LiveUserManager(UserManager.from_queryset(SoftDeleteQuerySet)):
@@ -21,7 +22,7 @@ class AllUsersManager(UserManager.from_queryset(SoftDeleteQuerySet)):
     use_in_migrations = False
 
 
-class User(AbstractUser, EnhancedSoftDeleteModel):
+class User(CentralizedValidationMixin, AbstractUser, EnhancedSoftDeleteModel):
     """The helpdesk's user and Django's AUTH_USER_MODEL.
 
     `organization` binds a user to one tenant; platform staff have none and see every organization.

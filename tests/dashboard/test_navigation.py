@@ -16,21 +16,13 @@ TRASH = NavigationEntry(
 
 
 @pytest.fixture(autouse=True)
-def empty_registry():
-    """These tests are about the registry's mechanics: hide the capabilities that registered at start-up."""
-    saved = dict(registry._entries)
-    registry._entries.clear()
-    yield
-    registry._entries.clear()
-    registry._entries.update(saved)
+def no_capabilities(monkeypatch):
+    """These tests are about the registry's mechanics: set aside the capabilities registered at start-up.
 
-
-@pytest.fixture
-def no_capabilities(empty_registry):
-    """The registry as it is before any capability registers itself (installed ones are set aside).
-
-    Not a monkeypatch of `_entries` on top of empty_registry: when monkeypatch was set up first, its undo ran
-    last and put back the emptied dict, so later tests lost the Trash and DB health entries."""
+    One monkeypatch of the whole dict (never clearing it in place), so the real entries come back intact
+    whatever order fixtures are torn down in.
+    """
+    monkeypatch.setattr(registry, "_entries", {})
 
 
 @pytest.fixture

@@ -70,8 +70,11 @@ def test_every_declared_constraint_exists():
         ("idx_org_settings_gin", ["USING gin (settings)"]),
         ("idx_user_org_active", ["btree (organization_id, is_active)"]),
         ("idx_user_role_availability", ["btree (role, availability_status)"]),
-        ("idx_ticket_trash", ["btree (organization_id, deleted_at DESC) WHERE (deleted_at IS NOT NULL)"]),
-        ("idx_comment_trash", ["btree (deleted_at DESC) WHERE (deleted_at IS NOT NULL)"]),
+        (
+            "idx_ticket_trash",
+            ["btree (organization_id, deleted_at DESC, id DESC) WHERE (deleted_at IS NOT NULL)"],
+        ),
+        ("idx_comment_trash", ["btree (deleted_at DESC, id DESC) WHERE (deleted_at IS NOT NULL)"]),
         ("idx_org_batch", ["btree (deletion_batch) WHERE (deletion_batch IS NOT NULL)"]),
         ("idx_attachment_purge_due", ["btree (auto_delete_at) WHERE (deleted_at IS NOT NULL)"]),
         ("unique_org_ticket_number", ["UNIQUE INDEX", "(organization_id, ticket_number)"]),

@@ -1,0 +1,324 @@
+"""Reads of the validation reports, always scoped to the viewer's organization.
+
+Platform staff read the scan totals; a user bound to an organization reads only that organization's counts
+(ScanOrganizationCount) and rows. No page counts a data table: counts come from the stored scans, and rule
+pages read the failing rows with keyset pagination.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.text import capfirst
+
+from dashboard.scoping import is_console_user, is_platform_staff, scope_to_organization
+from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
+from dashboard.validation.services import active_waivers, live_rows, organization_field
+from models_core.validation import validator
+from models_core.validation.rules import ValidationRule
+
+PAGE_SIZE = 50
+EXPORT_CAP = 10_000
+TREND_SCANS = 30
+
+
+# Models and rules
+# ----------------------------------------------------------------------------------------------------
+
+
+def rule_resolve(model_name: str, rule_name: str) -> tuple[type[models.Model], ValidationRule]:
+    """The model (by model_name, e.g. "ticket") and its rule; Http404 for anything unknown."""
+    for model in validator.models():
+        if model._meta.model_name == model_name:
+            rule = validator.get_rule(model, rule_name)
+            if rule is not None:
+                return model, rule
+    raise Http404("No such validation rule.")
+
+
+def rows_in_scope(model: type[models.Model], user: Any) -> models.QuerySet:
+    """Live rows of `model` the user may see."""
+    org = organization_field(model)
+    if org is None:
+        return live_rows(model) if is_platform_staff(user) else live_rows(model).none()
+    return scope_to_organization(live_rows(model), user, field=org)
+
+
+def admin_change_url(obj: models.Model) -> str | None:
+    """The admin page of a record, when its model is registered in the admin."""
+    try:
+        return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return None
+
+
+# Scans
+# ----------------------------------------------------------------------------------------------------
+
+
+def scans_recent(limit: int = 10) -> list[ValidationScan]:
+    return list(ValidationScan.objects.select_related("started_by", "job_run").order_by("-id")[:limit])
+
+
+def scan_in_progress() -> ValidationScan | None:
+    """The scan being run, unless its job already ended (a worker that died before the scan could say so)."""
+    from dashboard.jobs.models import JobRun
+
+    return (
+        ValidationScan.objects.filter(status__in=ValidationScan.UNFINISHED)
+        .filter(Q(job_run__isnull=True) | ~Q(job_run__status__in=JobRun.FINISHED))
+        .select_related("job_run")
+        .order_by("-id")
+        .first()
+    )
+
+
+def scan_for_report(scan_id: Any = None) -> ValidationScan | None:
+    """The scan a report shows: the given one (Http404 if unknown or unfinished), else the latest finished."""
+    finished = ValidationScan.objects.filter(status=ValidationScan.Status.SUCCEEDED)
+    if scan_id in (None, ""):
+        return finished.order_by("-id").first()
+    try:
+        return finished.get(pk=int(scan_id))
+    except (ValueError, TypeError, ValidationScan.DoesNotExist) as exc:
+        raise Http404("No such finished scan.") from exc
+
+
+@dataclass
+class ResultRow:
+    model: type[models.Model] | None
+    model_label: str
+    rule_name: str
+    message: str
+    has_query: bool
+    violations: int
+    waived: int
+    new: int
+    resolved: int
+    errored: bool
+    error_message: str
+
+    @property
+    def model_title(self) -> str:
+        return capfirst(str(self.model._meta.verbose_name)) if self.model else self.model_label
+
+    @property
+    def url(self) -> str | None:
+        if self.model is None or validator.get_rule(self.model, self.rule_name) is None:
+            return None
+        return reverse("dashboard:validation:rule", args=[self.model._meta.model_name, self.rule_name])
+
+
+def _org_sum(field: str, organization_id: int) -> Coalesce:
+    return Coalesce(
+        Sum(f"organization_counts__{field}", filter=Q(organization_counts__organization_id=organization_id)),
+        0,
+    )
+
+
+def scan_results(scan: ValidationScan, user: Any) -> list[ResultRow]:
+    """Counts per (model, rule) of one scan as the user may see them (one query)."""
+    results = ScanResult.objects.filter(scan=scan).order_by("model_label", "rule_name")
+    if not is_platform_staff(user):
+        org_id = getattr(user, "organization_id", None) if is_console_user(user) else None
+        if org_id is None:
+            return []
+        results = results.annotate(
+            o_violations=_org_sum("violations", org_id),
+            o_waived=_org_sum("waived", org_id),
+            o_new=_org_sum("new", org_id),
+            o_resolved=_org_sum("resolved", org_id),
+        )
+    rows = []
+    for r in results:
+        try:
+            model = apps.get_model(r.model_label)
+        except LookupError:
+            model = None
+        scoped = hasattr(r, "o_violations")
+        rows.append(
+            ResultRow(
+                model=model,
+                model_label=r.model_label,
+                rule_name=r.rule_name,
+                message=r.message,
+                has_query=r.has_query,
+                violations=r.o_violations if scoped else r.violations,
+                waived=r.o_waived if scoped else r.waived,
+                new=r.o_new if scoped else r.new,
+                resolved=r.o_resolved if scoped else r.resolved,
+                errored=r.errored,
+                error_message=r.error_message,
+            )
+        )
+    # What needs attention first: rules that could not run, then the most violations.
+    rows.sort(key=lambda r: (not r.errored, -r.violations, -r.waived, r.model_label, r.rule_name))
+    return rows
+
+
+def scan_trend(user: Any, limit: int = TREND_SCANS) -> list[dict[str, Any]]:
+    """Totals of the last `limit` finished scans, oldest first, as the user may see them (one query)."""
+    scans = ValidationScan.objects.filter(status=ValidationScan.Status.SUCCEEDED).order_by("-id")[:limit]
+    if is_platform_staff(user):
+        rows = [
+            {"scan": s.pk, "at": s.finished_at, "violations": s.violations_total, "waived": s.waived_total}
+            for s in scans
+        ]
+        return rows[::-1]
+    org_id = getattr(user, "organization_id", None) if is_console_user(user) else None
+    if org_id is None:
+        return []
+    counts = (
+        ScanOrganizationCount.objects.filter(organization_id=org_id, result__scan_id=OuterRef("pk"))
+        .values("organization_id")
+        .annotate(v=Sum("violations"), w=Sum("waived"))
+    )
+    scans = scans.annotate(
+        o_violations=Coalesce(Subquery(counts.values("v")[:1]), 0),
+        o_waived=Coalesce(Subquery(counts.values("w")[:1]), 0),
+    )
+    rows = [
+        {"scan": s.pk, "at": s.finished_at, "violations": s.o_violations, "waived": s.o_waived} for s in scans
+    ]
+    return rows[::-1]
+
+
+# A rule's failing records
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FailingRow:
+    obj: models.Model
+    value: Any
+    first_seen_scan: int | None
+    waiver: Waiver | None
+
+    @property
+    def admin_url(self) -> str | None:
+        return admin_change_url(self.obj)
+
+    @property
+    def display_value(self) -> str:
+        """Quoted text (so blanks show), "∅" for NULL."""
+        if self.value is None:
+            return "∅"
+        return repr(self.value) if isinstance(self.value, str | list | dict) else str(self.value)
+
+
+def _latest_run_of(model: type[models.Model], rule: ValidationRule) -> int | None:
+    return (
+        ScanResult.objects.filter(
+            model_label=model._meta.label_lower,
+            rule_name=rule.name,
+            errored=False,
+            scan__status=ValidationScan.Status.SUCCEEDED,
+        )
+        .order_by("-scan_id")
+        .values_list("scan_id", flat=True)
+        .first()
+    )
+
+
+def failing_rows_queryset(model: type[models.Model], rule: ValidationRule, user: Any) -> models.QuerySet:
+    """The failing live rows the user may see, by primary key.
+
+    Rules with a `Q` are asked live (a fixed record leaves the list at once); the others come from the
+    rule's latest stored run.
+    """
+    scoped = rows_in_scope(model, user)
+    q = rule.violation_q()
+    if q is not None:
+        return scoped.filter(q).order_by("pk")
+    latest = _latest_run_of(model, rule)
+    if latest is None:
+        return scoped.none()
+    ids = Violation.objects.filter(
+        model_label=model._meta.label_lower, rule_name=rule.name, last_seen_scan_id=latest
+    ).values("object_id")
+    return scoped.filter(pk__in=ids).order_by("pk")
+
+
+def failing_rows_page(
+    model: type[models.Model], rule: ValidationRule, user: Any, after: Any = None, limit: int = PAGE_SIZE
+) -> tuple[list[FailingRow], int | None]:
+    """One keyset page of failing records (after the primary key `after`) and the key of the next page."""
+    qs = failing_rows_queryset(model, rule, user)
+    if after not in (None, ""):
+        try:
+            qs = qs.filter(pk__gt=int(after))
+        except (TypeError, ValueError) as exc:
+            raise ValueError("The page marker must be a record id.") from exc
+    label = model._meta.label_lower
+    first_seen = Violation.objects.filter(model_label=label, rule_name=rule.name, object_id=OuterRef("pk"))
+    qs = qs.annotate(_first_seen=Subquery(first_seen.values("first_seen_scan_id")[:1]))
+    related = [f.name for f in model._meta.concrete_fields if f.is_relation and f.name == rule.field_name]
+    if related:
+        qs = qs.select_related(*related)
+    objects = list(qs[: limit + 1])
+    has_more = len(objects) > limit
+    objects = objects[:limit]
+    waivers = {
+        w.object_id: w
+        for w in active_waivers().filter(
+            model_label=label, rule_name=rule.name, object_id__in=[o.pk for o in objects]
+        )
+    }
+    rows = [
+        FailingRow(obj=o, value=rule.get_value(o), first_seen_scan=o._first_seen, waiver=waivers.get(o.pk))
+        for o in objects
+    ]
+    return rows, (objects[-1].pk if has_more else None)
+
+
+def rule_summary(model: type[models.Model], rule: ValidationRule, user: Any) -> ResultRow | None:
+    """The rule's counts in the latest finished scan, as the user may see them."""
+    scan = scan_for_report()
+    if scan is None:
+        return None
+    return next(
+        (
+            row
+            for row in scan_results(scan, user)
+            if row.model_label == model._meta.label_lower and row.rule_name == rule.name
+        ),
+        None,
+    )
+
+
+def waivers_in_scope(user: Any, model: type[models.Model], rule: ValidationRule) -> models.QuerySet[Waiver]:
+    """Waivers of one rule the user may see (active and expired), newest first."""
+    qs = Waiver.objects.filter(model_label=model._meta.label_lower, rule_name=rule.name)
+    if is_platform_staff(user):
+        return qs.select_related("created_by")
+    org_id = getattr(user, "organization_id", None) if is_console_user(user) else None
+    if org_id is None:
+        return qs.none()
+    return qs.filter(organization_id=org_id).select_related("created_by")
+
+
+def waiver_get_for_user(user: Any, waiver_id: Any) -> Waiver:
+    try:
+        waiver_id = int(waiver_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404("No such waiver.") from exc
+    qs = Waiver.objects.all()
+    if not is_platform_staff(user):
+        org_id = getattr(user, "organization_id", None) if is_console_user(user) else None
+        qs = qs.filter(organization_id=org_id) if org_id is not None else qs.none()
+    waiver = qs.filter(pk=waiver_id).first()
+    if waiver is None:
+        raise Http404("No such waiver.")
+    return waiver
+
+
+def is_waiver_active(waiver: Waiver) -> bool:
+    return waiver.expires_at > timezone.now()

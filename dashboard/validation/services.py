@@ -1,0 +1,414 @@
+"""Writes of the validation reports: start and run scans, accept (waive) and revoke violations.
+
+A scan walks every (model, rule) of the CentralizedValidator over live rows:
+- a rule with a `Q` is one INSERT ... SELECT ... ON CONFLICT into the violation table (the data table is read
+  once, by the database; only failing rows are written), followed by aggregates over the violation table;
+- a rule without one reads the table in keyset chunks (bounded memory) through `is_valid()`, and upserts each
+  chunk's failing ids the same way.
+Each rule runs in its own savepoint: a rule that raises is recorded as errored (its writes rolled back) and
+the scan goes on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Value
+from django.utils import timezone
+
+from dashboard.validation.models import (
+    SAMPLE_SIZE,
+    ScanOrganizationCount,
+    ScanResult,
+    ValidationScan,
+    Violation,
+    Waiver,
+)
+from models_core.validation import validator
+from models_core.validation.rules import ValidationRule
+
+logger = logging.getLogger(__name__)
+
+STREAM_CHUNK_SIZE = 2000
+# A scan still "running" after this long lost its worker; it no longer blocks a new one.
+SCAN_STALE_AFTER = datetime.timedelta(hours=6)
+MAX_WAIVER_DAYS = 366
+_SCAN_LOCK_KEY = 0x56414C49  # pg advisory lock: one scan is started at a time
+
+Progress = Callable[[int, int], Any]
+
+
+class ScanRefused(Exception):
+    """A scan cannot start now (another one is queued or running)."""
+
+
+# Models and rules
+# ----------------------------------------------------------------------------------------------------
+
+
+def organization_field(model: type[models.Model]) -> str | None:
+    """Lookup path from a row to its organization id; "pk" for organizations, None for rows of no tenant."""
+    meta = getattr(model, "SoftDeleteMeta", None)
+    path = getattr(meta, "organization_path", "organization")
+    if path is None:
+        return None
+    return path or "pk"
+
+
+def live_rows(model: type[models.Model]) -> models.QuerySet:
+    """What scans and pages read: live rows (the trash is not validated), unordered."""
+    return model._default_manager.all().order_by()
+
+
+def active_waivers(now: datetime.datetime | None = None) -> models.QuerySet[Waiver]:
+    return Waiver.objects.filter(expires_at__gt=now or timezone.now())
+
+
+def waived_exists(model_label: str, rule_name: str, object_id: Any) -> Exists:
+    return Exists(active_waivers().filter(model_label=model_label, rule_name=rule_name, object_id=object_id))
+
+
+# Starting a scan
+# ----------------------------------------------------------------------------------------------------
+
+
+def _scans_in_progress() -> models.QuerySet[ValidationScan]:
+    cutoff = timezone.now() - SCAN_STALE_AFTER
+    return ValidationScan.objects.filter(status__in=ValidationScan.UNFINISHED, created_at__gte=cutoff)
+
+
+def validation_scan_create(user: Any) -> ValidationScan:
+    """A new queued scan; ScanRefused while another one is queued or running (double submits included)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Two clicks (or two web processes) must not both pass the check below.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCAN_LOCK_KEY])
+        running = _scans_in_progress().first()
+        if running is not None:
+            raise ScanRefused(f"Scan #{running.pk} is already {running.get_status_display().lower()}.")
+        return ValidationScan.objects.create(started_by=user)
+
+
+def validation_scan_start(user: Any) -> ValidationScan:
+    """Create a scan and queue it for a worker, with a JobRun the pages follow (one transaction)."""
+    from dashboard.jobs.services import job_run_start
+    from dashboard.validation.tasks import validation_scan_task
+
+    with transaction.atomic():
+        scan = validation_scan_create(user)
+        scan.job_run = job_run_start("validation_scan", user, validation_scan_task, scan_id=scan.pk)
+        scan.save(update_fields=["job_run"])
+    return scan
+
+
+# Running a scan
+# ----------------------------------------------------------------------------------------------------
+
+
+def scan_rules() -> list[tuple[type[models.Model], ValidationRule]]:
+    return [(model, rule) for model in validator.models() for rule in validator.rules_for(model)]
+
+
+def validation_scan_run(scan_id: int, progress: Progress | None = None) -> ValidationScan:
+    """Run a queued scan to the end; marked failed (and the error re-raised) if it cannot go on."""
+    updated = ValidationScan.objects.filter(pk=scan_id, status=ValidationScan.Status.QUEUED).update(
+        status=ValidationScan.Status.RUNNING, started_at=timezone.now()
+    )
+    if not updated:
+        raise ScanRefused(f"Scan #{scan_id} is not queued.")
+    scan = ValidationScan.objects.get(pk=scan_id)
+    pairs = scan_rules()
+    try:
+        for done, (model, rule) in enumerate(pairs):
+            if progress is not None:
+                progress(done, len(pairs))
+            _rule_scan(scan, model, rule)
+        if progress is not None:
+            progress(len(pairs), len(pairs))
+        totals = ScanResult.objects.filter(scan=scan).aggregate(
+            rules=Count("pk"),
+            errored=Count("pk", filter=Q(errored=True)),
+            violations=Sum("violations", default=0),
+            waived=Sum("waived", default=0),
+            new=Sum("new", default=0),
+            resolved=Sum("resolved", default=0),
+        )
+    except Exception as exc:
+        ValidationScan.objects.filter(pk=scan_id).update(
+            status=ValidationScan.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        raise
+    ValidationScan.objects.filter(pk=scan_id).update(
+        status=ValidationScan.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        rules_total=totals["rules"],
+        rules_errored=totals["errored"],
+        violations_total=totals["violations"],
+        waived_total=totals["waived"],
+        new_total=totals["new"],
+        resolved_total=totals["resolved"],
+    )
+    scan.refresh_from_db()
+    return scan
+
+
+def _previous_scan_id(scan: ValidationScan, model_label: str, rule_name: str) -> int | None:
+    """The rule's last successful run before this scan: "new" and "resolved" are measured against it."""
+    return (
+        ScanResult.objects.filter(
+            model_label=model_label, rule_name=rule_name, errored=False, scan_id__lt=scan.pk
+        )
+        .order_by("-scan_id")
+        .values_list("scan_id", flat=True)
+        .first()
+    )
+
+
+def _rule_scan(scan: ValidationScan, model: type[models.Model], rule: ValidationRule) -> ScanResult:
+    label = model._meta.label_lower
+    previous = _previous_scan_id(scan, label, rule.name)
+    started = time.monotonic()
+    result = ScanResult(
+        scan=scan,
+        model_label=label,
+        rule_name=rule.name,
+        field_name=rule.field_name,
+        message=rule.message[:500],
+        has_query=False,
+    )
+    try:
+        with transaction.atomic():
+            q = rule.violation_q()
+            result.has_query = q is not None
+            if q is not None:
+                _violations_upsert_query(scan, model, rule, q, previous)
+            else:
+                result.checked = _violations_upsert_stream(scan, model, rule, previous)
+            counts = _counts_by_organization(scan, label, rule.name, previous)
+            result.violations = sum(c.violations for c in counts)
+            result.waived = sum(c.waived for c in counts)
+            result.new = sum(c.new for c in counts)
+            result.resolved = sum(c.resolved for c in counts)
+            result.sample_ids = list(
+                Violation.objects.filter(model_label=label, rule_name=rule.name, last_seen_scan=scan)
+                .order_by("object_id")
+                .values_list("object_id", flat=True)[:SAMPLE_SIZE]
+            )
+            result.duration_ms = int((time.monotonic() - started) * 1000)
+            result.save()
+            for count in counts:
+                count.result = result
+            ScanOrganizationCount.objects.bulk_create(counts)
+    except Exception as exc:
+        logger.exception("Validation rule %s.%s failed during scan %s", label, rule.name, scan.pk)
+        result.pk = None
+        result.errored = True
+        result.error_message = f"{type(exc).__name__}: {exc}"[:4000]
+        result.violations = result.waived = result.new = result.resolved = 0
+        result.sample_ids = []
+        result.duration_ms = int((time.monotonic() - started) * 1000)
+        result.save()
+    return result
+
+
+_UPSERT_TAIL = """
+    ON CONFLICT (model_label, rule_name, object_id) DO UPDATE SET
+        last_seen_scan_id = EXCLUDED.last_seen_scan_id,
+        organization_id = EXCLUDED.organization_id,
+        first_seen_scan_id = CASE
+            WHEN validation_violation.last_seen_scan_id = %s THEN validation_violation.first_seen_scan_id
+            ELSE EXCLUDED.first_seen_scan_id
+        END
+"""
+# A violation seen in the rule's previous run keeps its first sighting; one that had been resolved (or whose
+# previous run is unknown) starts again as new.
+
+
+def _failing_rows(model: type[models.Model], q: Q) -> models.QuerySet:
+    org = organization_field(model)
+    org_value = F(org) if org else Value(None, output_field=models.BigIntegerField())
+    return live_rows(model).filter(q).annotate(_v_org=org_value).values_list("pk", "_v_org")
+
+
+def _violations_upsert_query(
+    scan: ValidationScan, model: type[models.Model], rule: ValidationRule, q: Q, previous: int | None
+) -> None:
+    select_sql, select_params = _failing_rows(model, q).query.sql_with_params()
+    sql = (
+        "INSERT INTO validation_violation "
+        "(model_label, rule_name, object_id, organization_id, first_seen_scan_id, last_seen_scan_id) "
+        f"SELECT %s, %s, src.object_id, src.organization_id, %s, %s FROM ({select_sql}) AS src(object_id, "
+        f"organization_id) {_UPSERT_TAIL}"
+    )
+    params = [model._meta.label_lower, rule.name, scan.pk, scan.pk, *select_params, previous]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _violations_upsert_ids(
+    scan: ValidationScan,
+    model: type[models.Model],
+    rule: ValidationRule,
+    rows: list[tuple[int, int | None]],
+    previous: int | None,
+) -> None:
+    if not rows:
+        return
+    sql = (
+        "INSERT INTO validation_violation "
+        "(model_label, rule_name, object_id, organization_id, first_seen_scan_id, last_seen_scan_id) "
+        "SELECT %s, %s, u.object_id, u.organization_id, %s, %s "
+        "FROM unnest(%s::bigint[], %s::bigint[]) AS u(object_id, organization_id)" + _UPSERT_TAIL
+    )
+    ids = [pk for pk, _ in rows]
+    orgs = [org for _, org in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model._meta.label_lower, rule.name, scan.pk, scan.pk, ids, orgs, previous])
+
+
+def _violations_upsert_stream(
+    scan: ValidationScan, model: type[models.Model], rule: ValidationRule, previous: int | None
+) -> int:
+    """Check every live row in keyset chunks (never more than one chunk in memory); returns rows checked."""
+    org = organization_field(model)
+    base = live_rows(model)
+    if org:
+        base = base.annotate(_v_org=F(org))
+    checked = 0
+    last_pk = None
+    while True:
+        chunk_qs = base.order_by("pk")
+        if last_pk is not None:
+            chunk_qs = chunk_qs.filter(pk__gt=last_pk)
+        chunk = list(chunk_qs[:STREAM_CHUNK_SIZE])
+        if not chunk:
+            return checked
+        failing = [(row.pk, getattr(row, "_v_org", None)) for row in chunk if not rule.check(row)]
+        _violations_upsert_ids(scan, model, rule, failing, previous)
+        checked += len(chunk)
+        last_pk = chunk[-1].pk
+
+
+def _counts_by_organization(
+    scan: ValidationScan, label: str, rule_name: str, previous: int | None
+) -> list[ScanOrganizationCount]:
+    current = (
+        Violation.objects.filter(model_label=label, rule_name=rule_name, last_seen_scan=scan)
+        .annotate(_waived=waived_exists(label, rule_name, OuterRef("object_id")))
+        .values("organization_id")
+        .annotate(
+            violations=Count("pk", filter=Q(_waived=False)),
+            waived=Count("pk", filter=Q(_waived=True)),
+            new=Count("pk", filter=Q(first_seen_scan=scan)),
+        )
+        .order_by()
+    )
+    counts: dict[int | None, ScanOrganizationCount] = {}
+    for row in current:
+        counts[row["organization_id"]] = ScanOrganizationCount(
+            organization_id=row["organization_id"],
+            violations=row["violations"],
+            waived=row["waived"],
+            new=row["new"],
+        )
+    if previous is not None:
+        resolved = (
+            Violation.objects.filter(model_label=label, rule_name=rule_name, last_seen_scan_id=previous)
+            .values("organization_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in resolved:
+            count = counts.setdefault(
+                row["organization_id"], ScanOrganizationCount(organization_id=row["organization_id"])
+            )
+            count.resolved = row["n"]
+    return list(counts.values())
+
+
+# Waivers
+# ----------------------------------------------------------------------------------------------------
+
+
+def waiver_accept(
+    *,
+    user: Any,
+    model: type[models.Model],
+    rule: ValidationRule,
+    instance: models.Model,
+    reason: str,
+    expires_at: datetime.datetime,
+) -> Waiver:
+    """Accept `instance`'s violation of `rule` until `expires_at`; replaces an earlier waiver of the pair.
+
+    The caller has already scoped `instance` to the user's organization. Refused (ValidationError) for a
+    record that does not break the rule, an empty reason or an expiry not in the next MAX_WAIVER_DAYS days.
+    """
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    if not reason:
+        errors["reason"] = "Say why this violation is accepted."
+    elif len(reason) > 500:
+        errors["reason"] = "Keep the reason under 500 characters."
+    now = timezone.now()
+    if expires_at <= now:
+        errors["expires_at"] = "The expiry must be in the future."
+    elif expires_at > now + datetime.timedelta(days=MAX_WAIVER_DAYS):
+        errors["expires_at"] = f"A waiver may last at most {MAX_WAIVER_DAYS} days."
+    if errors:
+        raise ValidationError(errors)
+    if rule.check(instance):
+        raise ValidationError(
+            f"{model._meta.verbose_name.capitalize()} {instance.pk} does not break this rule."
+        )
+    org = organization_field(model)
+    organization_id = (
+        live_rows(model).filter(pk=instance.pk).annotate(_o=F(org)).values_list("_o", flat=True).first()
+        if org
+        else None
+    )
+    with transaction.atomic():
+        waiver, _ = Waiver.objects.update_or_create(
+            model_label=model._meta.label_lower,
+            rule_name=rule.name,
+            object_id=instance.pk,
+            defaults={
+                "organization_id": organization_id,
+                "reason": reason,
+                "expires_at": expires_at,
+                "created_by": user,
+            },
+        )
+        _log(user, instance, f"Accepted violation of rule {rule.name} until {expires_at:%Y-%m-%d}: {reason}")
+    return waiver
+
+
+def waiver_revoke(*, user: Any, waiver: Waiver) -> None:
+    """End a waiver now: the violation counts again from the next scan (and at once on the rule page)."""
+    from django.apps import apps
+
+    with transaction.atomic():
+        model = apps.get_model(waiver.model_label)
+        instance = model._base_manager.filter(pk=waiver.object_id).first()
+        waiver.delete()
+        if instance is not None:
+            _log(user, instance, f"Revoked the waiver of rule {waiver.rule_name}")
+
+
+def _log(user: Any, instance: models.Model, message: str) -> None:
+    LogEntry.objects.log_actions(
+        user_id=user.pk,
+        queryset=[instance],
+        action_flag=CHANGE,
+        change_message=message,
+        single_object=True,
+    )

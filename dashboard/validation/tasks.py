@@ -1,0 +1,26 @@
+"""procrastinate task of the validation reports (autodiscovered: PROCRASTINATE_AUTODISCOVER_MODULE_NAME)."""
+
+from procrastinate.contrib.django import app
+
+from dashboard.jobs.services import job_run_progress, job_run_tracked
+from dashboard.validation.services import validation_scan_run
+
+
+@app.task(name="validation.scan", queue="validation")
+@job_run_tracked
+def validation_scan_task(scan_id: int, job_run_id: int | None = None) -> dict:
+    """Run one queued scan; progress is counted in (model, rule) pairs."""
+
+    def progress(done: int, total: int) -> None:
+        if job_run_id is not None:
+            job_run_progress(job_run_id, done, total)
+
+    scan = validation_scan_run(scan_id, progress=progress)
+    return {
+        "scan_id": scan.pk,
+        "violations": scan.violations_total,
+        "waived": scan.waived_total,
+        "new": scan.new_total,
+        "resolved": scan.resolved_total,
+        "rules_errored": scan.rules_errored,
+    }

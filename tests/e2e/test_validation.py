@@ -1,0 +1,77 @@
+"""An Admin runs a scan in the browser, a real worker runs it, and the Admin drills into a failing ticket."""
+
+import threading
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from playwright.sync_api import expect
+from procrastinate.contrib.django import app
+
+from models_core.models import Ticket
+from tests.factories import CustomerFactory, TicketFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def run_worker() -> None:
+    """Run the queued jobs once, in a thread of its own: Playwright's event loop owns this one."""
+
+    def work() -> None:
+        try:
+            with app.replace_connector(app.connector.get_worker_connector()):
+                app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+
+
+def test_admin_runs_a_scan_and_drills_into_a_failing_ticket(
+    page, live_server, sign_in, org_admin, organization
+):
+    customer = CustomerFactory(organization=organization)
+    broken = TicketFactory(organization=organization, customer=customer, subject="placeholder")
+    TicketFactory(organization=organization, customer=customer)
+    Ticket.objects.filter(pk=broken.pk).update(subject="   ")  # a legacy row: no constraint stops it
+
+    sign_in(org_admin)
+    page.locator("#nav-sidebar").get_by_role("link", name="Validation reports").click()
+    expect(page.get_by_test_id("no-scan")).to_be_visible()
+
+    page.get_by_role("button", name="Run scan").click()
+    expect(page.get_by_test_id("scan-running")).to_be_visible()
+    run_worker()
+    # The poller sees the job finish and the page reloads with the report.
+    expect(page.get_by_test_id("total-violations")).to_have_text("1", timeout=20_000)
+    expect(page.locator("#validation-by-rule .main-svg").first).to_be_attached(timeout=15_000)
+    page.screenshot(path="/tmp/validation-overview.png", full_page=True)
+
+    page.locator('[data-rule="models_core.ticket.subject_required"]').get_by_role("link").click()
+    row = page.locator(f'[data-object-id="{broken.pk}"]')
+    expect(row).to_be_visible()
+    expect(page.get_by_test_id("failing-records").locator("tbody tr")).to_have_count(1)
+    page.screenshot(path="/tmp/validation-rule.png", full_page=True)
+
+    # Accept the violation with a reason; it shows as waived.
+    row.get_by_text("Accept…").click()
+    row.locator("input[name=reason]").fill("Imported from the old helpdesk")
+    row.get_by_role("button", name="Accept violation").click()
+    expect(page.locator(f'[data-object-id="{broken.pk}"]').get_by_test_id("waived")).to_be_visible()
+
+    link = page.locator(f'[data-object-id="{broken.pk}"]').get_by_test_id("record-link")
+    if admin.site.is_registered(Ticket):
+        link.click()
+        page.wait_for_url(f"**/models_core/ticket/{broken.pk}/change/")
+    else:
+        expect(link).to_have_count(0)  # no admin page to link to on this branch
+
+
+def test_support_manager_sees_the_report_but_no_run_button(page, sign_in, manager):
+    sign_in(manager)
+    page.locator("#nav-sidebar").get_by_role("link", name="Validation reports").click()
+    expect(page.get_by_test_id("page-title")).to_have_text("Validation reports")
+    expect(page.get_by_role("button", name="Run scan")).to_have_count(0)
