@@ -4,67 +4,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('models_core', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("models_core", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='knowledgebasearticle',
-            name='idx_kb_trash',
+            model_name="knowledgebasearticle",
+            name="idx_kb_trash",
         ),
         migrations.RemoveIndex(
-            model_name='organization',
-            name='idx_org_trash',
+            model_name="organization",
+            name="idx_org_trash",
         ),
         migrations.RemoveIndex(
-            model_name='slapolicy',
-            name='idx_sla_trash',
+            model_name="slapolicy",
+            name="idx_sla_trash",
         ),
         migrations.RemoveIndex(
-            model_name='ticket',
-            name='idx_ticket_trash',
+            model_name="ticket",
+            name="idx_ticket_trash",
         ),
         migrations.RemoveIndex(
-            model_name='ticketattachment',
-            name='idx_attachment_trash',
+            model_name="ticketattachment",
+            name="idx_attachment_trash",
         ),
         migrations.RemoveIndex(
-            model_name='ticketcomment',
-            name='idx_comment_trash',
+            model_name="ticketcomment",
+            name="idx_comment_trash",
         ),
         migrations.RemoveIndex(
-            model_name='user',
-            name='idx_user_trash',
+            model_name="user",
+            name="idx_user_trash",
         ),
         migrations.AddIndex(
-            model_name='knowledgebasearticle',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['organization', '-deleted_at', '-id'], name='idx_kb_trash'),
+            model_name="knowledgebasearticle",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_kb_trash",
+            ),
         ),
         migrations.AddIndex(
-            model_name='organization',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['-deleted_at', '-id'], name='idx_org_trash'),
+            model_name="organization",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["-deleted_at", "-id"],
+                name="idx_org_trash",
+            ),
         ),
         migrations.AddIndex(
-            model_name='slapolicy',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['organization', '-deleted_at', '-id'], name='idx_sla_trash'),
+            model_name="slapolicy",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_sla_trash",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['organization', '-deleted_at', '-id'], name='idx_ticket_trash'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_ticket_trash",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketattachment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['-deleted_at', '-id'], name='idx_attachment_trash'),
+            model_name="ticketattachment",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["-deleted_at", "-id"],
+                name="idx_attachment_trash",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketcomment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['-deleted_at', '-id'], name='idx_comment_trash'),
+            model_name="ticketcomment",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["-deleted_at", "-id"],
+                name="idx_comment_trash",
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['organization', '-deleted_at', '-id'], name='idx_user_trash'),
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_user_trash",
+            ),
         ),
     ]

@@ -131,6 +131,7 @@ class TestImportFlow:
             f"Row 1 · id: Ticket {tenant['ticket'].pk} is in the trash: restore it first. "
             "An import never brings records back from the trash.",
             "Row 2 · subject: This field cannot be blank.",
+            "Row 2 · subject: Subject is required.",  # the centralized validation rule, through full_clean()
         ]
         assert not Ticket.objects.filter(subject="Fine").exists()
 
