@@ -9,4 +9,5 @@ urlpatterns: list = [
     path("validation/", include("dashboard.validation.urls")),
     path("hooks/", include("dashboard.hooks.urls")),
     path("dbhealth/", include("dashboard.dbhealth.urls")),
+    path("exports/", include("dashboard.dataio.urls")),
 ]

@@ -35,6 +35,14 @@ from unfold.forms import UserChangeForm as UnfoldUserChangeForm
 from unfold.forms import UserCreationForm as UnfoldUserCreationForm
 from unfold.paginator import InfinitePaginator
 
+from dashboard.dataio.admin import DataIOAdminMixin
+from dashboard.dataio.resources import (
+    KnowledgeBaseArticleResource,
+    OrganizationResource,
+    TicketCommentResource,
+    TicketResource,
+    UserResource,
+)
 from dashboard.scoping import scope_to_organization
 from dashboard.trash.admin import MoveToTrashAdminMixin
 
@@ -179,7 +187,8 @@ class BigTableAdmin(BaseAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(BaseAdmin):
+class OrganizationAdmin(DataIOAdminMixin, BaseAdmin):
+    resource_classes = [OrganizationResource]
     organization_field = ""
     list_display = ("name", "slug", "tier_badge", "last_ticket_number", "created_at")
     list_filter = (("subscription_tier", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter))
@@ -226,7 +235,10 @@ class UserCreationForm(UnfoldUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(MoveToTrashAdminMixin, OrganizationScopedMixin, DjangoUserAdmin, ModelAdmin):
+class UserAdmin(
+    DataIOAdminMixin, MoveToTrashAdminMixin, OrganizationScopedMixin, DjangoUserAdmin, ModelAdmin
+):
+    resource_classes = [UserResource]
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -361,7 +373,8 @@ class TicketAttachmentInline(OrganizationScopedMixin, TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(BigTableAdmin):
+class TicketAdmin(DataIOAdminMixin, BigTableAdmin):
+    resource_classes = [TicketResource]
     list_display = (
         "number",
         "subject",
@@ -433,7 +446,8 @@ class TicketAdmin(BigTableAdmin):
 
 
 @admin.register(TicketComment)
-class TicketCommentAdmin(BigTableAdmin):
+class TicketCommentAdmin(DataIOAdminMixin, BigTableAdmin):
+    resource_classes = [TicketCommentResource]
     organization_field = "ticket__organization"
     list_display = ("id", "ticket", "type_badge", "author", "excerpt", "created_at")
     list_select_related = ("ticket", "author")
@@ -493,7 +507,8 @@ class TicketAttachmentAdmin(BigTableAdmin):
 
 
 @admin.register(KnowledgeBaseArticle)
-class KnowledgeBaseArticleAdmin(BaseAdmin):
+class KnowledgeBaseArticleAdmin(DataIOAdminMixin, BaseAdmin):
+    resource_classes = [KnowledgeBaseArticleResource]
     list_display = ("title", "organization", "status_badge", "author", "view_count", "updated_at")
     list_select_related = ("organization", "author")
     list_filter = (

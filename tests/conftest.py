@@ -16,11 +16,13 @@ GROUP_NAMES = ("Support managers", "Admins", "DBAs")
 def ensure_staff_groups() -> None:
     """Re-create the groups with the data migration's own code.
 
-    Transactional tests (browser, worker) flush every table, groups included; the migration's function is
-    idempotent, so running it again gives exactly what a migrated database has.
+    Transactional tests (browser, worker) flush every table, groups included; the migrations' functions are
+    idempotent, so running them again gives exactly what a migrated database has.
     """
-    migration = importlib.import_module("dashboard.migrations.0002_staff_groups")
-    migration.create_groups(apps, SimpleNamespace(connection=connection))
+    schema_editor = SimpleNamespace(connection=connection)
+    importlib.import_module("dashboard.migrations.0002_staff_groups").create_groups(apps, schema_editor)
+    # Their rights on the helpdesk models (view for managers, manage for admins) come from 0003.
+    importlib.import_module("dashboard.migrations.0003_helpdesk_model_permissions").grant(apps, schema_editor)
 
 
 @pytest.fixture

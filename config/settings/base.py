@@ -83,6 +83,7 @@ LOCAL_APPS = [
     "dashboard.validation",
     "dashboard.hooks",
     "dashboard.dbhealth",
+    "dashboard.dataio",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -183,6 +184,26 @@ CUSTODIAN_HOOK_STATS_AUTOFLUSH = env_bool("CUSTODIAN_HOOK_STATS_AUTOFLUSH", True
 # and whether integrity errors are recorded at all.
 CUSTODIAN_DBHEALTH_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_DBHEALTH_RETENTION_DAYS", "90"))
 CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS = env_bool("CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS", True)
+
+# IMPORT AND EXPORT (django-import-export, dashboard/dataio)
+# ------------------------------------------------------------------------------
+# Formats: CSV, XLSX, JSON (dashboard.dataio.formats, set on DataIOAdminMixin).
+# Import needs the model's add right (Admins; dataio also asks for change), export its view right (Support
+# managers too).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True  # spreadsheets often end in empty rows
+# Uploads wait for the confirm step in the default storage, which every web process shares (a temp folder
+# is per machine); STORAGES["import_export"], when set, is used instead.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "dashboard.dataio.tmp_storage.SharedMediaStorage"
+# Largest import file and most data rows one import may have; larger files are refused on the form. A row
+# costs ~6 ms in the dry run and again on confirm (full_clean validates each constraint with a query), so
+# 2,000 rows keep both requests around 12 s (bench/import_loader.py).
+CUSTODIAN_IMPORT_MAX_BYTES = int(os.environ.get("CUSTODIAN_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
+CUSTODIAN_IMPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_IMPORT_MAX_ROWS", "2000"))
+# Most rows one admin export may write; a bigger selection is refused with a hint to narrow the filters.
+CUSTODIAN_EXPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_MAX_ROWS", "100000"))
 
 # PROCRASTINATE
 # ------------------------------------------------------------------------------

@@ -13,15 +13,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
-from import_export.formats.base_formats import CSV, XLSX
 
+from dashboard.dataio import formats
 from dashboard.scoping import get_object_in_scope, staff_permission_required
 from dashboard.validation import charts, selectors, services
 from dashboard.validation.resources import FailingRecordResource
 
 VIEW = "dashboard.view_validation_report"
 RUN = "dashboard.run_validation_scan"
-EXPORT_FORMATS = {"csv": CSV, "xlsx": XLSX}
+# dataio's formats: its XLSX writes cells starting with "=" as text, never as formulas.
+EXPORT_FORMATS = {"csv": formats.CSV, "xlsx": formats.XLSX, "json": formats.JSON}
 
 
 def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -125,7 +126,7 @@ def validation_rule_export_view(request: HttpRequest, model_name: str, rule_name
     fmt_name = request.GET.get("format", "csv")
     fmt_class = EXPORT_FORMATS.get(fmt_name)
     if fmt_class is None:
-        return _refuse(request, f"Unknown export format {fmt_name[:20]!r}: use csv or xlsx.")
+        return _refuse(request, f"Unknown export format {fmt_name[:20]!r}: use csv, xlsx or json.")
     org = services.organization_field(model)
     qs = selectors.failing_rows_queryset(model, rule, request.user)
     if org:
