@@ -8,6 +8,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import connection
 
+from models_core.hooks import registry as hook_registry
 from tests.factories import OrganizationFactory, UserFactory
 
 GROUP_NAMES = ("Support managers", "Admins", "DBAs")
@@ -76,3 +77,20 @@ def dba(make_staff):
 @pytest.fixture
 def platform_superuser(make_staff):
     return make_staff(None, organization=None, username="platform", is_superuser=True, role="admin")
+
+
+# Shared by the registry's own tests (tests/models_core) and the hooks page's (tests/dashboard/hooks).
+@pytest.fixture
+def hooks():
+    """hooks(type, model, func, **options) registers a hook for this test only."""
+    registered = []
+
+    def register(hook_type, model, func, **options):
+        options.setdefault("on_error", "raise")
+        hook = hook_registry.register_hook(hook_type, model, func, **options)
+        registered.append(hook)
+        return hook
+
+    yield register
+    for hook in registered:
+        hook_registry.unregister(hook)

@@ -95,13 +95,6 @@ def index_findings_report(days: int) -> Report:
 
     window = selectors.window_for(days)
     indexes = selectors.index_usage_list(window)
-    findings = (
-        selectors.index_unused_list(window, indexes)
-        + selectors.index_duplicate_list(indexes)
-        + selectors.index_invalid_list(indexes)
-        + selectors.index_bloat_list()
-        + selectors.index_missing_list(indexes)
-        + selectors.index_drift_list(indexes)
-    )
+    findings = selectors.index_findings_list(window, indexes)
     rows = [[f.kind, f.table, f.index, f.detail, f.action, f.size_bytes] for f in findings]
     return Report(dataset_build(FINDING_HEADERS, rows, title="Index findings"), f"index-findings-{days}d")

@@ -488,6 +488,20 @@ def index_bloat_list(min_ratio: float = 0.3, min_wasted_bytes: int = 8 * 1024 * 
     return sorted(findings, key=lambda f: -f.extra["wasted_bytes"])
 
 
+def index_findings_list(window: Window, indexes: list[CatalogIndex]) -> list[Finding]:
+    """Every finding for a window, in the order the page lists them: unused, duplicate, invalid, bloated,
+    missing, then drift (undeclared, differs). The index usage page and its export both read this, so the
+    file says what the page says."""
+    return (
+        index_unused_list(window, indexes)
+        + index_duplicate_list(indexes)
+        + index_invalid_list(indexes)
+        + index_bloat_list()
+        + index_missing_list(indexes)
+        + index_drift_list(indexes)
+    )
+
+
 # Charts' data
 # ----------------------------------------------------------------------------------------------------
 

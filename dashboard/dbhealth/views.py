@@ -77,14 +77,7 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         return _refuse(request, "The window must be 7, 30 or 90 days.")
     window = selectors.window_for(days)
     indexes = selectors.index_usage_list(window)
-    findings = (
-        selectors.index_unused_list(window, indexes)
-        + selectors.index_duplicate_list(indexes)
-        + selectors.index_invalid_list(indexes)
-        + selectors.index_bloat_list()
-        + selectors.index_missing_list(indexes)
-        + selectors.index_drift_list(indexes)
-    )
+    findings = selectors.index_findings_list(window, indexes)
     kinds = ["unused", "duplicate", "invalid", "bloated", "missing", "undeclared", "differs"]
     context = {
         **admin.site.each_context(request),

@@ -426,12 +426,12 @@ class ParentOffer:
     in_scope: bool
 
 
-@dataclass
-class RestorePlanItem:
+class _SelectedTrashItem:
+    """What the restore plan and the purge preview both show of one selected row: its checkbox value,
+    its title and how many rows it takes along. Subclasses are dataclasses with `obj` and `counts`."""
+
     obj: SoftDeleteModel
-    counts: dict[type[models.Model], int]
-    conflicts: list[RestoreConflict]
-    offers: list[ParentOffer]
+    counts: dict
 
     @property
     def value(self) -> str:
@@ -444,6 +444,14 @@ class RestorePlanItem:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+
+@dataclass
+class RestorePlanItem(_SelectedTrashItem):
+    obj: SoftDeleteModel
+    counts: dict[type[models.Model], int]
+    conflicts: list[RestoreConflict]
+    offers: list[ParentOffer]
 
     @property
     def count_lines(self) -> list[str]:
@@ -512,24 +520,12 @@ def trash_restore_plan(user: Any, items: list[SoftDeleteModel]) -> list[RestoreP
 
 
 @dataclass
-class PurgePreviewItem:
+class PurgePreviewItem(_SelectedTrashItem):
     obj: SoftDeleteModel
     nested: list
     counts: dict[str, int]
     problems: list[str]
     truncated: bool = False
-
-    @property
-    def value(self) -> str:
-        return trash_item_value(self.obj)
-
-    @property
-    def title(self) -> str:
-        return trash_record_label(self.obj)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
 
 
 def _preview_label(obj: models.Model) -> str:

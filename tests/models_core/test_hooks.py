@@ -35,22 +35,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def hooks():
-    """hooks(type, model, func, **options) registers a hook for this test only."""
-    registered = []
-
-    def register(hook_type, model, func, **options):
-        options.setdefault("on_error", "raise")
-        hook = hook_registry.register_hook(hook_type, model, func, **options)
-        registered.append(hook)
-        return hook
-
-    yield register
-    for hook in registered:
-        hook_registry.unregister(hook)
-
-
 def recorder(log, name, result=None):
     def hook(instance, **context):
         log.append((name, instance.pk, dict(context)))

@@ -9,19 +9,3 @@ def fresh_counters():
     hook_registry.stats_take()
     yield
     hook_registry.stats_take()
-
-
-@pytest.fixture
-def hooks():
-    """hooks(type, model, func, **options) registers a hook for this test only."""
-    registered = []
-
-    def register(hook_type, model, func, **options):
-        options.setdefault("on_error", "raise")
-        hook = hook_registry.register_hook(hook_type, model, func, **options)
-        registered.append(hook)
-        return hook
-
-    yield register
-    for hook in registered:
-        hook_registry.unregister(hook)
