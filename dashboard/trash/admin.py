@@ -90,7 +90,8 @@ class MoveToTrashAdminMixin:
             return False
         roots = result.counts.get(queryset.model._meta.label, 0)
         along = result.total - roots
-        text = f"Moved {roots} {queryset.model._meta.verbose_name_plural} to the trash"
+        meta = queryset.model._meta
+        text = f"Moved {roots} {meta.verbose_name if roots == 1 else meta.verbose_name_plural} to the trash"
         if along:
             text += f" with {along} related row{'s' if along != 1 else ''}"
         self.message_user(request, f"{text}. They can be restored from the trash.", messages.SUCCESS)  # type: ignore[attr-defined]

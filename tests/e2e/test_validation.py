@@ -1,13 +1,16 @@
 """An Admin runs a scan in the browser, a real worker runs it, and the Admin drills into a failing ticket."""
 
+import datetime
 import threading
 
 import pytest
 from django.contrib import admin
 from django.db import connection
+from django.utils import timezone
 from playwright.sync_api import expect
 from procrastinate.contrib.django import app
 
+from dashboard.validation.models import Waiver
 from models_core.models import Ticket
 from tests.factories import CustomerFactory, TicketFactory
 
@@ -75,3 +78,34 @@ def test_support_manager_sees_the_report_but_no_run_button(page, sign_in, manage
     page.locator("#nav-sidebar").get_by_role("link", name="Validation reports").click()
     expect(page.get_by_test_id("page-title")).to_have_text("Validation reports")
     expect(page.get_by_role("button", name="Run scan")).to_have_count(0)
+
+
+def test_admin_revokes_a_waiver_and_the_violation_counts_again(
+    page, live_server, sign_in, org_admin, organization
+):
+    customer = CustomerFactory(organization=organization)
+    broken = TicketFactory(organization=organization, customer=customer, subject="placeholder")
+    Ticket.objects.filter(pk=broken.pk).update(subject="   ")
+    waiver = Waiver.objects.create(
+        model_label="models_core.ticket",
+        rule_name="subject_required",
+        object_id=broken.pk,
+        organization=organization,
+        reason="Imported from the old helpdesk",
+        expires_at=timezone.now() + datetime.timedelta(days=10),
+        created_by=org_admin,
+    )
+
+    sign_in(org_admin)
+    page.goto(f"{live_server.url}/dashboard/validation/rules/ticket/subject_required/")
+    row = page.locator(f'[data-object-id="{broken.pk}"]')
+    expect(row.get_by_test_id("waived")).to_be_visible()
+    waivers = page.get_by_test_id("waivers")
+    expect(waivers).to_contain_text(f"#{broken.pk} · Imported from the old helpdesk")
+
+    waivers.get_by_role("button", name="Revoke").click()
+    page.wait_for_url(f"{live_server.url}/dashboard/validation/rules/ticket/subject_required/")
+    expect(page.get_by_text("The waiver is revoked; the violation counts again.")).to_be_visible()
+    expect(page.get_by_test_id("waivers")).to_have_count(0)
+    expect(page.locator(f'[data-object-id="{broken.pk}"]').get_by_text("Accept…")).to_be_visible()
+    assert not Waiver.objects.filter(pk=waiver.pk).exists()
