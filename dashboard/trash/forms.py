@@ -93,13 +93,9 @@ class DeleteReasonForm(forms.Form):
         label="Why is this going to the trash?",
         help_text="Shown in the trash next to the record; it can be restored until it is purged.",
         widget=forms.TextInput(attrs=_attrs(autofocus=True)),
+        # CharField strips spaces first, so a blank reason only ever fails as "required".
+        error_messages={"required": "Say why this is going to the trash."},
     )
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise ValidationError("Say why.")
-        return reason
 
 
 PURGE_CONFIRMATION = "PURGE"

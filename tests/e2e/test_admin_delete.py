@@ -28,7 +28,7 @@ def test_an_admin_deletes_a_ticket_from_its_change_page_into_the_trash(
     # Blank is stopped by the browser (required); spaces only reach the server, which strips them and asks.
     reason.fill("   ")
     form.get_by_role("button", name="Move to the trash").click()
-    expect(page.get_by_test_id("move-to-trash")).to_contain_text("This field is required.")
+    expect(page.get_by_test_id("move-to-trash")).to_contain_text("Say why this is going to the trash.")
     assert Ticket.objects.filter(pk=ticket.pk).exists()
 
     page.get_by_test_id("move-to-trash").get_by_label("Why is this going to the trash?").fill("opened twice")
@@ -83,7 +83,7 @@ def test_an_admin_moves_selected_tickets_to_the_trash_from_the_changelist(
     reason = form.get_by_label("Why is this going to the trash?")
     reason.fill("  ")
     form.get_by_role("button", name="Move to the trash").click()
-    expect(page.get_by_test_id("move-to-trash")).to_contain_text("This field is required.")
+    expect(page.get_by_test_id("move-to-trash")).to_contain_text("Say why this is going to the trash.")
     expect(page.get_by_test_id("move-to-trash")).to_contain_text("Move to the trash: 2 tickets")
     assert Ticket.objects.filter(pk__in=[t.pk for t in spam]).count() == 2
 
