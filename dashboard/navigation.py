@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from dashboard.scoping import user_has_console_permission
+from dashboard.scoping import is_platform_staff, user_has_console_permission
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class NavigationEntry:
     permission: str  # "app_label.codename"
     description: str = ""
     order: int = 100
+    # Pages that cover every organization (DB health) open only for platform staff, whatever the permission.
+    platform_only: bool = False
 
 
 class NavigationRegistry:
@@ -50,6 +52,8 @@ class NavigationRegistry:
         visible = []
         for entry in self.entries():
             if not user_has_console_permission(user, entry.permission):
+                continue
+            if entry.platform_only and not is_platform_staff(user):
                 continue
             try:
                 url = reverse(entry.url_name)

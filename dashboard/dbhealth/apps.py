@@ -24,6 +24,7 @@ class DbHealthConfig(AppConfig):
                 description="Index scans, sizes and drift from the Django declarations; unused, duplicate, "
                 "invalid and bloated indexes",
                 order=40,
+                platform_only=True,
             )
         )
         registry.register(
@@ -35,5 +36,6 @@ class DbHealthConfig(AppConfig):
                 permission="dashboard.view_dbhealth",
                 description="Integrity errors and validation-caught violations per constraint, over time",
                 order=41,
+                platform_only=True,
             )
         )

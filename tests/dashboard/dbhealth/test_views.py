@@ -32,6 +32,10 @@ def test_organization_bound_users_get_403_even_with_the_permission(client, make_
     assert client.get(INDEX_USAGE).status_code == 403
     assert client.get(VIOLATIONS).status_code == 403
     assert client.post(SNAPSHOT).status_code == 403
+    # ...so the sidebar does not offer them a page that would answer 403.
+    from dashboard.navigation import registry
+
+    assert not {entry.key for entry, _ in registry.visible_to(user)} & {"dbhealth", "dbhealth_violations"}
 
 
 def test_index_usage_page_for_a_dba(client, dba, django_assert_max_num_queries):
