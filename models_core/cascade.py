@@ -1,0 +1,224 @@
+"""Set-based hard delete: Django's on_delete rules as a few SQL statements per model, not row by row.
+
+Django's Collector (and the admin's NestedObjects) loads every row a delete reaches, because it has to send
+signals and cannot always fast-delete. Purging an organization with 100k tickets would load them all. This
+module walks the same on_delete graph at the *model* level (as `Collector.collect` does per row) and turns
+each model reached into one queryset whose WHERE nests its parents' querysets as subqueries:
+
+- CASCADE: the child's rows are `fk IN (parent rows)`, ORed over every path that reaches the model;
+- SET_NULL: one UPDATE per key, run just before the referenced rows go (rows already deleted are not touched);
+- RESTRICT: referencing rows block unless the cascade deletes them too (Django's rule); PROTECT always blocks;
+- DO_NOTHING: skipped, as Django does.
+
+The delete then runs bottom-up (children before parents, so the parents' subqueries still see their rows),
+one `_raw_delete` per model, the statement the Collector's fast path uses. Memory does not depend on how
+many rows go.
+
+Anything this cannot express identically raises `Unsupported` and the caller keeps Django's Collector:
+delete signal listeners (model delete hooks connect them), SET_DEFAULT / SET(...), generic relations,
+multi-table inheritance and cycles in the cascade.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.db.models import Q, QuerySet, signals
+from django.db.models.deletion import (
+    CASCADE,
+    DO_NOTHING,
+    PROTECT,
+    RESTRICT,
+    SET_NULL,
+    get_candidate_relations_to_delete,
+)
+
+
+class Unsupported(Exception):
+    """The cascade cannot be expressed set-based with Django's exact semantics; use the Collector."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """`child.field` points at `parent` with this on_delete rule."""
+
+    parent: type[models.Model]
+    child: type[models.Model]
+    field: models.ForeignKey
+
+
+@dataclass
+class Blockers:
+    """Rows of one model that stop the delete (RESTRICT/PROTECT references), as a queryset."""
+
+    model: type[models.Model]
+    rows: QuerySet
+    protect: bool
+
+
+@dataclass
+class CascadePlan:
+    """What deleting `root_pks` of `root` does, as querysets (nothing is read until asked)."""
+
+    using: str
+    root: type[models.Model]
+    order: list[type[models.Model]]  # parents before children
+    rows: dict[type[models.Model], QuerySet]
+    set_null: list[Edge] = field(default_factory=list)
+    restrict: list[Edge] = field(default_factory=list)
+    protect: list[Edge] = field(default_factory=list)
+
+    # Reading
+    def counts(self) -> dict[type[models.Model], int]:
+        """Rows each model loses (one COUNT per model, zero counts left out)."""
+        return {model: n for model in self.order if (n := self.rows[model].count())}
+
+    def blockers(self) -> list[Blockers]:
+        """Referencing rows that stop the delete, per (model, kind); PROTECT first, as Django raises it first.
+
+        RESTRICT rows the cascade removes anyway do not block (Django clears them the same way)."""
+        found = []
+        for edges, protect in ((self.protect, True), (self.restrict, False)):
+            by_model: dict[type[models.Model], list[Q]] = defaultdict(list)
+            for edge in edges:
+                by_model[edge.child].append(self._refers(edge))
+            for model, conditions in by_model.items():
+                rows = model._base_manager.using(self.using).filter(
+                    functools.reduce(operator.or_, conditions)
+                )
+                if not protect and model in self.rows:
+                    rows = rows.exclude(pk__in=self.rows[model].values("pk"))
+                found.append(Blockers(model, rows.order_by("pk"), protect))
+        return found
+
+    def live_rows(self) -> dict[type[models.Model], QuerySet]:
+        """The rows still live (not in the trash) the delete would reach, per soft-delete model."""
+        return {
+            model: self.rows[model].filter(deleted_at__isnull=True).order_by("pk")
+            for model in self.order
+            if any(f.name == "deleted_at" for f in model._meta.concrete_fields)
+        }
+
+    def file_names(self, chunk_size: int = 2000) -> Iterator[tuple[Any, str]]:
+        """(storage, name) of every file the deleted rows point at, streamed in chunks."""
+        for model in self.order:
+            for f in model._meta.concrete_fields:
+                if isinstance(f, models.FileField):
+                    names = (
+                        self.rows[model].exclude(**{f.attname: ""}).exclude(**{f"{f.attname}__isnull": True})
+                    )
+                    for name in names.values_list(f.attname, flat=True).iterator(chunk_size=chunk_size):
+                        yield f.storage, name
+
+    # Writing
+    def execute(self) -> dict[str, int]:
+        """Null the SET_NULL keys and delete bottom-up; {model label: rows deleted}, as the Collector answers.
+
+        Run it inside the caller's transaction, after checking `blockers()` and `live_rows()`."""
+        set_null_by_parent: dict[type[models.Model], list[Edge]] = defaultdict(list)
+        for edge in self.set_null:
+            set_null_by_parent[edge.parent].append(edge)
+        counts: dict[str, int] = {}
+        for model in reversed(self.order):
+            # Just before `model`'s rows go, so the UPDATE skips referencing rows already deleted (the cascade
+            # often deletes the very rows that point at it, e.g. deleted_by of rows soft-deleted together).
+            for edge in set_null_by_parent.get(model, ()):
+                # Plain QuerySet.update: the Collector's field updates run the same statement.
+                edge.child._base_manager.using(self.using).filter(self._refers(edge)).update(
+                    **{edge.field.name: None}
+                )
+            count = self.rows[model]._raw_delete(using=self.using)
+            if count:
+                counts[model._meta.label] = counts.get(model._meta.label, 0) + count
+        return counts
+
+    def _refers(self, edge: Edge) -> Q:
+        """Rows of `edge.child` whose key points at a row of `edge.parent` being deleted."""
+        target = edge.field.target_field.attname
+        return Q(**{f"{edge.field.attname}__in": self.rows[edge.parent].values(target)})
+
+
+def _has_delete_listeners(model: type[models.Model]) -> bool:
+    # The same test as Collector._has_signal_listeners: listeners need instances, which this never loads.
+    return signals.pre_delete.has_listeners(model) or signals.post_delete.has_listeners(model)
+
+
+def _check(model: type[models.Model]) -> None:
+    opts = model._meta
+    if opts.parents:
+        raise Unsupported(f"{opts.label}: multi-table inheritance")
+    if any(hasattr(f, "bulk_related_objects") for f in opts.private_fields):
+        raise Unsupported(f"{opts.label}: generic relations")
+    if not opts.auto_created and _has_delete_listeners(model):
+        raise Unsupported(f"{opts.label}: delete signal listeners (delete hooks)")
+
+
+def cascade_plan(model: type[models.Model], pks: list[Any], using: str) -> CascadePlan:
+    """The set-based plan for deleting `model` rows `pks`; Unsupported when the Collector must do it."""
+    cascade: list[Edge] = []
+    set_null: list[Edge] = []
+    restrict: list[Edge] = []
+    protect: list[Edge] = []
+    reached: list[type[models.Model]] = [model]
+    pending = [model]
+    while pending:
+        parent = pending.pop()
+        _check(parent)
+        for related in get_candidate_relations_to_delete(parent._meta):
+            fk = related.field
+            on_delete = fk.remote_field.on_delete
+            edge = Edge(parent=parent, child=related.related_model, field=fk)
+            if on_delete is DO_NOTHING:
+                continue
+            if on_delete is CASCADE:
+                cascade.append(edge)
+                if edge.child not in reached:
+                    reached.append(edge.child)
+                    pending.append(edge.child)
+            elif on_delete is SET_NULL:
+                set_null.append(edge)
+            elif on_delete is RESTRICT:
+                restrict.append(edge)
+            elif on_delete is PROTECT:
+                protect.append(edge)
+            else:
+                raise Unsupported(f"{fk.model._meta.label}.{fk.name}: on_delete {on_delete!r}")
+    order = _parents_first(reached, cascade)
+    rows: dict[type[models.Model], QuerySet] = {
+        model: model._base_manager.using(using).filter(pk__in=list(pks)),
+    }
+    plan = CascadePlan(using, model, order, rows, set_null, restrict, protect)
+    incoming: dict[type[models.Model], list[Edge]] = defaultdict(list)
+    for edge in cascade:
+        incoming[edge.child].append(edge)
+    for child in order[1:]:
+        # Every parent precedes the child, so its queryset is complete: ORing all paths reaches each row once.
+        condition = functools.reduce(operator.or_, (plan._refers(e) for e in incoming[child]))
+        rows[child] = child._base_manager.using(using).filter(condition)
+    return plan
+
+
+def _parents_first(reached: list[type[models.Model]], cascade: list[Edge]) -> list[type[models.Model]]:
+    """Topological order of the cascade (the root first); Unsupported on a cycle (self-references included),
+    which a finite nesting of subqueries cannot follow."""
+    parents: dict[type[models.Model], set[type[models.Model]]] = defaultdict(set)
+    for edge in cascade:
+        parents[edge.child].add(edge.parent)
+    order: list[type[models.Model]] = []
+    placed: set[type[models.Model]] = set()
+    remaining = list(reached)
+    while remaining:
+        ready = [m for m in remaining if parents[m] <= placed]
+        if not ready:
+            raise Unsupported("a cycle of CASCADE keys: " + ", ".join(m._meta.label for m in remaining))
+        for m in ready:
+            order.append(m)
+            placed.add(m)
+        remaining = [m for m in remaining if m not in placed]
+    return order
