@@ -28,6 +28,7 @@ from django.utils.text import capfirst
 
 from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff
 from dashboard.trash.models import PurgeRecord
+from models_core.cascade import CascadePlan, Unsupported, cascade_plan
 from models_core.softdelete import (
     EnhancedSoftDeleteModel,
     RestoreConflict,
@@ -44,6 +45,9 @@ MAX_ITEMS = 100  # one request's selection; the list shows at most this many row
 PURGING_SOON_DAYS = 7
 BATCH_ROWS_SHOWN = 50
 PREVIEW_ITEMS_SHOWN = 200
+# Previews reaching more rows than this count them set-based and list PREVIEW_SAMPLE rows per model.
+PREVIEW_NESTED_MAX = PREVIEW_ITEMS_SHOWN
+PREVIEW_SAMPLE = 20
 # Bulk work above this many rows runs as a background job (issue: "more than 1,000 rows").
 BACKGROUND_THRESHOLD = 1000
 HIDDEN_FIELDS = {"password"}
@@ -549,37 +553,91 @@ def _truncate_nested(nested: list, budget: list[int]) -> list:
     return out
 
 
+def _preview_nested(obj: SoftDeleteModel) -> PurgePreviewItem:
+    """The admin's delete confirmation: every reached row loaded (NestedObjects), shown as a tree."""
+    collector = NestedObjects(using=router.db_for_write(type(obj)))
+    collector.collect([obj])
+    nested = collector.nested(_preview_label)
+    counts = {
+        capfirst(model._meta.verbose_name_plural): len(objs) for model, objs in collector.model_objs.items()
+    }
+    problems = [f"Protected: {_preview_label(p)}" for p in collector.protected]
+    live = [
+        o
+        for objs in collector.model_objs.values()
+        for o in objs
+        if isinstance(o, SoftDeleteModel) and o.deleted_at is None
+    ]
+    if live:
+        problems.append(
+            f"It would also remove {len(live)} live record(s), e.g. {_preview_label(live[0])}; "
+            "move them to the trash first."
+        )
+    budget = [PREVIEW_ITEMS_SHOWN]
+    shown = _truncate_nested(nested, budget)
+    return PurgePreviewItem(obj=obj, nested=shown, counts=counts, problems=problems, truncated=budget[0] <= 0)
+
+
+def _preview_set_based(
+    obj: SoftDeleteModel, plan: CascadePlan, model_counts: dict[type[models.Model], int] | None = None
+) -> PurgePreviewItem:
+    """The same preview from COUNT queries over the cascade and the first PREVIEW_SAMPLE rows of each model:
+    memory and queries do not grow with the rows reached. The list is flat per model, not a tree."""
+    model_counts = plan.counts() if model_counts is None else model_counts
+    counts = {capfirst(model._meta.verbose_name_plural): n for model, n in model_counts.items()}
+    problems = []
+    for blocking in plan.blockers():
+        sample = list(blocking.rows[:PREVIEW_SAMPLE])
+        problems.extend(f"Protected: {_preview_label(p)}" for p in sample)
+        if len(sample) == PREVIEW_SAMPLE and (more := blocking.rows.count() - PREVIEW_SAMPLE) > 0:
+            problems.append(f"Protected: {more} more {blocking.model._meta.verbose_name_plural}")
+    live, example = 0, None
+    for rows in plan.live_rows().values():
+        n = rows.count()
+        if n and example is None:
+            example = rows.first()
+        live += n
+    if live:
+        problems.append(
+            f"It would also remove {live} live record(s), e.g. {_preview_label(example)}; "
+            "move them to the trash first."
+        )
+    nested: list = [_preview_label(obj)]
+    children: list = []
+    for model, n in model_counts.items():
+        rows = list(plan.rows[model].order_by("pk")[:PREVIEW_SAMPLE])
+        if model is type(obj):
+            rows = [r for r in rows if r.pk != obj.pk]
+            n -= 1
+        if not n:
+            continue
+        children.append(
+            f"{n} {capfirst(model._meta.verbose_name if n == 1 else model._meta.verbose_name_plural)}"
+        )
+        children.append([_preview_label(r) for r in rows])
+    if children:
+        nested.append(children)
+    truncated = any(n > PREVIEW_SAMPLE for n in model_counts.values())
+    return PurgePreviewItem(obj=obj, nested=nested, counts=counts, problems=problems, truncated=truncated)
+
+
 def trash_purge_preview(user: Any, items: list[SoftDeleteModel]) -> list[PurgePreviewItem]:
     """Everything a hard delete of each selected row removes, by Django's on_delete rules (as the admin's
-    delete confirmation shows it), and what would stop it; changes nothing."""
+    delete confirmation shows it), and what would stop it; changes nothing.
+
+    Up to PREVIEW_NESTED_MAX rows the admin's tree (NestedObjects, every row loaded); above it, or when the
+    cascade can only be collected row by row, counts and samples from set-based queries (same counts)."""
     previews = []
     for obj in items:
-        collector = NestedObjects(using=router.db_for_write(type(obj)))
-        collector.collect([obj])
-        nested = collector.nested(_preview_label)
-        counts = {
-            capfirst(model._meta.verbose_name_plural): len(objs)
-            for model, objs in collector.model_objs.items()
-        }
-        problems = [f"Protected: {_preview_label(p)}" for p in collector.protected]
-        live = [
-            o
-            for objs in collector.model_objs.values()
-            for o in objs
-            if isinstance(o, SoftDeleteModel) and o.deleted_at is None
-        ]
-        if live:
-            problems.append(
-                f"It would also remove {len(live)} live record(s), e.g. {_preview_label(live[0])}; "
-                "move them to the trash first."
-            )
-        budget = [PREVIEW_ITEMS_SHOWN]
-        shown = _truncate_nested(nested, budget)
-        previews.append(
-            PurgePreviewItem(
-                obj=obj, nested=shown, counts=counts, problems=problems, truncated=budget[0] <= 0
-            )
-        )
+        try:
+            plan = cascade_plan(type(obj), [obj.pk], router.db_for_write(type(obj)))
+        except Unsupported:
+            plan = None
+        model_counts = plan.counts() if plan is not None else {}
+        if plan is None or sum(model_counts.values()) <= PREVIEW_NESTED_MAX:
+            previews.append(_preview_nested(obj))
+        else:
+            previews.append(_preview_set_based(obj, plan, model_counts))
     return previews
 
 
