@@ -1,0 +1,214 @@
+"""The set-based purge (models_core.cascade) against Django's Collector on the same data: same counts, same
+end state, same refusals; queries that do not grow with the rows; files removed only after the commit."""
+
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from dashboard.trash import selectors, services
+from dashboard.trash.models import PurgeRecord
+from dashboard.trash.services import _purge_group
+from models_core.cascade import Unsupported, cascade_plan
+from models_core.hooks import registry
+from models_core.models import (
+    KnowledgeBaseArticle,
+    Organization,
+    SLAPolicy,
+    Ticket,
+    TicketAttachment,
+    TicketComment,
+    User,
+    UserPermission,
+    UserSession,
+)
+from tests.factories import TicketCommentFactory, TicketFactory, build_tenant
+
+pytestmark = pytest.mark.django_db
+
+SNAPSHOT_MODELS = (
+    Organization,
+    User,
+    Ticket,
+    TicketComment,
+    TicketAttachment,
+    KnowledgeBaseArticle,
+    SLAPolicy,
+    UserSession,
+    UserPermission,
+)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def fresh(obj: Any) -> Any:
+    return type(obj).all_objects.get(pk=obj.pk) if hasattr(type(obj), "all_objects") else obj
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of the helpdesk tables, FKs included (what SET_NULL changed shows)."""
+    return {
+        m._meta.label: sorted(
+            m._base_manager.order_by().values_list(*[f.attname for f in m._meta.concrete_fields])
+        )
+        for m in SNAPSHOT_MODELS
+    }
+
+
+def purge_both_ways(root: Any, user: Any) -> tuple[Any, Any]:
+    """Purge `root` with the Collector, roll back, purge it set-based: (counts, end state) of each."""
+    results = []
+    for strategy in ("collector", "set"):
+        try:
+            with transaction.atomic():
+                row = fresh(root)
+                [(_, counts)] = _purge_group(
+                    [row], user=user, trigger="manual", reason="test", strategy=strategy
+                )
+                record = PurgeRecord.objects.get(object_id=str(root.pk))
+                assert record.counts == counts and record.total == sum(counts.values())
+                results.append((counts, snapshot()))
+                raise _Rollback
+        except _Rollback:
+            pass
+    return results[0], results[1]
+
+
+def test_an_organization_purge_is_the_same_both_ways(org_admin):
+    org = build_tenant(tickets=3, comments_per_ticket=2)
+    other = build_tenant(tickets=2)  # untouched either way
+    org.soft_delete(user=User.all_objects.filter(organization=org).first())
+    (collector_counts, collector_rows), (set_counts, set_rows) = purge_both_ways(org, org_admin)
+    assert set_counts == collector_counts
+    assert set_counts["models_core.TicketComment"] == 6 and set_counts["models_core.TicketAttachment"] == 6
+    assert set_rows == collector_rows
+    assert Organization.all_objects.filter(pk=other.pk).exists()
+
+
+def test_an_agent_purge_nulls_the_same_keys_both_ways(org_admin):
+    org = build_tenant(tickets=2)
+    agent = User.all_objects.get(organization=org, role=User.Role.AGENT)
+    agent.soft_delete()
+    (collector_counts, collector_rows), (set_counts, set_rows) = purge_both_ways(agent, org_admin)
+    assert set_counts == collector_counts and set_counts["models_core.UserSession"] == 1
+    assert set_rows == collector_rows
+    agent_column = [f.attname for f in Ticket._meta.concrete_fields].index("assigned_agent_id")
+    assert all(row[agent_column] is None for row in set_rows["models_core.Ticket"])  # unassigned, not gone
+    assert len(set_rows["models_core.Ticket"]) == 2
+
+
+@pytest.mark.parametrize("strategy", ["collector", "set"])
+def test_restrict_refuses_with_the_same_message(organization, org_admin, strategy):
+    customer = TicketFactory(organization=organization).customer
+    customer.soft_delete()  # their ticket is live: RESTRICT stops the purge
+    with pytest.raises(ValidationError) as error:
+        _purge_group([fresh(customer)], user=org_admin, trigger="manual", reason="", strategy=strategy)
+    assert error.value.messages == [
+        f"Cannot purge User “{customer}”: 1 record(s) still refer to it "
+        f"(Ticket #{Ticket.objects.get(customer=customer).ticket_number})."
+    ]
+    assert User.all_objects.filter(pk=customer.pk).exists() and not PurgeRecord.objects.exists()
+
+
+@pytest.mark.parametrize("strategy", ["collector", "set"])
+def test_live_rows_refuse_with_the_same_message(organization, org_admin, strategy):
+    ticket = TicketFactory(organization=organization)
+    ticket.soft_delete()
+    TicketCommentFactory.create_batch(2, ticket=fresh(ticket))  # live comments on a trashed ticket
+    with pytest.raises(ValidationError, match="it would also remove 2 live record"):
+        _purge_group([fresh(ticket)], user=org_admin, trigger="manual", reason="", strategy=strategy)
+    assert Ticket.all_objects.filter(pk=ticket.pk).exists()
+
+
+def test_files_go_only_after_the_commit_even_spooled_to_disk(
+    org_admin, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "SPOOL_BYTES", 10)  # the names roll over to a temporary file
+    org = build_tenant(tickets=3)
+    names = list(TicketAttachment.all_objects.filter(ticket__organization=org).values_list("file", flat=True))
+    assert len(names) == 6 and all(default_storage.exists(n) for n in names)
+    org.soft_delete()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        [outcome] = services.trash_purge(org_admin, [fresh(org)], "closing", strategy="set")
+    assert outcome.ok, outcome.message
+    assert all(default_storage.exists(n) for n in names)
+    for callback in callbacks:
+        callback()
+    assert not any(default_storage.exists(n) for n in names)
+
+
+def _org_with(tickets: int) -> Organization:
+    org = build_tenant(tickets=tickets, comments_per_ticket=2)
+    org.soft_delete()
+    return fresh(org)
+
+
+def test_set_based_queries_do_not_grow_with_the_rows(org_admin):
+    counts = []
+    for tickets in (5, 50):
+        org = _org_with(tickets)
+        with CaptureQueriesContext(connection) as queries:
+            [(_, removed)] = _purge_group([org], user=org_admin, trigger="manual", reason="", strategy="set")
+        assert removed["models_core.TicketComment"] == 2 * tickets
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("tickets", [5, 50])
+def test_set_based_purge_stays_under_a_fixed_query_budget(org_admin, tickets, django_assert_max_num_queries):
+    org = _org_with(tickets)
+    # About 50 for an organization: a few per model and key of the on_delete graph, none per row.
+    with django_assert_max_num_queries(60):
+        [(_, removed)] = _purge_group([org], user=org_admin, trigger="manual", reason="", strategy="set")
+    assert removed["models_core.TicketAttachment"] == 2 * tickets
+
+
+def test_delete_hooks_keep_the_collector(organization, org_admin):
+    seen = []
+
+    def remember(instance: Any, **context: Any) -> None:
+        seen.append(instance.pk)
+
+    hook = registry.register_hook("before_delete", TicketComment, remember, on_error="raise")
+    try:
+        ticket = TicketFactory(organization=organization)
+        comments = TicketCommentFactory.create_batch(3, ticket=ticket)
+        ticket.soft_delete()
+        with pytest.raises(Unsupported):
+            cascade_plan(Ticket, [ticket.pk], "default")
+        [outcome] = services.trash_purge(org_admin, [fresh(ticket)])  # "auto" falls back
+        assert outcome.ok and sorted(seen) == sorted(c.pk for c in comments)
+    finally:
+        registry.unregister(hook)
+
+
+def test_preview_counts_are_the_same_both_ways(monkeypatch):
+    org = build_tenant(tickets=4, comments_per_ticket=3)
+    org.soft_delete()
+    org = fresh(org)
+    nested = selectors._preview_nested(org)
+    plan = cascade_plan(Organization, [org.pk], "default")
+    set_based = selectors._preview_set_based(org, plan)
+    assert set_based.counts == nested.counts and set_based.total == nested.total
+    assert set_based.problems == nested.problems == []
+    monkeypatch.setattr(selectors, "PREVIEW_SAMPLE", 2)
+    monkeypatch.setattr(selectors, "PREVIEW_NESTED_MAX", 5)
+    [preview] = selectors.trash_purge_preview(None, [org])
+    assert preview.counts == nested.counts and preview.truncated
+    listed = preview.nested[1]
+    assert "12 Ticket comments" in listed and all(len(sample) <= 2 for sample in listed[1::2])
+
+
+def test_preview_problems_set_based(organization, monkeypatch):
+    customer = TicketFactory(organization=organization).customer
+    customer.soft_delete()
+    ticket = Ticket.objects.get(customer=customer)
+    nested = selectors._preview_nested(fresh(customer))
+    set_based = selectors._preview_set_based(fresh(customer), cascade_plan(User, [customer.pk], "default"))
+    assert set_based.counts == nested.counts
+    assert set_based.problems == nested.problems == [f"Protected: Ticket: #{ticket.ticket_number} (live)"]
