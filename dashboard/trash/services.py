@@ -241,7 +241,10 @@ class _FileList:
         try:
             _remove_files(self)
         finally:
-            self._file.close()
+            self.close()
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _live_rows_hit(collector: Collector) -> int:
@@ -390,7 +393,7 @@ def _purge_group(
     finally:
         if not committed:
             # Rolled back (or nothing to remove): the list is not needed; remove_all closes it otherwise.
-            files._file.close()
+            files.close()
     return done
 
 
