@@ -185,6 +185,10 @@ CUSTODIAN_HOOK_STATS_AUTOFLUSH = env_bool("CUSTODIAN_HOOK_STATS_AUTOFLUSH", True
 CUSTODIAN_DBHEALTH_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_DBHEALTH_RETENTION_DAYS", "90"))
 CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS = env_bool("CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS", True)
 
+# Validation reports: how many days scans, resolved violations and expired waivers are kept (validation.prune,
+# daily). Each rule's latest run, the latest report and current violations are kept whatever their age.
+CUSTODIAN_VALIDATION_HISTORY_DAYS = int(os.environ.get("CUSTODIAN_VALIDATION_HISTORY_DAYS", "180"))
+
 # IMPORT AND EXPORT (django-import-export, dashboard/dataio)
 # ------------------------------------------------------------------------------
 # Formats: CSV, XLSX, JSON (dashboard.dataio.formats, set on DataIOAdminMixin).

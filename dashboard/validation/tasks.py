@@ -3,7 +3,7 @@
 from procrastinate.contrib.django import app
 
 from dashboard.jobs.services import job_run_progress, job_run_tracked
-from dashboard.validation.services import validation_scan_run
+from dashboard.validation.services import validation_history_prune, validation_scan_run
 
 
 @app.task(name="validation.scan", queue="validation")
@@ -24,3 +24,14 @@ def validation_scan_task(scan_id: int, job_run_id: int | None = None) -> dict:
         "resolved": scan.resolved_total,
         "rules_errored": scan.rules_errored,
     }
+
+
+@app.periodic(cron="27 3 * * *")  # daily, off the hour and ten minutes after prune_job_runs
+@app.task(name="validation.prune", queue="housekeeping")
+@job_run_tracked
+def prune_validation_history(timestamp: int | None = None, job_run_id: int | None = None) -> dict:
+    """Drop scans, resolved violations and expired waivers older than CUSTODIAN_VALIDATION_HISTORY_DAYS.
+
+    `timestamp` is passed by procrastinate when the periodic schedule defers it.
+    """
+    return validation_history_prune()
