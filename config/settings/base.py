@@ -206,6 +206,9 @@ IMPORT_EXPORT_TMP_STORAGE_CLASS = "dashboard.dataio.tmp_storage.SharedMediaStora
 # 2,000 rows keep both requests around 12 s (bench/import_loader.py).
 CUSTODIAN_IMPORT_MAX_BYTES = int(os.environ.get("CUSTODIAN_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 CUSTODIAN_IMPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_IMPORT_MAX_ROWS", "2000"))
+# Hours an upload previewed but never confirmed stays in the storage (dataio.prune_uploads, hourly); a
+# confirm after that is refused as expired.
+CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS", "24"))
 # Most rows one admin export may write; a bigger selection is refused with a hint to narrow the filters.
 CUSTODIAN_EXPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_MAX_ROWS", "100000"))
 

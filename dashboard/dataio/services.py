@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import tablib
@@ -23,6 +24,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from import_export.formats.base_formats import Format
 from import_export.results import Result
+
+from dashboard.dataio.tmp_storage import UPLOAD_FOLDER, upload_storage
 
 if TYPE_CHECKING:
     from .resources import ScopedModelResource
@@ -164,6 +167,36 @@ def import_confirm_lock(name: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
         return bool(cursor.fetchone()[0])
+
+
+def import_uploads_prune(older_than_hours: int | None = None) -> int:
+    """Delete pending uploads older than `older_than_hours` (CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS); how many.
+
+    An upload previewed but never confirmed stays in the shared storage until this removes it; a confirm of
+    it afterwards is refused as expired. One listing of the folder, then one delete per old file.
+    """
+    hours = older_than_hours if older_than_hours is not None else settings.CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS
+    cutoff = timezone.now() - timedelta(hours=hours)
+    storage = upload_storage()
+    try:
+        _, names = storage.listdir(UPLOAD_FOLDER)
+    except FileNotFoundError:
+        return 0  # nothing was ever uploaded
+    deleted = 0
+    for name in names:
+        path = f"{UPLOAD_FOLDER}/{name}"
+        try:
+            if storage.get_modified_time(path) >= cutoff:
+                continue
+        except FileNotFoundError:
+            continue  # confirmed (and removed) since the listing
+        with transaction.atomic():
+            # The confirm step holds this lock while it reads the file: never pull it from under it.
+            if not import_confirm_lock(name):
+                continue
+            storage.delete(path)
+        deleted += 1
+    return deleted
 
 
 def import_confirm(resource: ScopedModelResource, dataset: tablib.Dataset, **kwargs: Any) -> Result:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 from import_export.tmp_storages import MediaStorage
+
+# The folder MediaStorage saves uploads in (its MEDIA_FOLDER default; nothing here overrides it).
+UPLOAD_FOLDER = "django-import-export"
+
+
+def upload_storage() -> Storage:
+    """The storage pending uploads wait in: STORAGES["import_export"] when set, else "default"."""
+    return storages["import_export"] if "import_export" in storages.backends else storages["default"]
 
 
 class SharedMediaStorage(MediaStorage):
@@ -15,6 +23,4 @@ class SharedMediaStorage(MediaStorage):
     """
 
     def _configure_storage(self) -> None:
-        self._storage = (
-            storages["import_export"] if "import_export" in storages.backends else storages["default"]
-        )
+        self._storage = upload_storage()
