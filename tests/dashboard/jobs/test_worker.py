@@ -1,4 +1,4 @@
-"""A real procrastinate worker runs the housekeeping task against PostgreSQL."""
+"""A real procrastinate worker runs the housekeeping tasks against PostgreSQL; schedules are registered."""
 
 from datetime import timedelta
 
@@ -7,9 +7,11 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from dashboard.dataio.tasks import prune_import_uploads
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_start
 from dashboard.tasks import prune_job_runs
+from dashboard.validation.tasks import prune_validation_history
 from tests.factories import UserFactory
 
 
@@ -47,3 +49,31 @@ def test_prune_job_runs_end_to_end(run_worker, settings):
 def test_prune_job_runs_is_scheduled_daily():
     periodic = {task.task.name: task for task in app.periodic_registry.periodic_tasks.values()}
     assert periodic["dashboard.prune_job_runs"].cron == "17 3 * * *"
+
+
+@pytest.mark.parametrize(
+    ("name", "cron"),
+    [("validation.prune", "27 3 * * *"), ("dataio.prune_uploads", "47 * * * *")],
+)
+def test_pruning_tasks_are_scheduled(name, cron):
+    periodic = {task.task.name: task for task in app.periodic_registry.periodic_tasks.values()}
+    assert periodic[name].cron == cron
+    assert periodic[name].task.queue == "housekeeping"
+
+
+@pytest.mark.parametrize(
+    ("task", "keys"),
+    [
+        (
+            prune_validation_history,
+            {"scans", "results", "organization_counts", "violations", "first_seen_moved", "waivers"},
+        ),
+        (prune_import_uploads, {"deleted"}),
+    ],
+)
+def test_pruning_tasks_run_in_a_worker(run_worker, task, keys):
+    run = job_run_start(task.name, UserFactory(is_staff=True), task)
+    run_worker()
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert set(run.result) == keys
