@@ -61,10 +61,14 @@ def user_has_console_permission(user: Any, permission: str | None) -> bool:
     return is_console_user(user) and (permission is None or user.has_perm(permission))
 
 
-def staff_permission_required(permission: str | None = None) -> Callable[[View], View]:
+def staff_permission_required(
+    permission: str | None = None, *, platform_only: bool = False
+) -> Callable[[View], View]:
     """Guard a view: sign-in page for anyone who cannot use the console, 403 for staff without `permission`.
 
-    With no permission, any console user passes (e.g. endpoints that scope their own rows).
+    With no permission, any console user passes (e.g. endpoints that scope their own rows). `platform_only`
+    pages cover every organization (DB health), so organization-bound staff get 403 even with the permission;
+    their NavigationEntry says `platform_only=True` too, so the menu never offers them.
     """
 
     def decorator(view: View) -> View:
@@ -75,6 +79,8 @@ def staff_permission_required(permission: str | None = None) -> Callable[[View],
                 return redirect_to_login(request.get_full_path(), reverse("admin:login"))
             if permission is not None and not user.has_perm(permission):
                 raise PermissionDenied
+            if platform_only and user.organization_id is not None:
+                raise PermissionDenied("This page covers every organization: platform staff only.")
             return view(request, *args, **kwargs)
 
         wrapped.required_permission = permission  # type: ignore[attr-defined]

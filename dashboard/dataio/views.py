@@ -7,12 +7,11 @@ answers 400 for a bad format or bad filters. GET only: a download changes nothin
 from __future__ import annotations
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.scoping import is_platform_staff, staff_permission_required
+from dashboard.scoping import staff_permission_required
 
 from . import reports
 from .services import export_format_get, export_response
@@ -53,12 +52,10 @@ def trash_export_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_permission_required("dashboard.view_dbhealth")
+@staff_permission_required("dashboard.view_dbhealth", platform_only=True)
 def index_findings_export_view(request: HttpRequest) -> HttpResponse:
     from dashboard.dbhealth.forms import WindowForm
 
-    if not is_platform_staff(request.user):
-        raise PermissionDenied("DB health covers every organization: platform staff only.")
     file_format = export_format_get(request.GET.get("format", ""))
     if file_format is None:
         return _refused(request, f"Choose an export format: {FORMATS_TEXT}.")

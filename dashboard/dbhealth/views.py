@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,16 +22,11 @@ from dashboard.charts import render_figure
 from dashboard.dbhealth import charts, selectors, services
 from dashboard.dbhealth.forms import WINDOW_CHOICES, ConstraintCheckForm, WindowForm
 from dashboard.dbhealth.models import SnapshotRun
-from dashboard.scoping import is_platform_staff, staff_permission_required
+from dashboard.scoping import staff_permission_required
 
 PERMISSION = "dashboard.view_dbhealth"
 # A second "take snapshot" within this many seconds is a double submit.
 SNAPSHOT_MIN_INTERVAL = timedelta(seconds=30)
-
-
-def _platform_only(request: HttpRequest) -> None:
-    if not is_platform_staff(request.user):
-        raise PermissionDenied("DB health covers every organization: platform staff only.")
 
 
 def _refuse(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
@@ -69,9 +64,8 @@ def _tabs(request: HttpRequest, active: str, days: int) -> dict[str, Any]:
 
 
 @require_GET
-@staff_permission_required(PERMISSION)
+@staff_permission_required(PERMISSION, platform_only=True)
 def index_usage_view(request: HttpRequest) -> HttpResponse:
-    _platform_only(request)
     days = _window_days(request)
     if days is None:
         return _refuse(request, "The window must be 7, 30 or 90 days.")
@@ -100,9 +94,8 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_permission_required(PERMISSION)
+@staff_permission_required(PERMISSION, platform_only=True)
 def snapshot_take_view(request: HttpRequest) -> HttpResponse:
-    _platform_only(request)
     latest = selectors.snapshot_latest()
     if latest is not None and timezone.now() - latest.taken_at < SNAPSHOT_MIN_INTERVAL:
         return _refuse(
@@ -117,9 +110,8 @@ def snapshot_take_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_permission_required(PERMISSION)
+@staff_permission_required(PERMISSION, platform_only=True)
 def violations_view(request: HttpRequest) -> HttpResponse:
-    _platform_only(request)
     days = _window_days(request)
     if days is None:
         return _refuse(request, "The window must be 7, 30 or 90 days.")
@@ -149,9 +141,8 @@ def violations_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_permission_required(PERMISSION)
+@staff_permission_required(PERMISSION, platform_only=True)
 def constraint_check_view(request: HttpRequest) -> HttpResponse:
-    _platform_only(request)
     form = ConstraintCheckForm(request.POST)
     if not form.is_valid():
         return _refuse(request, "Choose a constraint to check.")

@@ -102,3 +102,19 @@ def test_staff_permission_required(view, make_staff, dba):
 
     assert call(make_staff("Support managers")).content == b"trash"
     assert call(make_staff(None, organization=None, is_superuser=True)).content == b"trash"
+
+
+@staff_permission_required("dashboard.view_dbhealth", platform_only=True)
+def health_view(request):
+    return HttpResponse("health")
+
+
+def test_platform_only_pages_refuse_organization_bound_staff_even_with_the_permission(make_staff, dba):
+    def call(user):
+        request = RequestFactory().get("/health/")
+        request.user = user
+        return health_view(request)
+
+    assert call(dba).content == b"health"  # the DBA demo user: platform staff
+    with pytest.raises(PermissionDenied):
+        call(make_staff("DBAs"))  # same group, bound to an organization
