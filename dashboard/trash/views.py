@@ -157,10 +157,11 @@ def trash_restore_view(request: HttpRequest) -> HttpResponse:
         parent_batches = _parent_batches(data)
     except ValidationError as error:
         return _bad_request(request, " ".join(error.messages))
+    plan = selectors.trash_restore_plan(request.user, items)
     if request.method == "POST":
-        plan = selectors.trash_restore_plan(request.user, items)
+        chosen = set(parent_batches)
         rows = sum(p.total for p in plan) + sum(
-            sum(o.counts.values()) for p in plan for o in p.offers if o.batch_id in set(parent_batches)
+            sum(o.counts.values()) for p in plan for o in p.offers if o.batch_id in chosen
         )
         if rows > selectors.BACKGROUND_THRESHOLD:
             job = job_run_start(
@@ -176,7 +177,6 @@ def trash_restore_view(request: HttpRequest) -> HttpResponse:
         outcomes = services.trash_restore(request.user, items, parent_batches)
         _summarize(request, outcomes, "Restored")
         return redirect("dashboard:trash:list")
-    plan = selectors.trash_restore_plan(request.user, items)
     return _render(
         request,
         "trash/restore_plan.html",
