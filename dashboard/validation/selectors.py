@@ -19,7 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from dashboard.scoping import is_console_user, is_platform_staff, scope_to_organization
+from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff, scope_to_organization
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
 from dashboard.validation.services import active_waivers, live_rows, organization_field
 from models_core.validation import validator
@@ -297,27 +297,12 @@ def rule_summary(model: type[models.Model], rule: ValidationRule, user: Any) -> 
 def waivers_in_scope(user: Any, model: type[models.Model], rule: ValidationRule) -> models.QuerySet[Waiver]:
     """Waivers of one rule the user may see (active and expired), newest first."""
     qs = Waiver.objects.filter(model_label=model._meta.label_lower, rule_name=rule.name)
-    if is_platform_staff(user):
-        return qs.select_related("created_by")
-    org_id = getattr(user, "organization_id", None) if is_console_user(user) else None
-    if org_id is None:
-        return qs.none()
-    return qs.filter(organization_id=org_id).select_related("created_by")
+    return scope_to_organization(qs, user).select_related("created_by")
 
 
 def waiver_get_for_user(user: Any, waiver_id: Any) -> Waiver:
-    try:
-        waiver_id = int(waiver_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("No such waiver.") from exc
-    qs = Waiver.objects.all()
-    if not is_platform_staff(user):
-        org_id = getattr(user, "organization_id", None) if is_console_user(user) else None
-        qs = qs.filter(organization_id=org_id) if org_id is not None else qs.none()
-    waiver = qs.filter(pk=waiver_id).first()
-    if waiver is None:
-        raise Http404("No such waiver.")
-    return waiver
+    """One waiver in the user's organization; Http404 for other organizations' and malformed ids."""
+    return get_object_in_scope(Waiver.objects.all(), user, waiver_id)
 
 
 def is_waiver_active(waiver: Waiver) -> bool:
