@@ -26,7 +26,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff
+from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff, scope_to_organization
 from dashboard.trash.models import PurgeRecord
 from models_core.cascade import CascadePlan, Unsupported, cascade_plan
 from models_core.softdelete import (
@@ -647,8 +647,4 @@ def trash_purge_preview(user: Any, items: list[SoftDeleteModel]) -> list[PurgePr
 
 def purge_records_visible_to(user: Any) -> QuerySet[PurgeRecord]:
     """Purge records of the user's organization; platform staff see all."""
-    if not is_console_user(user):
-        return PurgeRecord.objects.none()
-    if is_platform_staff(user):
-        return PurgeRecord.objects.all()
-    return PurgeRecord.objects.filter(organization_id=user.organization_id)
+    return scope_to_organization(PurgeRecord.objects.all(), user, field="organization_id")
