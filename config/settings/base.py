@@ -84,6 +84,8 @@ LOCAL_APPS = [
     "dashboard.hooks",
     "dashboard.dbhealth",
     "dashboard.dataio",
+    # The console's admin of the helpdesk models (their app label stays models_core).
+    "dashboard.helpdesk",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

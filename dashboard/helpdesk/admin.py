@@ -45,8 +45,7 @@ from dashboard.dataio.resources import (
 )
 from dashboard.scoping import scope_to_organization
 from dashboard.trash.admin import MoveToTrashAdminMixin
-
-from .models import (
+from models_core.models import (
     KnowledgeBaseArticle,
     Organization,
     SLAPolicy,
