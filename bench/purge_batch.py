@@ -3,11 +3,12 @@
     .venv/bin/python bench/purge_batch.py [--tickets 5000] [--comments 3] [--rounds 2] [--no-memory]
 
 One organization is generated with bulk inserts (an agent, a customer, `--tickets` tickets with `--comments`
-comments each and an attachment per ticket), moved to the trash as one batch, then purged the way the
-retention job does (`_purge_group`), once with each strategy per round, alternating so drift in the machine's
-load hits both alike. Each purge runs in a savepoint rolled back afterwards; the whole run is rolled back, so
-nothing stays (attachment files are never written: only their names, and removal happens after a commit that
-never comes). With memory on, one more purge each under tracemalloc reports the peak Python memory.
+comments each and an attachment per ticket), moved to the trash as one batch, then hard-deleted the way every
+purge does (`models_core.purge.purge_roots`), once with each strategy per round, alternating so drift in the
+machine's load hits both alike. Each purge runs in a savepoint rolled back afterwards; the whole run is rolled
+back, so nothing stays (attachment files are never written: only their names, and removal happens after a
+commit that never comes). With memory on, one more purge each under tracemalloc reports the peak Python
+memory.
 """
 
 import argparse
@@ -27,9 +28,8 @@ django.setup()
 
 from django.db import transaction  # noqa: E402
 
-from dashboard.trash.models import PurgeRecord  # noqa: E402
-from dashboard.trash.services import _purge_group  # noqa: E402
 from models_core.models import Organization, Ticket, TicketAttachment, TicketComment, User  # noqa: E402
+from models_core.purge import purge_roots  # noqa: E402
 
 STRATEGIES = ("collector", "set")
 
@@ -93,9 +93,7 @@ def purge(org_pk: int, strategy: str) -> tuple[float, dict[str, int]]:
     try:
         org = Organization.all_objects.get(pk=org_pk)
         start = time.perf_counter()
-        [(_, counts)] = _purge_group(
-            [org], user=None, trigger=PurgeRecord.Trigger.RETENTION, reason="bench", strategy=strategy
-        )
+        [(_, counts)] = purge_roots([org], strategy=strategy)
         return time.perf_counter() - start, counts
     finally:
         transaction.savepoint_rollback(savepoint)

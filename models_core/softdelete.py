@@ -142,7 +142,8 @@ class SoftDeleteQuerySet(HookAwareQuerySet):
     delete.queryset_only = True
 
     def hard_delete(self) -> tuple[int, dict[str, int]]:
-        """Really delete through Django's collector (on_delete rules apply); used by purge."""
+        """Really delete through Django's collector (on_delete rules apply), trash or not. The trash's purge
+        does not come here: models_core.purge.purge_roots locks, refuses live rows and removes files."""
         return super().delete()
 
     hard_delete.alters_data = True
@@ -292,7 +293,8 @@ class SoftDeleteModel(ModelHooksMixin, models.Model):
     delete.alters_data = True
 
     def hard_delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
-        """Really delete the row through Django's collector; used by purge."""
+        """Really delete the row through Django's collector, trash or not. The trash's purge does not come
+        here: models_core.purge.purge_roots locks, refuses live rows and removes files."""
         return super().delete(using=using, keep_parents=keep_parents)
 
     hard_delete.alters_data = True

@@ -7,13 +7,10 @@ purge; one entry per root row, written in bulk in the same transaction as the ch
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import json
-import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,15 +18,13 @@ from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
-from django.db.models import ProtectedError, RestrictedError
-from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from dashboard.trash.models import PurgeRecord
 from dashboard.trash.selectors import batch_in_scope, organization_of, trash_models
 from dashboard.trash.selectors import trash_record_label as _label
-from models_core.cascade import CascadePlan, Unsupported, cascade_plan
 from models_core.models import Organization
+from models_core.purge import PurgeStrategy, purge_roots
 from models_core.retention import MAX_RETENTION_DAYS, RETENTION_KEY, retention_settings_validate
 from models_core.softdelete import (
     BatchResult,
@@ -40,9 +35,6 @@ from models_core.softdelete import (
 )
 
 Progress = Callable[[int, int], Any]
-# File names are read from the database this many at a time, and kept in memory up to SPOOL_BYTES.
-FILE_CHUNK = 2000
-SPOOL_BYTES = 1 << 20
 
 
 @dataclass
@@ -196,204 +188,47 @@ def _batch_roots(batch_id: uuid.UUID) -> list[models.Model]:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _file_fields(model: type[models.Model]) -> list[models.FileField]:
-    return [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
-
-
-def _collected_files(collector: Collector) -> Iterator[tuple[Any, str]]:
-    """(storage, name) of every file the collected rows point at; removed once the purge has committed."""
-    for model, instances in collector.data.items():
-        for f in _file_fields(model):
-            yield from ((f.storage, name) for o in instances if (name := getattr(o, f.attname)))
-    for qs in collector.fast_deletes:
-        for f in _file_fields(qs.model):
-            names = qs.exclude(**{f.attname: ""}).values_list(f.attname, flat=True)
-            yield from ((f.storage, name) for name in names.iterator(chunk_size=FILE_CHUNK))
-
-
-class _FileList:
-    """The files a purge removes after its commit, spooled to a temporary file past SPOOL_BYTES: the rows are
-    gone by then, and an organization's 300k attachment names must not all sit in memory."""
-
-    def __init__(self) -> None:
-        # Closed by remove_all after the commit, or by the purge when it rolls back (no `with` fits both).
-        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-            max_size=SPOOL_BYTES, mode="w+", encoding="utf-8"
-        )
-        self._storages: list[Any] = []
-        self.count = 0
-
-    def extend(self, files: Iterable[tuple[Any, str]]) -> None:
-        for storage, name in files:
-            if storage not in self._storages:
-                self._storages.append(storage)
-            # One JSON line per file: names may hold any character but a JSON string never holds a newline.
-            self._file.write(json.dumps([self._storages.index(storage), name]) + "\n")
-            self.count += 1
-
-    def __iter__(self) -> Iterator[tuple[Any, str]]:
-        self._file.seek(0)
-        for line in self._file:
-            index, name = json.loads(line)
-            yield self._storages[index], name
-
-    def remove_all(self) -> None:
-        try:
-            _remove_files(self)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def _live_rows_hit(collector: Collector) -> int:
-    live = 0
-    for model, instances in collector.data.items():
-        if issubclass(model, SoftDeleteModel):
-            live += sum(1 for o in instances if o.deleted_at is None)
-    for qs in collector.fast_deletes:
-        if issubclass(qs.model, SoftDeleteModel):
-            live += qs.filter(deleted_at__isnull=True).count()
-    return live
-
-
-def _remove_files(files: Iterable[tuple[Any, str]]) -> None:
-    for storage, name in files:
-        # A file already gone is what we wanted; anything else is left for the storage's own cleanup.
-        with contextlib.suppress(OSError):
-            storage.delete(name)
-
-
-def _refused(root: SoftDeleteModel, blockers: int, example: Any) -> ValidationError:
-    shown = _label(example) if isinstance(example, SoftDeleteModel) else example
-    return ValidationError(
-        f"Cannot purge {_label(root)}: {blockers} record(s) still refer to it ({shown}).",
-        code="restricted",
-    )
-
-
-def _reaches_live(root: SoftDeleteModel, live: int) -> ValidationError:
-    return ValidationError(
-        f"Cannot purge {_label(root)}: it would also remove {live} live record(s). "
-        "Move them to the trash first.",
-        code="live_rows",
-    )
-
-
-def _delete_collected(row: SoftDeleteModel, using: str, files: _FileList) -> dict[str, int]:
-    """Django's Collector: every reached row in memory, signals (delete hooks) sent per row."""
-    collector = Collector(using=using, origin=row)
-    try:
-        collector.collect([row])
-    except (ProtectedError, RestrictedError) as error:
-        blockers = list(getattr(error, "protected_objects", None) or error.restricted_objects)
-        raise _refused(row, len(blockers), blockers[0]) from error
-    live = _live_rows_hit(collector)
-    if live:
-        raise _reaches_live(row, live)
-    files.extend(_collected_files(collector))
-    _, counts = collector.delete()
-    return counts
-
-
-def _delete_set_based(plan: CascadePlan, row: SoftDeleteModel, files: _FileList) -> dict[str, int]:
-    """The same delete as `_delete_collected`, as a few statements per model (see models_core.cascade)."""
-    for blocking in plan.blockers():
-        example = blocking.rows.first()
-        if example is not None:
-            raise _refused(row, blocking.rows.count(), example)
-    live = sum(rows.count() for rows in plan.live_rows().values())
-    if live:
-        raise _reaches_live(row, live)
-    files.extend(plan.file_names(chunk_size=FILE_CHUNK))
-    return plan.execute()
-
-
-def _purge_group(
+def trash_batch_purge(
     roots: list[SoftDeleteModel],
     *,
     user: Any,
     trigger: str,
     reason: str,
-    strategy: str = "auto",
+    strategy: PurgeStrategy = "auto",
 ) -> list[tuple[SoftDeleteModel, dict[str, int]]]:
-    """Hard-delete `roots` (rows of one batch) and everything Django's on_delete rules take with them, in
-    one transaction; ValidationError (nothing removed) when a row left the trash meanwhile, when the delete
-    would reach live records, or when a RESTRICT/PROTECT reference stops it.
-
-    `strategy`: "auto" deletes set-based (bounded memory, see models_core.cascade) unless the cascade needs
-    Django's Collector (delete hooks, ...); "collector" and "set" force one (tests and the benchmark).
+    """Purge `roots` (rows of one batch) with models_core.purge.purge_roots, leaving a purge record and (for
+    a person) the admin log per root in the same transaction; ValidationError when nothing was removed.
 
     Returns each root with the rows its delete removed ({model label: count}).
     """
-    model_of = type(roots[0])
-    using = router.db_for_write(model_of)
-    done: list[tuple[SoftDeleteModel, dict[str, int]]] = []
+    now = timezone.now()
     records: list[PurgeRecord] = []
-    files = _FileList()
-    committed = False
-    try:
-        with transaction.atomic(using=using):
-            by_model: dict[type, list[Any]] = defaultdict(list)
-            for root in roots:
-                by_model[type(root)].append(root.pk)
-            locked: dict[tuple[type, Any], SoftDeleteModel] = {}
-            for model, pks in by_model.items():
-                for row in model._base_manager.select_for_update().filter(
-                    pk__in=pks, deleted_at__isnull=False
-                ):
-                    locked[(model, row.pk)] = row
-            for root in roots:
-                if (type(root), root.pk) not in locked:
-                    raise ValidationError(
-                        f"{_label(root)} is not in the trash any more (restored or purged meanwhile).",
-                        code="not_deleted",
-                    )
-            now = timezone.now()
-            for root in roots:
-                row = locked[(type(root), root.pk)]
-                # Read before the delete: the organization may go with it.
-                organization = organization_of(row)
-                pk, deleted_at, batch = row.pk, row.deleted_at, row.deletion_batch
-                # Logged before the delete, while the row (and what its label reads) is still there.
-                _log(user, [row], DELETION, lambda obj, b=batch: f"Purged from the trash (batch {b})")
-                plan = None
-                if strategy != "collector":
-                    try:
-                        plan = cascade_plan(type(row), [row.pk], using)
-                    except Unsupported:
-                        if strategy == "set":
-                            raise
-                if plan is not None:
-                    counts = _delete_set_based(plan, row, files)
-                else:
-                    counts = _delete_collected(row, using, files)
-                counts = {k: v for k, v in counts.items() if v}
-                records.append(
-                    PurgeRecord(
-                        model_label=type(root)._meta.label,
-                        object_id=str(pk),
-                        organization_id=getattr(organization, "pk", None),
-                        batch_id=batch,
-                        purged_by=user if getattr(user, "pk", None) else None,
-                        purged_at=now,
-                        trigger=trigger,
-                        reason=reason[:255],
-                        deleted_at=deleted_at,
-                        counts=counts,
-                        total=sum(counts.values()),
-                    )
-                )
-                done.append((root, counts))
-            PurgeRecord.objects.bulk_create(records)
-            if files.count:
-                transaction.on_commit(files.remove_all, using=using)
-                committed = True
-    finally:
-        if not committed:
-            # Rolled back (or nothing to remove): the list is not needed; remove_all closes it otherwise.
-            files.close()
+
+    def record(row: SoftDeleteModel) -> None:
+        # Read before the delete: the organization may go with it.
+        organization = organization_of(row)
+        # Logged before the delete, while the row (and what its label reads) is still there.
+        _log(user, [row], DELETION, lambda obj, b=row.deletion_batch: f"Purged from the trash (batch {b})")
+        records.append(
+            PurgeRecord(
+                model_label=type(row)._meta.label,
+                object_id=str(row.pk),
+                organization_id=getattr(organization, "pk", None),
+                batch_id=row.deletion_batch,
+                purged_by=user if getattr(user, "pk", None) else None,
+                purged_at=now,
+                trigger=trigger,
+                reason=reason[:255],
+                deleted_at=row.deleted_at,
+            )
+        )
+
+    with transaction.atomic(using=router.db_for_write(type(roots[0]))):
+        done = purge_roots(roots, strategy=strategy, before_delete=record)
+        for purge_record, (_root, counts) in zip(records, done, strict=True):
+            purge_record.counts = counts
+            purge_record.total = sum(counts.values())
+        PurgeRecord.objects.bulk_create(records)
     return done
 
 
@@ -404,11 +239,11 @@ def trash_purge(
     *,
     trigger: str = PurgeRecord.Trigger.MANUAL,
     progress: Progress | None = None,
-    strategy: str = "auto",
+    strategy: PurgeStrategy = "auto",
 ) -> list[Outcome]:
     """Purge the selected rows, one transaction per batch; a batch that cannot go stays whole.
 
-    `strategy`: see `_purge_group` ("auto" unless a test or the benchmark picks one)."""
+    `strategy`: see `models_core.purge.purge_roots` ("auto" unless a test or the benchmark picks one)."""
     groups: dict[Any, list[SoftDeleteModel]] = defaultdict(list)
     for obj in items:
         groups[obj.deletion_batch or ("single", type(obj), obj.pk)].append(obj)
@@ -417,7 +252,7 @@ def trash_purge(
     for roots in groups.values():
         labels = {id(r): _label(r) for r in roots}
         try:
-            for root, counts in _purge_group(
+            for root, counts in trash_batch_purge(
                 roots, user=user, trigger=trigger, reason=reason, strategy=strategy
             ):
                 outcomes.append(Outcome(labels[id(root)], True, f"Purged {_count_text(counts)}.", counts))
@@ -488,7 +323,7 @@ def trash_purge_expired(
                 groups[row.deletion_batch or ("single", row.pk)].append(row)
             for roots in groups.values():
                 try:
-                    for _root, counts in _purge_group(
+                    for _root, counts in trash_batch_purge(
                         roots,
                         user=None,
                         trigger=PurgeRecord.Trigger.RETENTION,

@@ -1,8 +1,10 @@
 """Hard delete (what purge will do) follows the foreign keys' on_delete rules coherently with the cascades."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db.models import RestrictedError
 
+from dashboard.trash.models import PurgeRecord
 from models_core.models import (
     KnowledgeBaseArticle,
     Organization,
@@ -14,6 +16,7 @@ from models_core.models import (
     UserPermission,
     UserSession,
 )
+from models_core.purge import purge_roots
 from tests.factories import TicketCommentFactory, TicketFactory, UserFactory, build_tenant
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +56,29 @@ def test_purging_an_agent_unassigns_and_unattributes():
     ticket = Ticket.all_objects.get(pk=ticket.pk)
     assert ticket.assigned_agent is None and ticket.deleted_by is None
     assert TicketComment.all_objects.get(pk=comment.pk).author is None
+
+
+# The purge engine itself (models_core.purge): the model layer purges without the console's trash app.
+
+
+def test_purge_roots_removes_a_trashed_batch_and_tells_the_caller_first():
+    ticket = TicketFactory()
+    TicketCommentFactory.create_batch(2, ticket=ticket)
+    ticket.soft_delete(reason="gone")
+    seen = []
+    [(root, counts)] = purge_roots(
+        [Ticket.all_objects.get(pk=ticket.pk)],
+        before_delete=lambda row: seen.append((row.pk, row.deleted_at)),
+    )
+    assert root.pk == ticket.pk or root.pk is None
+    assert seen and seen[0][0] == ticket.pk and seen[0][1] is not None
+    assert counts["models_core.Ticket"] == 1 and counts["models_core.TicketComment"] == 2
+    assert not Ticket.all_objects.filter(pk=ticket.pk).exists()
+    assert not PurgeRecord.objects.exists()  # records are the trash's business, not the engine's
+
+
+def test_purge_roots_refuses_a_row_that_is_not_in_the_trash():
+    ticket = TicketFactory()
+    with pytest.raises(ValidationError, match="is not in the trash any more"):
+        purge_roots([ticket])
+    assert Ticket.objects.filter(pk=ticket.pk).exists()

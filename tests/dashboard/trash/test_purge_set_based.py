@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from dashboard.trash import selectors, services
 from dashboard.trash.models import PurgeRecord
-from dashboard.trash.services import _purge_group
+from dashboard.trash.services import trash_batch_purge
+from models_core import purge
 from models_core.cascade import Unsupported, cascade_plan
 from models_core.hooks import registry
 from models_core.models import (
@@ -67,7 +68,7 @@ def purge_both_ways(root: Any, user: Any) -> tuple[Any, Any]:
         try:
             with transaction.atomic():
                 row = fresh(root)
-                [(_, counts)] = _purge_group(
+                [(_, counts)] = trash_batch_purge(
                     [row], user=user, trigger="manual", reason="test", strategy=strategy
                 )
                 record = PurgeRecord.objects.get(object_id=str(root.pk))
@@ -107,7 +108,7 @@ def test_restrict_refuses_with_the_same_message(organization, org_admin, strateg
     customer = TicketFactory(organization=organization).customer
     customer.soft_delete()  # their ticket is live: RESTRICT stops the purge
     with pytest.raises(ValidationError) as error:
-        _purge_group([fresh(customer)], user=org_admin, trigger="manual", reason="", strategy=strategy)
+        trash_batch_purge([fresh(customer)], user=org_admin, trigger="manual", reason="", strategy=strategy)
     assert error.value.messages == [
         f"Cannot purge User “{customer}”: 1 record(s) still refer to it "
         f"(Ticket #{Ticket.objects.get(customer=customer).ticket_number})."
@@ -121,14 +122,14 @@ def test_live_rows_refuse_with_the_same_message(organization, org_admin, strateg
     ticket.soft_delete()
     TicketCommentFactory.create_batch(2, ticket=fresh(ticket))  # live comments on a trashed ticket
     with pytest.raises(ValidationError, match="it would also remove 2 live record"):
-        _purge_group([fresh(ticket)], user=org_admin, trigger="manual", reason="", strategy=strategy)
+        trash_batch_purge([fresh(ticket)], user=org_admin, trigger="manual", reason="", strategy=strategy)
     assert Ticket.all_objects.filter(pk=ticket.pk).exists()
 
 
 def test_files_go_only_after_the_commit_even_spooled_to_disk(
     org_admin, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "SPOOL_BYTES", 10)  # the names roll over to a temporary file
+    monkeypatch.setattr(purge, "SPOOL_BYTES", 10)  # the names roll over to a temporary file
     org = build_tenant(tickets=3)
     names = list(TicketAttachment.all_objects.filter(ticket__organization=org).values_list("file", flat=True))
     assert len(names) == 6 and all(default_storage.exists(n) for n in names)
@@ -153,7 +154,9 @@ def test_set_based_queries_do_not_grow_with_the_rows(org_admin):
     for tickets in (5, 50):
         org = _org_with(tickets)
         with CaptureQueriesContext(connection) as queries:
-            [(_, removed)] = _purge_group([org], user=org_admin, trigger="manual", reason="", strategy="set")
+            [(_, removed)] = trash_batch_purge(
+                [org], user=org_admin, trigger="manual", reason="", strategy="set"
+            )
         assert removed["models_core.TicketComment"] == 2 * tickets
         counts.append(len(queries))
     assert counts[0] == counts[1]
@@ -164,7 +167,7 @@ def test_set_based_purge_stays_under_a_fixed_query_budget(org_admin, tickets, dj
     org = _org_with(tickets)
     # About 50 for an organization: a few per model and key of the on_delete graph, none per row.
     with django_assert_max_num_queries(60):
-        [(_, removed)] = _purge_group([org], user=org_admin, trigger="manual", reason="", strategy="set")
+        [(_, removed)] = trash_batch_purge([org], user=org_admin, trigger="manual", reason="", strategy="set")
     assert removed["models_core.TicketAttachment"] == 2 * tickets
 
 
