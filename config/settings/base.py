@@ -186,6 +186,12 @@ CUSTODIAN_HOOK_STATS_AUTOFLUSH = env_bool("CUSTODIAN_HOOK_STATS_AUTOFLUSH", True
 # and whether integrity errors are recorded at all.
 CUSTODIAN_DBHEALTH_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_DBHEALTH_RETENTION_DAYS", "90"))
 CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS = env_bool("CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS", True)
+# Unused indexes smaller than this are counted, not listed: dropping them saves little (PgHero's min_size).
+CUSTODIAN_DBHEALTH_UNUSED_MIN_BYTES = int(
+    os.environ.get("CUSTODIAN_DBHEALTH_UNUSED_MIN_BYTES", str(1024 * 1024))
+)
+# A counting window shorter than this is too young to call an index unused (weekly jobs may not have run).
+CUSTODIAN_DBHEALTH_MIN_WINDOW_DAYS = int(os.environ.get("CUSTODIAN_DBHEALTH_MIN_WINDOW_DAYS", "7"))
 
 # Validation reports: how many days scans, resolved violations and expired waivers are kept (validation.prune,
 # daily). Each rule's latest run, the latest report and current violations are kept whatever their age.

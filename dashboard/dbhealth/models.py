@@ -3,7 +3,7 @@
 Nothing here holds customer content: index, table and constraint names, counters and ids only.
 """
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 
 
 class SnapshotRun(models.Model):
@@ -15,6 +15,8 @@ class SnapshotRun(models.Model):
         PAGE = "page", "Taken from the page"
 
     taken_at = models.DateTimeField(db_index=True)
+    # The database alias whose statistics these are: each node of a cluster counts its own scans.
+    node = models.CharField(max_length=63, default=DEFAULT_DB_ALIAS)
     # pg_stat_database.stats_reset at the time: a change between two runs means the counters restarted.
     stats_reset = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.JOB)
@@ -69,6 +71,12 @@ class TableSnapshot(models.Model):
     idx_scan = models.BigIntegerField()
     n_live_tup = models.BigIntegerField()
     n_dead_tup = models.BigIntegerField()
+    # Writes since the last reset; every insert and every non-HOT update writes each index of the table.
+    # NULL in snapshots taken before these were recorded.
+    n_tup_ins = models.BigIntegerField(null=True)
+    n_tup_upd = models.BigIntegerField(null=True)
+    n_tup_hot_upd = models.BigIntegerField(null=True)
+    n_tup_del = models.BigIntegerField(null=True)
 
     class Meta:
         indexes = [
@@ -77,6 +85,36 @@ class TableSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table_name} @ {self.run_id}"
+
+
+class IndexDailyStat(models.Model):
+    """One index's scans on one day on one node, summed from the deltas between consecutive snapshots.
+
+    Written by each snapshot as it is taken (dbhealth.services.index_daily_rollup), so the charts of a 90-day
+    window read one row per index and day instead of 24 readings and their window functions.
+    """
+
+    node = models.CharField(max_length=63, default=DEFAULT_DB_ALIAS)
+    day = models.DateField()
+    schema_name = models.CharField(max_length=63)
+    table_name = models.CharField(max_length=63)
+    index_name = models.CharField(max_length=63)
+    scans = models.BigIntegerField(default=0)
+    size_bytes = models.BigIntegerField(default=0)  # at the day's last snapshot
+    # A counter went down or the database's statistics were reset: the day counts scans since the reset.
+    reset = models.BooleanField(default=False)
+    readings = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node", "schema_name", "table_name", "index_name", "day"], name="dbh_daily_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["node", "day"], name="dbh_daily_window")]
+
+    def __str__(self) -> str:
+        return f"{self.table_name}.{self.index_name} {self.day}"
 
 
 class ConstraintViolation(models.Model):

@@ -8,15 +8,16 @@ window (aggregated in SQL) and constraints.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
-from dashboard.dbhealth import declarations
+from dashboard.dbhealth import declarations, index_rules
 from dashboard.dbhealth.models import ConstraintViolation, IndexSnapshot, SnapshotRun, TableSnapshot
 from dashboard.jobs.models import JobRun
 
@@ -30,7 +31,28 @@ SELECT s.schemaname, s.relname, s.indexrelname, am.amname,
        EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conindid = i.indexrelid AND x.contype = 'x'),
        pg_get_indexdef(i.indexrelid),
        i.indkey::text, i.indclass::text, i.indoption::text, i.indcollation::text, i.indnkeyatts,
-       COALESCE(pg_get_expr(i.indexprs, i.indrelid), ''), COALESCE(pg_get_expr(i.indpred, i.indrelid), '')
+       COALESCE(pg_get_expr(i.indexprs, i.indrelid), ''), COALESCE(pg_get_expr(i.indpred, i.indrelid), ''),
+       i.indexrelid::bigint, i.indnullsnotdistinct,
+       -- The constraint this index enforces (p, u, x), if any: dropping it means dropping the constraint.
+       (SELECT x.contype::text FROM pg_constraint x
+        WHERE x.conindid = i.indexrelid AND x.conrelid = i.indrelid AND x.contype IN ('p', 'u', 'x') LIMIT 1),
+       -- Foreign keys that reference the table through this index: DROP INDEX would fail.
+       EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid),
+       -- A key column that may be NULL (an expression counts as one): NULLS NOT DISTINCT matters there.
+       EXISTS (SELECT 1 FROM unnest(i.indkey[0:i.indnkeyatts - 1]) k(attnum)
+               LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+               WHERE k.attnum = 0 OR NOT a.attnotnull),
+       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k),
+       -- Still being built by CREATE/REINDEX INDEX CONCURRENTLY: its progress row (visible to members of
+       -- pg_read_all_stats and the builder's role), or, for others, another session holding a lock on the
+       -- index or the SHARE UPDATE EXCLUSIVE lock a concurrent build keeps on its table.
+       NOT i.indisvalid AND (
+           EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid)
+           OR EXISTS (SELECT 1 FROM pg_locks l
+                      WHERE l.pid <> pg_backend_pid() AND l.granted AND l.database = (
+                          SELECT oid FROM pg_database WHERE datname = current_database())
+                        AND (l.relation = i.indexrelid
+                             OR (l.relation = i.indrelid AND l.mode = 'ShareUpdateExclusiveLock'))))
 FROM pg_stat_user_indexes s
 JOIN pg_index i ON i.indexrelid = s.indexrelid
 JOIN pg_class c ON c.oid = s.indexrelid
@@ -41,7 +63,8 @@ ORDER BY s.schemaname, s.relname, s.indexrelname
 
 TABLE_CATALOG_SQL = f"""
 SELECT s.schemaname, s.relname, pg_total_relation_size(s.relid), COALESCE(s.seq_scan, 0),
-       COALESCE(s.idx_scan, 0), s.n_live_tup, s.n_dead_tup
+       COALESCE(s.idx_scan, 0), s.n_live_tup, s.n_dead_tup,
+       s.n_tup_ins + s.n_tup_upd - s.n_tup_hot_upd
 FROM pg_stat_user_tables s
 WHERE {USER_SCHEMAS_SQL}
 """
@@ -79,6 +102,13 @@ class CatalogIndex:
     key_count: int
     expressions: str
     predicate: str
+    oid: int = 0
+    nulls_not_distinct: bool = False
+    constraint_type: str | None = None  # "p", "u" or "x" when a table constraint owns the index
+    referenced_by_foreign_key: bool = False
+    nullable_key: bool = True
+    key_definitions: tuple[str, ...] = ()  # each key column or expression as pg_get_indexdef prints it
+    building: bool = False
     # Filled by index_usage_list():
     scans_in_window: int = 0
     provenance: str = ""
@@ -102,6 +132,15 @@ class CatalogIndex:
     def declared(self) -> declarations.DeclaredIndex | None:
         return declarations.declared_indexes().get(self.name) if self.schema == "public" else None
 
+    @property
+    def is_declared(self) -> bool:
+        declared = self.declared
+        return declared is not None and declared.table == self.table
+
+    @property
+    def include_keys(self) -> tuple[str, ...]:
+        return self.keys[self.key_count :]
+
 
 @dataclass
 class Finding:
@@ -121,12 +160,31 @@ class Window:
     baseline: SnapshotRun | None  # the snapshot the counts are measured from; None: since the last reset
     stats_reset: datetime | None  # pg_stat_database.stats_reset now
     reset_in_window: bool  # the counters restarted after the baseline: counts start at the reset
+    # Since when the counts are known to run: the effective start, else (never reset, no baseline) the
+    # oldest snapshot taken since the last reset, which proves the counters are at least that old.
+    judged_from: datetime | None = None
+    now: datetime | None = None
+    min_days: int = 7  # CUSTODIAN_DBHEALTH_MIN_WINDOW_DAYS
 
     @property
     def effective_start(self) -> datetime | None:
         if self.baseline is not None and not self.reset_in_window:
             return self.baseline.taken_at
         return self.stats_reset
+
+    @property
+    def young(self) -> bool:
+        """Too young to call an index unused: weekly or monthly jobs may not have run inside it yet."""
+        if self.judged_from is None or self.now is None:
+            return True
+        return self.now - self.judged_from < timedelta(days=self.min_days)
+
+    @property
+    def judge_after(self) -> datetime | None:
+        """When the counts will cover `min_days` (None: unknown until the first snapshot is taken)."""
+        if self.judged_from is None:
+            return None
+        return self.judged_from + timedelta(days=self.min_days)
 
 
 def _split(vector: str) -> tuple[str, ...]:
@@ -160,6 +218,13 @@ def index_catalog_list() -> list[CatalogIndex]:
             key_count=r[17],
             expressions=r[18],
             predicate=r[19],
+            oid=r[20],
+            nulls_not_distinct=r[21],
+            constraint_type=r[22],
+            referenced_by_foreign_key=r[23],
+            nullable_key=r[24],
+            key_definitions=tuple(r[25]),
+            building=bool(r[26]),
         )
         for r in rows
     ]
@@ -180,7 +245,18 @@ def window_for(days: int, now: datetime | None = None) -> Window:
     baseline = SnapshotRun.objects.filter(taken_at__lte=start).order_by("-taken_at", "-id").first()
     current_reset = stats_reset_current()
     reset_in_window = baseline is not None and baseline.stats_reset != current_reset
-    return Window(days, start, baseline, current_reset, reset_in_window)
+    window = Window(days, start, baseline, current_reset, reset_in_window, now=now)
+    window.min_days = settings.CUSTODIAN_DBHEALTH_MIN_WINDOW_DAYS
+    window.judged_from = window.effective_start
+    if window.judged_from is None:
+        oldest = (
+            SnapshotRun.objects.filter(stats_reset__isnull=True, taken_at__lte=now)
+            .order_by("taken_at", "id")
+            .values_list("taken_at", flat=True)
+            .first()
+        )
+        window.judged_from = oldest
+    return window
 
 
 def _baseline_index_scans(window: Window) -> dict[tuple[str, str, str], int]:
@@ -263,6 +339,12 @@ def index_missing_list(indexes: list[CatalogIndex] | None = None) -> list[Findin
 
 
 def _drop_sql_action(index: CatalogIndex) -> str:
+    if index.constraint_type:
+        # The index belongs to a table constraint added by hand: DROP INDEX refuses, the constraint goes.
+        return (
+            f'migrations.RunSQL("ALTER TABLE {index.schema}.{index.table} DROP CONSTRAINT {index.name}") '
+            "(it takes an ACCESS EXCLUSIVE lock briefly)."
+        )
     return (
         f'migrations.RunSQL("DROP INDEX CONCURRENTLY IF EXISTS {index.schema}.{index.name}", '
         f'reverse_sql="{index.definition.replace(" INDEX ", " INDEX CONCURRENTLY ", 1)}") '
@@ -310,117 +392,186 @@ def index_drift_list(indexes: list[CatalogIndex]) -> list[Finding]:
     return findings
 
 
+def _unused_candidates(
+    window: Window, indexes: list[CatalogIndex] | None, tables: list[TableUsage] | None, max_scans: int
+) -> list[Finding]:
+    indexes = indexes if indexes is not None else index_usage_list(window)
+    writes = {
+        (t.schema, t.table): t.writes for t in (tables if tables is not None else table_usage_list(window))
+    }
+    days = max(1.0, (window.now - window.judged_from).total_seconds() / 86400) if window.judged_from else None
+    young = (
+        f" The window is too young to judge (counts known since "
+        f"{window.judged_from:%Y-%m-%d %H:%M} UTC): wait until {window.judge_after:%Y-%m-%d} before dropping."
+        if window.young and window.judged_from
+        else " The window is too young to judge (no snapshot yet): take one, then wait "
+        f"{window.min_days} days before dropping."
+        if window.young
+        else ""
+    )
+    findings = []
+    for index in indexes:
+        if not index.is_valid or index.backs_constraint or index.scans_in_window > max_scans:
+            continue
+        table_writes = writes.get((index.schema, index.table), 0)
+        per_day = f", about {table_writes / days:,.0f} a day" if days else ""
+        findings.append(
+            Finding(
+                kind="unused",
+                table=index.table,
+                index=index.name,
+                detail=(
+                    f"{index.scans_in_window} scans in the window ({index.provenance}: {index.declaration}). "
+                    f"Dropping it saves its size and one index write for each of the table's "
+                    f"{table_writes:,} writes (inserts and non-HOT updates) in the window{per_day}.{young}"
+                ),
+                action=_removal_action(index),
+                size_bytes=index.size_bytes,
+                extra={"writes": table_writes, "young": window.young},
+            )
+        )
+    # What dropping saves: space first, then the writes it costs.
+    return sorted(findings, key=lambda f: (-f.size_bytes, -f.extra["writes"], f.table, f.index))
+
+
 def index_unused_list(
-    window: Window, indexes: list[CatalogIndex] | None = None, max_scans: int = 0
+    window: Window,
+    indexes: list[CatalogIndex] | None = None,
+    max_scans: int = 0,
+    *,
+    min_bytes: int | None = None,
+    tables: list[TableUsage] | None = None,
 ) -> list[Finding]:
     """Valid indexes with at most `max_scans` scans in the window that back no unique, exclusion or primary
-    constraint (those enforce rules even when no query reads them)."""
-    indexes = indexes if indexes is not None else index_usage_list(window)
-    return [
-        Finding(
-            kind="unused",
-            table=index.table,
-            index=index.name,
-            detail=f"{index.scans_in_window} scans in the window ({index.provenance}: {index.declaration}).",
-            action=_removal_action(index),
-            size_bytes=index.size_bytes,
-        )
-        for index in indexes
-        if index.is_valid and not index.backs_constraint and index.scans_in_window <= max_scans
-    ]
+    constraint (those enforce rules even when no query reads them), of at least `min_bytes`
+    (CUSTODIAN_DBHEALTH_UNUSED_MIN_BYTES, like PgHero's min_size): largest first, then by the table's
+    writes."""
+    floor = settings.CUSTODIAN_DBHEALTH_UNUSED_MIN_BYTES if min_bytes is None else min_bytes
+    return [f for f in _unused_candidates(window, indexes, tables, max_scans) if f.size_bytes >= floor]
 
 
-def _same_shape(a: CatalogIndex, b: CatalogIndex) -> bool:
-    return a.schema == b.schema and a.table == b.table and a.method == b.method and a.predicate == b.predicate
+@dataclass
+class UnusedBelowThreshold:
+    count: int
+    size_bytes: int
+    min_bytes: int
 
 
-def _columns(index: CatalogIndex) -> list[tuple[str, str, str, str]]:
-    n = index.key_count
-    return list(
-        zip(index.keys[:n], index.opclasses[:n], index.options[:n], index.collations[:n], strict=False)
-    )
+def index_unused_small(
+    window: Window,
+    indexes: list[CatalogIndex] | None = None,
+    max_scans: int = 0,
+    *,
+    tables: list[TableUsage] | None = None,
+) -> UnusedBelowThreshold:
+    """The unused indexes `index_unused_list` leaves out for their size: how many, how much in all."""
+    floor = settings.CUSTODIAN_DBHEALTH_UNUSED_MIN_BYTES
+    small = [f for f in _unused_candidates(window, indexes, tables, max_scans) if f.size_bytes < floor]
+    return UnusedBelowThreshold(len(small), sum(f.size_bytes for f in small), floor)
 
 
 def index_duplicate_list(indexes: list[CatalogIndex] | None = None) -> list[Finding]:
-    """Pairs on one table with the same method, predicate and expressions where one's key columns are a
-    prefix of (or equal to) the other's: the shorter one can go.
-
-    Only btree reads a prefix of its columns; other methods count as duplicates only when identical. An index
-    that enforces uniqueness is never the one proposed for removal unless its twin is identical and also
-    unique.
-    """
+    """Indexes another index on the same table makes redundant (dashboard.dbhealth.index_rules says when,
+    and which of two twins stays): one finding per index to drop, naming the one that covers it."""
     indexes = indexes if indexes is not None else index_catalog_list()
     by_table: dict[tuple[str, str], list[CatalogIndex]] = {}
     for index in indexes:
         if index.is_valid:
             by_table.setdefault((index.schema, index.table), []).append(index)
     findings = []
-    reported: set[str] = set()
     for group in by_table.values():
-        for shorter in group:
-            for longer in group:
-                if (
-                    shorter is longer
-                    or not _same_shape(shorter, longer)
-                    or shorter.expressions != longer.expressions
-                ):
-                    continue
-                short_cols, long_cols = _columns(shorter), _columns(longer)
-                identical = short_cols == long_cols
-                if not identical and (
-                    shorter.method != "btree"
-                    or shorter.expressions
-                    or len(short_cols) >= len(long_cols)
-                    or long_cols[: len(short_cols)] != short_cols
-                ):
-                    continue
-                if identical:
-                    # Keep the one that enforces something; between equals, keep the first by name.
-                    if shorter.backs_constraint and not longer.backs_constraint:
-                        continue
-                    if shorter.backs_constraint == longer.backs_constraint and shorter.name < longer.name:
-                        continue
-                    if shorter.is_primary or shorter.is_exclusion:
-                        continue
-                elif shorter.backs_constraint:
-                    continue
-                if shorter.name in reported:
-                    continue
-                reported.add(shorter.name)
-                findings.append(
-                    Finding(
-                        kind="duplicate",
-                        table=shorter.table,
-                        index=shorter.name,
-                        detail=(
-                            f"{'Identical to' if identical else 'A column prefix of'} {longer.name}, which "
-                            "serves the same queries."
-                        ),
-                        action=_removal_action(shorter),
-                        size_bytes=shorter.size_bytes,
-                        extra={"covered_by": longer.name},
-                    )
+        for narrow in group:
+            covering = [wide for wide in group if index_rules.redundant_because_of(narrow, wide)]
+            if not covering:
+                continue
+            # Name the twin if there is one, else the index that has most reason to stay.
+            wide = max(
+                covering,
+                key=lambda w: (index_rules.identical(narrow, w), index_rules.keep_order(w)),
+            )
+            same = index_rules.identical(narrow, wide)
+            detail = (
+                f"{'Identical to' if same else 'Covered by'} {wide.name}, which serves the same queries"
+                + (" and enforces the same rule" if narrow.is_unique else "")
+                + "."
+            )
+            if narrow.is_declared and wide.is_declared:
+                detail += " Both are declared: remove this one's declaration."
+            findings.append(
+                Finding(
+                    kind="duplicate",
+                    table=narrow.table,
+                    index=narrow.name,
+                    detail=detail,
+                    action=_removal_action(narrow),
+                    size_bytes=narrow.size_bytes,
+                    extra={"covered_by": wide.name},
                 )
+            )
     return findings
 
 
-def index_invalid_list(indexes: list[CatalogIndex] | None = None) -> list[Finding]:
-    """Indexes PostgreSQL does not use (a failed CREATE INDEX CONCURRENTLY leaves one behind)."""
+def index_building_list(indexes: list[CatalogIndex] | None = None) -> list[Finding]:
+    """Indexes a CREATE or REINDEX INDEX CONCURRENTLY is still building: not invalid yet, just not done."""
     indexes = indexes if indexes is not None else index_catalog_list()
     return [
         Finding(
-            kind="invalid",
+            kind="building",
             table=index.table,
             index=index.name,
-            detail="Marked invalid: never used for reads, still updated on every write.",
-            action=f'migrations.RunSQL("REINDEX INDEX CONCURRENTLY {index.schema}.{index.name}") '
-            "in a migration "
-            "with atomic = False (or drop it and apply the migration that creates it again).",
+            detail="Still being built by CREATE/REINDEX INDEX CONCURRENTLY (pg_stat_progress_create_index, "
+            "or another session's lock on it or its table): not used for reads until it is done.",
+            action="Nothing to do while the build runs; if it stays invalid after that session has ended, "
+            "it failed: see the invalid finding then.",
             size_bytes=index.size_bytes,
         )
         for index in indexes
-        if not index.is_valid
+        if not index.is_valid and index.building
     ]
+
+
+def _duplicates_query(index: CatalogIndex) -> str:
+    keys = ", ".join(index.key_definitions) or "<the index's columns>"
+    where = f" WHERE {index.predicate}" if index.predicate else ""
+    table = f"{index.schema}.{index.table}"
+    return f"SELECT {keys}, count(*) FROM {table}{where} GROUP BY {keys} HAVING count(*) > 1"
+
+
+def index_invalid_list(indexes: list[CatalogIndex] | None = None) -> list[Finding]:
+    """Indexes PostgreSQL does not use (a failed CREATE INDEX CONCURRENTLY leaves one behind); those still
+    being built are `index_building_list`'s."""
+    indexes = indexes if indexes is not None else index_catalog_list()
+    findings = []
+    for index in indexes:
+        if index.is_valid or index.building:
+            continue
+        reindex = f'migrations.RunSQL("REINDEX INDEX CONCURRENTLY {index.schema}.{index.name}")'
+        if index.is_unique:
+            detail = (
+                "Marked invalid: a unique build usually fails on duplicate rows. Never used for reads, still "
+                "updated (and checked) on every write."
+            )
+            action = (
+                "REINDEX fails the same way while the duplicates are there: remove them first (list them "
+                f"with {_duplicates_query(index)}), then {reindex} in a migration with atomic = False."
+            )
+        else:
+            detail = "Marked invalid: never used for reads, still updated on every write."
+            action = (
+                f"{reindex} in a migration with atomic = False (or drop it and apply the migration that "
+                "creates it again)."
+            )
+        findings.append(
+            Finding(
+                kind="invalid",
+                table=index.table,
+                index=index.name,
+                detail=detail,
+                action=action,
+                size_bytes=index.size_bytes,
+            )
+        )
+    return findings
 
 
 # Estimated from reltuples and the columns' average widths in pg_stats (like the well-known btree bloat
@@ -488,14 +639,19 @@ def index_bloat_list(min_ratio: float = 0.3, min_wasted_bytes: int = 8 * 1024 * 
     return sorted(findings, key=lambda f: -f.extra["wasted_bytes"])
 
 
-def index_findings_list(window: Window, indexes: list[CatalogIndex]) -> list[Finding]:
-    """Every finding for a window, in the order the page lists them: unused, duplicate, invalid, bloated,
-    missing, then drift (undeclared, differs). The index usage page and its export both read this, so the
-    file says what the page says."""
+FINDING_KINDS = ["unused", "duplicate", "invalid", "building", "bloated", "missing", "undeclared", "differs"]
+
+
+def index_findings_list(
+    window: Window, indexes: list[CatalogIndex], tables: list[TableUsage] | None = None
+) -> list[Finding]:
+    """Every finding for a window, in the order the page lists them (FINDING_KINDS). The index usage page
+    and its export both read this, so the file says what the page says."""
     return (
-        index_unused_list(window, indexes)
+        index_unused_list(window, indexes, tables=tables)
         + index_duplicate_list(indexes)
         + index_invalid_list(indexes)
+        + index_building_list(indexes)
         + index_bloat_list()
         + index_missing_list(indexes)
         + index_drift_list(indexes)
@@ -505,75 +661,75 @@ def index_findings_list(window: Window, indexes: list[CatalogIndex]) -> list[Fin
 # Charts' data
 # ----------------------------------------------------------------------------------------------------
 
+# The busiest `top` indexes of the window by name, every other index summed into one series: a 90-day
+# window reads one daily row per index and day (IndexDailyStat, written as snapshots are taken) and returns
+# at most (top + 1) rows per day.
 SCANS_DAILY_SQL = """
-WITH runs AS (
-    SELECT id, taken_at, stats_reset,
-           LAG(stats_reset) OVER (ORDER BY taken_at, id) AS prev_reset,
-           LAG(id) OVER (ORDER BY taken_at, id) AS prev_id
-    FROM dbhealth_snapshotrun WHERE taken_at >= %(from)s
-), readings AS (
-    SELECT r.taken_at, r.prev_id,
-           r.prev_id IS NOT NULL AND r.stats_reset IS DISTINCT FROM r.prev_reset AS db_reset,
-           i.schema_name, i.table_name, i.index_name, i.idx_scan,
-           LAG(i.idx_scan) OVER w AS prev_scan
-    FROM dbhealth_indexsnapshot i JOIN runs r ON r.id = i.run_id
-    WINDOW w AS (PARTITION BY i.schema_name, i.table_name, i.index_name ORDER BY r.taken_at, r.id)
+WITH w AS (
+    SELECT day, schema_name, table_name, index_name, scans, reset
+    FROM dbhealth_indexdailystat WHERE node = %(node)s AND day >= %(from)s
+), top AS (
+    SELECT schema_name, table_name, index_name
+    FROM w GROUP BY 1, 2, 3 HAVING SUM(scans) > 0
+    ORDER BY SUM(scans) DESC, table_name, index_name LIMIT %(top)s
 )
-SELECT date_trunc('day', taken_at) AS day, schema_name, table_name, index_name,
-       SUM(CASE WHEN prev_id IS NULL THEN 0
-                WHEN prev_scan IS NULL OR db_reset OR idx_scan < prev_scan THEN idx_scan
-                ELSE idx_scan - prev_scan END) AS scans,
-       bool_or(prev_scan IS NOT NULL AND (db_reset OR idx_scan < prev_scan)) AS reset
-FROM readings
-WHERE prev_id IS NOT NULL
+SELECT w.day, top.schema_name, top.table_name, top.index_name, SUM(w.scans),
+       array_agg(w.table_name || '.' || w.index_name) FILTER (WHERE w.reset)
+FROM w LEFT JOIN top ON top.schema_name = w.schema_name AND top.table_name = w.table_name
+                    AND top.index_name = w.index_name
 GROUP BY 1, 2, 3, 4
 ORDER BY 1
 """
 
+OTHER_INDEXES = "other indexes"
+
 
 @dataclass
 class DailyScans:
-    days: list[datetime]
+    days: list[date]
     series: dict[str, list[int]]  # "table.index" -> scans per day, busiest first
     resets: list[datetime]  # snapshot times at which the database's statistics had been reset
-    index_resets: list[tuple[datetime, str]]  # days on which one index's counter went down
+    index_resets: list[tuple[date, str]]  # days on which one index's counter went down
+    # "table.index" -> (schema, table, index) of each named series, for links to the index's own page
+    keys: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
-def index_scans_daily(window: Window, top: int = 10) -> DailyScans:
-    """Scans per day per index from the deltas between consecutive snapshots.
+def index_scans_daily(window: Window, top: int = 10, node: str = DEFAULT_DB_ALIAS) -> DailyScans:
+    """Scans per day of the `top` busiest indexes (the rest summed), from the daily rollups.
 
-    A reset between two snapshots (stats_reset changed, or a counter went down) never yields a negative
-    delta: the day counts the scans since the reset (a lower bound) and the reset is reported for marking.
+    A reset between two snapshots never yields a negative delta: the day counts the scans since the reset (a
+    lower bound) and the reset is reported for marking.
     """
     since = window.baseline.taken_at if window.baseline else window.start
     with connection.cursor() as cursor:
-        cursor.execute(SCANS_DAILY_SQL, {"from": since})
+        cursor.execute(SCANS_DAILY_SQL, {"from": since.date(), "node": node, "top": top})
         rows = cursor.fetchall()
     days = sorted({row[0] for row in rows})
     day_pos = {day: n for n, day in enumerate(days)}
     totals: dict[str, int] = {}
     per_index: dict[str, list[int]] = {}
+    keys: dict[str, tuple[str, str, str]] = {}
     index_resets = []
-    for day, _schema, table, index, scans, reset in rows:
-        label = f"{table}.{index}"
+    for day, schema, table, index, scans, reset_labels in rows:
+        label = f"{table}.{index}" if index is not None else OTHER_INDEXES
+        if index is not None:
+            keys[label] = (schema, table, index)
         per_index.setdefault(label, [0] * len(days))[day_pos[day]] += int(scans)
         totals[label] = totals.get(label, 0) + int(scans)
-        if reset:
-            index_resets.append((day, label))
-    busiest = sorted(totals, key=lambda label: (-totals[label], label))
-    series = {label: per_index[label] for label in busiest[:top] if totals[label] > 0}
-    rest = [per_index[label] for label in busiest[top:]]
-    if rest and any(map(any, rest)):
-        series["other indexes"] = [sum(values) for values in zip(*rest, strict=True)]
+        index_resets.extend((day, name) for name in reset_labels or ())
+    named = sorted((label for label in totals if label != OTHER_INDEXES), key=lambda k: (-totals[k], k))
+    series = {label: per_index[label] for label in named}
+    if totals.get(OTHER_INDEXES):
+        series[OTHER_INDEXES] = per_index[OTHER_INDEXES]
     runs = list(
-        SnapshotRun.objects.filter(taken_at__gte=since)
+        SnapshotRun.objects.filter(node=node, taken_at__gte=since)
         .order_by("taken_at", "id")
         .values_list("taken_at", "stats_reset")
     )
     resets = [
         taken for (taken, reset), (_, previous) in zip(runs[1:], runs, strict=False) if reset != previous
     ]
-    return DailyScans(days, series, resets, index_resets)
+    return DailyScans(days, series, resets, index_resets, keys)
 
 
 @dataclass
@@ -584,6 +740,8 @@ class TableUsage:
     idx_scan: int
     n_live_tup: int
     n_dead_tup: int
+    writes: int = 0  # inserts and non-HOT updates in the window: each one writes every index of the table
+    schema: str = "public"
 
     @property
     def scans(self) -> int:
@@ -592,21 +750,34 @@ class TableUsage:
 
 def table_usage_list(window: Window) -> list[TableUsage]:
     """Every user table with its scans in the window (live counters minus the baseline snapshot)."""
-    baseline: dict[tuple[str, str], tuple[int, int]] = {}
+    baseline: dict[tuple[str, str], tuple[int, int, int | None]] = {}
     if window.baseline is not None and not window.reset_in_window:
         baseline = {
-            (s, t): (seq, idx)
-            for s, t, seq, idx in TableSnapshot.objects.filter(run=window.baseline).values_list(
-                "schema_name", "table_name", "seq_scan", "idx_scan"
+            (s, t): (seq, idx, None if ins is None else ins + upd - hot)
+            for s, t, seq, idx, ins, upd, hot in TableSnapshot.objects.filter(
+                run=window.baseline
+            ).values_list(
+                "schema_name", "table_name", "seq_scan", "idx_scan", "n_tup_ins", "n_tup_upd", "n_tup_hot_upd"
             )
         }
     with connection.cursor() as cursor:
         cursor.execute(TABLE_CATALOG_SQL)
         rows = cursor.fetchall()
     tables = []
-    for schema, table, size, seq, idx, live, dead in rows:
-        base_seq, base_idx = baseline.get((schema, table), (None, None))
-        tables.append(TableUsage(table, size or 0, _since(seq, base_seq), _since(idx, base_idx), live, dead))
+    for schema, table, size, seq, idx, live, dead, writes in rows:
+        base_seq, base_idx, base_writes = baseline.get((schema, table), (None, None, None))
+        tables.append(
+            TableUsage(
+                table,
+                size or 0,
+                _since(seq, base_seq),
+                _since(idx, base_idx),
+                live,
+                dead,
+                writes=_since(writes or 0, base_writes),
+                schema=schema,
+            )
+        )
     return sorted(tables, key=lambda t: (-t.scans, t.table))
 
 

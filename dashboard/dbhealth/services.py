@@ -15,7 +15,13 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, 
 from django.utils import timezone
 
 from dashboard.dbhealth import declarations
-from dashboard.dbhealth.models import ConstraintViolation, IndexSnapshot, SnapshotRun, TableSnapshot
+from dashboard.dbhealth.models import (
+    ConstraintViolation,
+    IndexDailyStat,
+    IndexSnapshot,
+    SnapshotRun,
+    TableSnapshot,
+)
 from dashboard.dbhealth.selectors import CONSTRAINT_CHECK_KIND, USER_SCHEMAS_SQL, stats_reset_current
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_start
@@ -37,12 +43,60 @@ WHERE {USER_SCHEMAS_SQL}
 
 TABLE_SNAPSHOT_SQL = f"""
 INSERT INTO dbhealth_tablesnapshot (run_id, schema_name, table_name, size_bytes, seq_scan, idx_scan,
-    n_live_tup, n_dead_tup)
+    n_live_tup, n_dead_tup, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del)
 SELECT %s, s.schemaname, s.relname, pg_total_relation_size(s.relid), COALESCE(s.seq_scan, 0),
-       COALESCE(s.idx_scan, 0), s.n_live_tup, s.n_dead_tup
+       COALESCE(s.idx_scan, 0), s.n_live_tup, s.n_dead_tup, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd,
+       s.n_tup_del
 FROM pg_stat_user_tables s
 WHERE {USER_SCHEMAS_SQL}
 """
+
+# One snapshot's deltas against the node's previous snapshot, added to each index's row for the day.
+# A reset (the database's stats_reset changed, or one counter went down) never gives a negative delta:
+# the day counts the scans since the reset (a lower bound) and says there was one.
+INDEX_DAILY_ROLLUP_SQL = """
+INSERT INTO dbhealth_indexdailystat AS d
+    (node, day, schema_name, table_name, index_name, scans, size_bytes, reset, readings)
+SELECT %(node)s, (%(taken_at)s AT TIME ZONE 'UTC')::date, c.schema_name, c.table_name, c.index_name,
+       CASE WHEN p.idx_scan IS NULL OR %(db_reset)s OR c.idx_scan < p.idx_scan THEN c.idx_scan
+            ELSE c.idx_scan - p.idx_scan END,
+       c.size_bytes,
+       p.idx_scan IS NOT NULL AND (%(db_reset)s OR c.idx_scan < p.idx_scan),
+       1
+FROM dbhealth_indexsnapshot c
+LEFT JOIN dbhealth_indexsnapshot p
+       ON p.run_id = %(previous)s AND p.schema_name = c.schema_name AND p.table_name = c.table_name
+      AND p.index_name = c.index_name
+WHERE c.run_id = %(run)s
+ON CONFLICT (node, schema_name, table_name, index_name, day) DO UPDATE
+SET scans = d.scans + EXCLUDED.scans, size_bytes = EXCLUDED.size_bytes, reset = d.reset OR EXCLUDED.reset,
+    readings = d.readings + 1
+"""
+
+
+def index_daily_rollup(run: SnapshotRun) -> int:
+    """Add `run`'s scans (since the node's previous snapshot) to the day's rows; the first snapshot of a
+    node only sets the starting point. Returns the rows written."""
+    previous = (
+        SnapshotRun.objects.filter(node=run.node)
+        .filter(models.Q(taken_at__lt=run.taken_at) | models.Q(taken_at=run.taken_at, pk__lt=run.pk))
+        .order_by("-taken_at", "-id")
+        .first()
+    )
+    if previous is None:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INDEX_DAILY_ROLLUP_SQL,
+            {
+                "node": run.node,
+                "taken_at": run.taken_at,
+                "db_reset": previous.stats_reset != run.stats_reset,
+                "previous": previous.pk,
+                "run": run.pk,
+            },
+        )
+        return cursor.rowcount
 
 
 def dbhealth_snapshot_take(source: str = SnapshotRun.Source.JOB) -> SnapshotRun:
@@ -57,6 +111,7 @@ def dbhealth_snapshot_take(source: str = SnapshotRun.Source.JOB) -> SnapshotRun:
             cursor.execute(TABLE_SNAPSHOT_SQL, [run.pk])
             run.table_count = cursor.rowcount
         run.save(update_fields=["index_count", "table_count"])
+        index_daily_rollup(run)
     return run
 
 
@@ -69,10 +124,17 @@ def dbhealth_prune(older_than_days: int | None = None) -> dict[str, int]:
         indexes = IndexSnapshot.objects.filter(run__taken_at__lt=cutoff)._raw_delete(IndexSnapshot.objects.db)
         tables = TableSnapshot.objects.filter(run__taken_at__lt=cutoff)._raw_delete(TableSnapshot.objects.db)
         runs = SnapshotRun.objects.filter(taken_at__lt=cutoff)._raw_delete(SnapshotRun.objects.db)
+        daily = IndexDailyStat.objects.filter(day__lt=cutoff.date())._raw_delete(IndexDailyStat.objects.db)
         violations = ConstraintViolation.objects.filter(occurred_at__lt=cutoff)._raw_delete(
             ConstraintViolation.objects.db
         )
-    return {"runs": runs, "index_snapshots": indexes, "table_snapshots": tables, "violations": violations}
+    return {
+        "runs": runs,
+        "index_snapshots": indexes,
+        "table_snapshots": tables,
+        "index_daily": daily,
+        "violations": violations,
+    }
 
 
 # Check existing data

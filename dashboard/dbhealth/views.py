@@ -71,8 +71,9 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         return _refuse(request, "The window must be 7, 30 or 90 days.")
     window = selectors.window_for(days)
     indexes = selectors.index_usage_list(window)
-    findings = selectors.index_findings_list(window, indexes)
-    kinds = ["unused", "duplicate", "invalid", "bloated", "missing", "undeclared", "differs"]
+    tables = selectors.table_usage_list(window)
+    findings = selectors.index_findings_list(window, indexes, tables)
+    kinds = selectors.FINDING_KINDS
     context = {
         **admin.site.each_context(request),
         **_tabs(request, "index_usage", days),
@@ -82,13 +83,12 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         "indexes": indexes,
         "findings": findings,
         "finding_counts": [(kind, sum(1 for f in findings if f.kind == kind)) for kind in kinds],
+        "unused_small": selectors.index_unused_small(window, indexes, tables=tables),
         "scans_chart": render_figure(
             charts.scans_daily_figure(selectors.index_scans_daily(window)), "dbh-scans"
         ),
         "size_chart": render_figure(charts.index_size_figure(indexes), "dbh-sizes"),
-        "tables_chart": render_figure(
-            charts.busiest_tables_figure(selectors.table_usage_list(window)), "dbh-tables"
-        ),
+        "tables_chart": render_figure(charts.busiest_tables_figure(tables), "dbh-tables"),
     }
     return render(request, "dbhealth/index_usage.html", context)
 

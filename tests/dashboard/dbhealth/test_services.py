@@ -10,7 +10,13 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from dashboard.dbhealth import selectors
-from dashboard.dbhealth.models import ConstraintViolation, IndexSnapshot, SnapshotRun, TableSnapshot
+from dashboard.dbhealth.models import (
+    ConstraintViolation,
+    IndexDailyStat,
+    IndexSnapshot,
+    SnapshotRun,
+    TableSnapshot,
+)
 from dashboard.dbhealth.recorder import violation_context
 from dashboard.dbhealth.services import (
     constraint_violating_rows_count,
@@ -214,3 +220,69 @@ def test_deferred_foreign_key_violations_at_commit_are_recorded():
     # Other tests' records may be here too (this test's database is not rolled back between tests).
     record = ConstraintViolation.objects.get(source="commit-test")
     assert (record.sqlstate, record.model_label) == ("23503", "models_core.TicketComment")
+
+
+# Daily rollups: written as snapshots are taken, so a window's chart reads one row per index and day
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_each_snapshot_adds_its_scans_to_the_days_rollup():
+    first = dbhealth_snapshot_take()
+    assert not IndexDailyStat.objects.exists()  # the first snapshot only sets the starting point
+    Ticket.objects.filter(ticket_number=1, organization_id=1).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    second = dbhealth_snapshot_take()
+    third = dbhealth_snapshot_take()
+    rows = IndexDailyStat.objects.filter(day=third.taken_at.date())
+    assert rows.count() == second.index_count
+    snaps = {
+        (run, i.index_name): i.idx_scan
+        for run in (first.pk, third.pk)
+        for i in IndexSnapshot.objects.filter(run_id=run)
+    }
+    for row in rows:
+        assert row.readings == 2
+        assert row.scans == snaps[(third.pk, row.index_name)] - snaps[(first.pk, row.index_name)]
+        assert not row.reset
+
+
+def test_rollups_are_pruned_with_the_snapshots():
+    dbhealth_snapshot_take()
+    dbhealth_snapshot_take()
+    IndexDailyStat.objects.update(day=timezone.now().date() - timedelta(days=92))
+    result = dbhealth_prune()
+    assert result["index_daily"] > 0
+    assert not IndexDailyStat.objects.exists()
+
+
+def test_the_migration_backfills_rollups_from_existing_snapshots():
+    import importlib
+
+    migration = importlib.import_module("dashboard.dbhealth.migrations.0002_daily_rollups_and_writes")
+    day = timezone.now().replace(hour=2, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    runs = [SnapshotRun.objects.create(taken_at=day + timedelta(hours=h)) for h in (0, 1, 25)]
+    for run, scans in zip(runs, (10, 15, 40), strict=True):
+        IndexSnapshot.objects.create(
+            run=run,
+            schema_name="public",
+            table_name="t",
+            index_name="i",
+            method="btree",
+            idx_scan=scans,
+            idx_tup_read=0,
+            idx_tup_fetch=0,
+            size_bytes=8192 * scans,
+            is_valid=True,
+            is_unique=False,
+            is_primary=False,
+            is_exclusion=False,
+            definition="",
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(migration.BACKFILL_SQL)
+    rows = {r.day: r for r in IndexDailyStat.objects.filter(index_name="i")}
+    assert {d: (r.scans, r.readings, r.size_bytes) for d, r in rows.items()} == {
+        day.date(): (5, 1, 8192 * 15),
+        (day + timedelta(days=1)).date(): (25, 1, 8192 * 40),
+    }
