@@ -595,8 +595,10 @@ class ModelHooksMixin:
         plan = _save_plans.get(self.__class__)
         if plan is None:
             return super().save(*args, **kwargs)  # type: ignore[misc]
-        created = self._state.adding  # type: ignore[attr-defined]
         update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not update_fields:
+            return None  # Django's no-op: no query, no signal, so no hook either
+        created = self._state.adding  # type: ignore[attr-defined]
         context = {"created": created, "update_fields": update_fields}
         before, after = (
             (plan.create_before, plan.create_after) if created else (plan.update_before, plan.update_after)

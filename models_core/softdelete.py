@@ -53,6 +53,18 @@ from .signals import constraint_validation_failed
 # The columns a soft delete or restore writes; refreshed on the instance afterwards.
 SOFT_DELETE_FIELDS = ("is_active", "deleted_at", "deleted_by", "delete_reason", "deletion_batch")
 ENHANCED_FIELDS = ("deletion_metadata", "can_be_restored", "auto_delete_at")
+# The trash state: written by soft delete, restore and purge (set-based UPDATEs) only, never by save().
+# (`is_active` has a meaning of its own on users and SLA policies; a save writes it on live rows only.)
+TRASH_STATE_FIELDS = frozenset(
+    {"deleted_at", "deleted_by", "delete_reason", "deletion_batch", "deletion_metadata", "auto_delete_at"}
+)
+
+
+class RowInTrashError(ValidationError):
+    """A save of an instance whose row went to the trash (or was purged) after it was loaded.
+
+    A ValidationError, so forms, imports and the admin show it as a message; the row is left as it is.
+    """
 
 
 @dataclass
@@ -66,6 +78,10 @@ class BatchResult:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    def as_delete_result(self) -> tuple[int, dict[str, int]]:
+        """What Django's delete() answers: (total, {model label: count}) without the zero counts."""
+        return self.total, {label: count for label, count in self.counts.items() if count}
 
     def add(self, model: type[models.Model], count: int, *, deactivated: bool = False) -> None:
         target = self.deactivated if deactivated else self.counts
@@ -134,9 +150,9 @@ class SoftDeleteQuerySet(HookAwareQuerySet):
         return soft_delete_roots(self.model, roots, user=user, reason=reason, metadata=metadata)
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        """Soft delete, answering like Django's `QuerySet.delete()`: (total, {model label: count})."""
-        result = self.soft_delete()
-        return result.total, result.counts
+        """Soft delete, answering like Django's `QuerySet.delete()`: (total, {model label: count}), models
+        that lost no row left out, so deleting nothing is (0, {})."""
+        return self.soft_delete().as_delete_result()
 
     delete.alters_data = True
     delete.queryset_only = True
@@ -240,6 +256,58 @@ class SoftDeleteModel(ModelHooksMixin, models.Model):
             constraint_validation_failed.send(sender=type(self), instance=self, exclude=exclude)
             raise
 
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        """Django's UPDATE of `save()`, holding the trash state back (see TRASH_STATE_FIELDS).
+
+        The trash columns are never written, and an instance loaded live updates only a row that is still
+        live: `deleted_at IS NULL` sits in the UPDATE's WHERE clause, so a concurrent soft delete that
+        committed first wins without a lock or an extra query. Zero rows matched is then refused
+        (RowInTrashError) instead of Django's fallback INSERT, which would bring a purged row back. Django
+        still sends post_save for the refused save (the project connects no receiver to it); the after-save
+        hooks do not run.
+        """
+        if update_fields and not update_fields.isdisjoint(TRASH_STATE_FIELDS | {"deleted_by_id"}):
+            raise ValueError(
+                "The trash columns change through soft_delete(), restore() and purge only, not save(); "
+                f"update_fields named {sorted(update_fields & (TRASH_STATE_FIELDS | {'deleted_by_id'}))}."
+            )
+        live = self.deleted_at is None
+        # A trashed instance keeps is_active False too: only restore puts it back.
+        values = [
+            value
+            for value in values
+            if value[0].name not in TRASH_STATE_FIELDS and (live or value[0].name != "is_active")
+        ]
+        if live:
+            base_qs = base_qs.filter(deleted_at__isnull=True)
+        if super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update):
+            return True
+        if self._state.adding:
+            return False  # a new instance with a chosen primary key: Django inserts it
+        # Raised by save_base(), outside Django's mark-for-rollback block: nothing failed in the database,
+        # so a caller that catches the refusal keeps a usable transaction.
+        self._stale_save = True
+        return True
+
+    def save_base(self, *args: Any, **kwargs: Any) -> None:
+        self._stale_save = False
+        super().save_base(*args, **kwargs)
+        if self._stale_save:
+            self._stale_save = False
+            raise self._stale_save_error(kwargs.get("using") or router.db_for_write(type(self)))
+
+    def _stale_save_error(self, using: str) -> RowInTrashError:
+        name = f"{capfirst(self._meta.verbose_name)} {self.trash_label}"
+        if type(self)._base_manager.using(using).filter(pk=self.pk).exists():
+            return RowInTrashError(
+                f"{name} was moved to the trash after you opened it, so your changes were not saved. "
+                "Restore it from the trash first if it should stay.",
+                code="in_trash",
+            )
+        return RowInTrashError(
+            f"{name} was purged after you opened it, so your changes were not saved.", code="purged"
+        )
+
     @property
     def is_deleted(self) -> bool:
         """In the trash (`deleted_at` set); a suspended user is not."""
@@ -287,8 +355,7 @@ class SoftDeleteModel(ModelHooksMixin, models.Model):
 
     def delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
         """Soft delete, answering like Django's `Model.delete()`."""
-        result = self.soft_delete()
-        return result.total, result.counts
+        return self.soft_delete().as_delete_result()
 
     delete.alters_data = True
 

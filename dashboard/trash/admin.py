@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from dashboard.trash.forms import DeleteReasonForm
 from dashboard.trash.services import trash_soft_delete
-from models_core.softdelete import SoftDeleteModel
+from models_core.softdelete import RowInTrashError, SoftDeleteModel
 
 CONFIRM_SHOWN = 100
 
@@ -117,6 +117,25 @@ class MoveToTrashAdminMixin:
             select_across=request.POST.get("select_across", "0"),
         )
         return TemplateResponse(request, self.move_to_trash_template, context)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        """Django's change form; a save that finds its row (or an inline's) moved to the trash by someone
+        else meanwhile is refused by the model layer, the whole request is rolled back, and the user is
+        told why instead of getting a 500."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        except RowInTrashError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)  # type: ignore[attr-defined]
+            opts = self.model._meta  # type: ignore[attr-defined]
+            return HttpResponseRedirect(
+                reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")  # type: ignore[attr-defined]
+            )
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict | None = None

@@ -95,9 +95,17 @@ def trash_soft_delete(user: Any, queryset: models.QuerySet, reason: str) -> Batc
         raise ValidationError("Say why these records go to the trash.", code="no_reason")
     model = queryset.model
     with transaction.atomic(using=router.db_for_write(model)):
-        roots = list(model._base_manager.filter(pk__in=queryset.values("pk"), deleted_at__isnull=True))
+        # Locked: a second move of the same rows (a replayed POST, another tab) waits here, then finds them
+        # in the trash and moves and logs nothing, instead of logging a batch that took no row.
+        roots = list(
+            model._base_manager.select_for_update(of=("self",))
+            .filter(pk__in=queryset.values("pk"), deleted_at__isnull=True)
+            .order_by("pk")
+        )
         if not roots:
-            raise ValidationError("Nothing to delete: the records are already in the trash.", code="empty")
+            raise ValidationError(
+                "Nothing was moved: the records are already in the trash.", code="already_deleted"
+            )
         result = model._base_manager.filter(pk__in=[r.pk for r in roots]).soft_delete(
             user=user, reason=reason
         )

@@ -243,7 +243,11 @@ def assert_rejected(row, model, name):
         row.validate_constraints()
     assert message in excinfo.value.messages
     with pytest.raises(IntegrityError, match=name), transaction.atomic():
-        row.save()
+        if name.endswith("_trashed_inactive"):
+            # save() never writes the trash columns (soft delete does); a bulk update still could.
+            model._base_manager.filter(pk=row.pk).update(deleted_at=row.deleted_at, is_active=row.is_active)
+        else:
+            row.save()
 
 
 @pytest.mark.parametrize(
