@@ -5,6 +5,7 @@ from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from dashboard.helpdesk.admin import TicketAdmin
 from dashboard.trash.services import trash_soft_delete
 from models_core.models import Ticket
 from tests.concurrency import run_blocked_behind
@@ -44,8 +45,6 @@ def test_saving_a_ticket_someone_moved_to_the_trash_is_a_message_not_a_500(
 ):
     """Session A opened the change form, session B moved the ticket to the trash while A's POST was being
     handled (between loading the row and writing it): A gets a clear message, the ticket stays trashed."""
-    from dashboard.trash.services import trash_soft_delete as move
-
     ticket = TicketFactory()
     client.force_login(platform_superuser)
     url = reverse("admin:models_core_ticket_change", args=[ticket.pk])
@@ -62,12 +61,10 @@ def test_saving_a_ticket_someone_moved_to_the_trash_is_a_message_not_a_500(
     )
     for prefix in ("comments", "attachments"):
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
-    from models_core.admin import TicketAdmin
-
     original = TicketAdmin.save_model
 
     def save_model_after_b(self, request, obj, form, change):
-        move(platform_superuser, Ticket.objects.filter(pk=obj.pk), "B was faster")
+        trash_soft_delete(platform_superuser, Ticket.objects.filter(pk=obj.pk), "B was faster")
         return original(self, request, obj, form, change)
 
     monkeypatch.setattr(TicketAdmin, "save_model", save_model_after_b)
