@@ -192,6 +192,14 @@ CUSTODIAN_DBHEALTH_UNUSED_MIN_BYTES = int(
 )
 # A counting window shorter than this is too young to call an index unused (weekly jobs may not have run).
 CUSTODIAN_DBHEALTH_MIN_WINDOW_DAYS = int(os.environ.get("CUSTODIAN_DBHEALTH_MIN_WINDOW_DAYS", "7"))
+# Index advisor: how many of pg_stat_statements' costliest statements it plans, how much cheaper a statement
+# must get for an index to count as proven (0.3: at least 30% lower cost), and the largest table on which a
+# GIN candidate (which HypoPG cannot simulate) is built for real in a rolled-back transaction.
+CUSTODIAN_ADVISOR_STATEMENTS = int(os.environ.get("CUSTODIAN_ADVISOR_STATEMENTS", "50"))
+CUSTODIAN_ADVISOR_MIN_GAIN = float(os.environ.get("CUSTODIAN_ADVISOR_MIN_GAIN", "0.3"))
+CUSTODIAN_ADVISOR_TRIAL_MAX_BYTES = int(
+    os.environ.get("CUSTODIAN_ADVISOR_TRIAL_MAX_BYTES", str(50 * 1024 * 1024))
+)
 
 # Validation reports: how many days scans, resolved violations and expired waivers are kept (validation.prune,
 # daily). Each rule's latest run, the latest report and current violations are kept whatever their age.

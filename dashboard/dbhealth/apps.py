@@ -39,3 +39,16 @@ class DbHealthConfig(AppConfig):
                 platform_only=True,
             )
         )
+        registry.register(
+            NavigationEntry(
+                key="dbhealth_advisor",
+                title="Index advisor",
+                icon="lightbulb",
+                url_name="dashboard:dbhealth:advisor",
+                permission="dashboard.view_dbhealth",
+                description="Indexes the workload needs, proven with hypothetical indexes, with the "
+                "migration to write",
+                order=42,
+                platform_only=True,
+            )
+        )

@@ -11,3 +11,7 @@ class WindowForm(forms.Form):
 
 class ConstraintCheckForm(forms.Form):
     constraint = forms.CharField(max_length=63)
+
+
+class AdviceDismissForm(forms.Form):
+    reason = forms.CharField(max_length=2000, strip=True)

@@ -162,3 +162,86 @@ class ConstraintViolation(models.Model):
     @property
     def sqlstate_class(self) -> str:
         return self.sqlstate[:2]
+
+
+class AdvisorRun(models.Model):
+    """One pass of the index advisor over the workload pg_stat_statements holds (dashboard.dbhealth.advisor).
+
+    Holds normalized statements (PostgreSQL's own text with $n placeholders) and plan costs, never a
+    parameter or row value.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_by = models.ForeignKey(
+        "models_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    statements_total = models.PositiveIntegerField(default=0)  # rows pg_stat_statements held
+    statements_examined = models.PositiveIntegerField(default=0)  # the costliest ones planned
+    hypopg_available = models.BooleanField(default=False)
+    notes = models.JSONField(default=list, blank=True)  # statements skipped and why (no values)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Advisor run {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class IndexAdvice(models.Model):
+    """One index the advisor proposes, with its proof and the Django side of adding it."""
+
+    run = models.ForeignKey(AdvisorRun, on_delete=models.CASCADE, related_name="advice")
+    # The candidate's identity across runs (table, method, keys, opclasses, predicate): dismissals match it.
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    table_name = models.CharField(max_length=63)
+    method = models.CharField(max_length=20)
+    definition = models.TextField()  # CREATE INDEX ... as PostgreSQL would be asked to build it
+    proven = models.BooleanField()  # a hypothetical (or trial) index lowered the queries' cost
+    proof = models.CharField(max_length=20)  # "hypopg", "trial" or "none"
+    unproven_reason = models.TextField(blank=True)
+    cost_before = models.FloatField()  # summed over the queries it serves, weighted by calls
+    cost_after = models.FloatField()
+    estimated_size_bytes = models.BigIntegerField(null=True, blank=True)
+    writes_per_day = models.FloatField(null=True, blank=True)  # inserts + updates + deletes on the table
+    queries = models.JSONField(default=list)  # [{queryid, statement, calls, cost_before, cost_after}]
+    model_label = models.CharField(max_length=200, blank=True)
+    meta_entry = models.TextField(blank=True)
+    migration = models.TextField(blank=True)
+    makes_redundant = models.JSONField(default=list, blank=True)  # existing index names
+
+    class Meta:
+        ordering = ["run", "-cost_before", "id"]
+
+    def __str__(self) -> str:
+        return self.definition
+
+    @property
+    def gain(self) -> float:
+        """How many times cheaper the served queries become (cost before / cost after)."""
+        return self.cost_before / self.cost_after if self.cost_after > 0 else float("inf")
+
+
+class AdviceDismissal(models.Model):
+    """A DBA's decision not to follow one advice (matched by fingerprint in later runs), with a reason."""
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    definition = models.TextField()
+    reason = models.TextField()
+    dismissed_by = models.ForeignKey(
+        "models_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dismissed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-dismissed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Dismissed: {self.definition}"

@@ -2,9 +2,11 @@
 
 from procrastinate.contrib.django import app
 
+from dashboard.dbhealth.advisor.services import advisor_run
 from dashboard.dbhealth.models import SnapshotRun
 from dashboard.dbhealth.recorder import violation_context
 from dashboard.dbhealth.services import constraint_check_run, dbhealth_prune, dbhealth_snapshot_take
+from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_tracked
 
 
@@ -25,3 +27,13 @@ def check_constraint(constraint: str, job_run_id: int | None = None) -> dict:
     """Count the rows that would violate one constraint (a full read of its table)."""
     with violation_context("task", "dbhealth.check_constraint"):
         return constraint_check_run(constraint, job_run_id=job_run_id)
+
+
+@app.task(name="dbhealth.advisor_run", queue="housekeeping")
+@job_run_tracked
+def advisor_run_task(job_run_id: int | None = None) -> dict:
+    """Plan the costliest statements and prove candidate indexes (dashboard.dbhealth.advisor)."""
+    starter = JobRun.objects.filter(pk=job_run_id).values_list("started_by", flat=True).first()
+    with violation_context("task", "dbhealth.advisor_run"):
+        run = advisor_run(started_by_id=starter, job_run_id=job_run_id)
+    return {"advisor_run": run.pk, "advice": run.advice.count()}

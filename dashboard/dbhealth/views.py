@@ -39,26 +39,36 @@ def _window_days(request: HttpRequest) -> int | None:
     return form.cleaned_data["days"] if form.is_valid() else None
 
 
-def _tabs(request: HttpRequest, active: str, days: int) -> dict[str, Any]:
+def tabs_context(request: HttpRequest, active: str, days: int | None) -> dict[str, Any]:
+    """The DB health tabs, and the window selector on the pages that have a window (`days`)."""
+    days_query = f"?days={days}" if days else ""
     return {
         "tabs": [
             {
                 "title": "Index usage",
                 "icon": "monitor_heart",
-                "link": reverse("dashboard:dbhealth:index_usage") + f"?days={days}",
+                "link": reverse("dashboard:dbhealth:index_usage") + days_query,
                 "active": active == "index_usage",
             },
             {
                 "title": "Constraint violations",
                 "icon": "gpp_maybe",
-                "link": reverse("dashboard:dbhealth:violations") + f"?days={days}",
+                "link": reverse("dashboard:dbhealth:violations") + days_query,
                 "active": active == "violations",
+            },
+            {
+                "title": "Index advisor",
+                "icon": "lightbulb",
+                "link": reverse("dashboard:dbhealth:advisor"),
+                "active": active == "advisor",
             },
         ],
         "windows": [
             {"days": value, "label": label, "active": value == days, "link": f"?days={value}"}
             for value, label in WINDOW_CHOICES
-        ],
+        ]
+        if days
+        else [],
         "days": days,
     }
 
@@ -76,7 +86,7 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
     kinds = selectors.FINDING_KINDS
     context = {
         **admin.site.each_context(request),
-        **_tabs(request, "index_usage", days),
+        **tabs_context(request, "index_usage", days),
         "title": "DB health: index usage",
         "window": window,
         "latest": selectors.snapshot_latest(),
@@ -120,7 +130,7 @@ def violations_view(request: HttpRequest) -> HttpResponse:
     daily = selectors.violations_per_constraint_daily(user, since)
     context = {
         **admin.site.each_context(request),
-        **_tabs(request, "violations", days),
+        **tabs_context(request, "violations", days),
         "title": "DB health: constraint violations",
         "since": since,
         "total": sum(row["count"] for row in daily),
