@@ -34,8 +34,8 @@ def tickets():
     _sql(
         """
         INSERT INTO models_core_ticket (is_active, deleted_at, delete_reason, deletion_metadata,
-            can_be_restored, ticket_number, subject, description, status, priority, tags, custom_fields, sla_breach,
-            created_at, updated_at, customer_id, organization_id)
+            can_be_restored, ticket_number, subject, description, status, priority, tags, custom_fields,
+            sla_breach, created_at, updated_at, customer_id, organization_id)
         SELECT g %% 10 <> 0, CASE WHEN g %% 10 = 0 THEN now() - g * interval '1 minute' END, '', '{}', true,
             g, 'Subject ' || md5(g::text), 'Description', 'open', 'low', '[]', '{}', false,
             now(), now(), %s, (ARRAY[%s, %s, %s, %s])[1 + g %% 4]
