@@ -3,6 +3,8 @@
 #   scripts/pg.sh start   create on first use, then start (idempotent)
 #   scripts/pg.sh stop    stop if running
 #   scripts/pg.sh status  print whether it runs and on which port
+#   scripts/pg.sh replica start|stop|status
+#                         a streaming replica of it (pg_basebackup -R) in .pg/replica/, on its own port
 # The cluster lives in .pg/ (git-ignored). As root it runs as the `postgres` user,
 # because PostgreSQL refuses to run as root.
 set -euo pipefail
@@ -125,9 +127,74 @@ status() {
     if is_running; then echo "running on 127.0.0.1:$(cat "$PORT_FILE")"; else echo "not running"; exit 3; fi
 }
 
+# Replica
+# A hot standby streaming from the private cluster, for DB health's "every node" readings. It has the
+# primary's databases and settings (pg_basebackup copies postgresql.conf), its own data folder and port.
+REPLICA="$PGHOME/replica"
+REPLICA_DATA="$REPLICA/data"
+REPLICA_PORT_FILE="$REPLICA/port"
+REPLICA_LOG="$REPLICA/server.log"
+
+replica_running() {
+    [ -f "$REPLICA_DATA/PG_VERSION" ] && as_owner "$BIN/pg_ctl" -D "$REPLICA_DATA" status >/dev/null 2>&1
+}
+
+replica_start() {
+    if [ -n "${DATABASE_URL:-}" ]; then
+        echo "DATABASE_URL is set: start replicas of that server yourself and list them in REPLICA_DATABASE_URLS." >&2
+        exit 1
+    fi
+    is_running || start >/dev/null
+    local primary_port; primary_port=$(cat "$PORT_FILE")
+    if [ ! -f "$REPLICA_DATA/PG_VERSION" ]; then
+        mkdir -p "$REPLICA"
+        [ "$(id -u)" = 0 ] && chown postgres "$REPLICA"
+        echo "Copying the primary into $REPLICA_DATA (pg_basebackup)"
+        as_owner "$BIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$REPLICA_DATA" -R -X stream \
+            >"$REPLICA/basebackup.log" 2>&1 || { cat "$REPLICA/basebackup.log" >&2; exit 1; }
+    fi
+    if replica_running; then
+        echo "Replica already running on 127.0.0.1:$(cat "$REPLICA_PORT_FILE")"
+        return 0
+    fi
+    rm -f "$REPLICA_DATA/postmaster.pid"
+    local port
+    if [ -f "$REPLICA_PORT_FILE" ] && port_free "$(cat "$REPLICA_PORT_FILE")"; then
+        port=$(cat "$REPLICA_PORT_FILE")
+    else
+        port=$((primary_port + 1)); while ! port_free "$port"; do port=$((port + 1)); done
+    fi
+    echo "$port" >"$REPLICA_PORT_FILE"
+    [ "$(id -u)" = 0 ] && { touch "$REPLICA_LOG"; chown postgres "$REPLICA_LOG"; }
+    as_owner "$BIN/pg_ctl" -D "$REPLICA_DATA" -l "$REPLICA_LOG" -o "-p $port" -w -t 60 start >/dev/null \
+        || { tail -20 "$REPLICA_LOG" >&2; exit 1; }
+    echo "Replica started on 127.0.0.1:$port, streaming from 127.0.0.1:$primary_port"
+    echo "  REPLICA_DATABASE_URLS=postgres://postgres@127.0.0.1:$port/$DB_NAME"
+}
+
+replica_stop() {
+    if replica_running; then
+        as_owner "$BIN/pg_ctl" -D "$REPLICA_DATA" -m fast -w stop >/dev/null
+        echo "Replica stopped"
+    else
+        echo "Replica is not running"
+    fi
+}
+
+replica_status() {
+    if replica_running; then echo "replica running on 127.0.0.1:$(cat "$REPLICA_PORT_FILE")"; else echo "replica not running"; exit 3; fi
+}
+
 case "${1:-}" in
     start) start ;;
-    stop) stop ;;
+    stop) replica_running && replica_stop; stop ;;
     status) status ;;
-    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+    replica)
+        case "${2:-}" in
+            start) replica_start ;;
+            stop) replica_stop ;;
+            status) replica_status ;;
+            *) echo "usage: $0 replica start|stop|status" >&2; exit 2 ;;
+        esac ;;
+    *) echo "usage: $0 start|stop|status|replica start|stop|status" >&2; exit 2 ;;
 esac

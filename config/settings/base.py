@@ -55,6 +55,31 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, con
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("Custodian needs PostgreSQL: DATABASE_URL must be a postgres:// URL.")
 
+
+def replica_list(urls: list[str]) -> list[dict]:
+    """Streaming replicas of the database, for DB health's per-node statistics (dashboard.dbhealth.nodes)."""
+    replicas = []
+    for url in urls:
+        parsed = dj_database_url.parse(url)
+        if not parsed["ENGINE"].endswith("postgresql") or not parsed.get("HOST"):
+            raise ImproperlyConfigured(
+                f"REPLICA_DATABASE_URLS: {url!r} is not a postgres://host:port/... URL."
+            )
+        port = int(parsed.get("PORT") or 5432)
+        replicas.append(
+            {
+                "name": f"{parsed['HOST']}:{port}",
+                "host": parsed["HOST"],
+                "port": port,
+                "user": parsed.get("USER") or "",
+                "password": parsed.get("PASSWORD") or "",
+            }
+        )
+    return replicas
+
+
+CUSTODIAN_DBHEALTH_REPLICAS = replica_list(env_list("REPLICA_DATABASE_URLS"))
+
 # APPS
 # ------------------------------------------------------------------------------
 DJANGO_APPS = [

@@ -22,6 +22,8 @@ class SnapshotRun(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.JOB)
     index_count = models.PositiveIntegerField(default=0)
     table_count = models.PositiveIntegerField(default=0)
+    # Set when the node could not be read (a replica down): the run holds no readings then.
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-taken_at", "-id"]

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -131,17 +130,15 @@ def violation_write(
     Never raises: the caller is already handling an error, and a recorder must not replace it with its own.
     """
     from dashboard.dbhealth.models import ConstraintViolation
+    from dashboard.dbhealth.nodes import side_connection
 
     if not getattr(settings, "CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS", True):
         return False
     try:
         source_kind, source, user_id, organization_id = _where()
         model_label = model_label or _models_by_table().get(table_name, "")
-        params = connections[using].get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
         table = ConstraintViolation._meta.db_table
-        with psycopg.connect(**params, autocommit=True, connect_timeout=5) as conn:
+        with side_connection(using) as conn:
             conn.execute(
                 f'INSERT INTO "{table}" (occurred_at, kind, sqlstate, constraint_name, table_name, '
                 "column_name, "

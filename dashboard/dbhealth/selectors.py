@@ -17,7 +17,7 @@ from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
-from dashboard.dbhealth import declarations, index_rules
+from dashboard.dbhealth import declarations, index_rules, nodes
 from dashboard.dbhealth.models import ConstraintViolation, IndexSnapshot, SnapshotRun, TableSnapshot
 from dashboard.jobs.models import JobRun
 
@@ -110,7 +110,8 @@ class CatalogIndex:
     key_definitions: tuple[str, ...] = ()  # each key column or expression as pg_get_indexdef prints it
     building: bool = False
     # Filled by index_usage_list():
-    scans_in_window: int = 0
+    scans_in_window: int = 0  # on every node
+    scans_by_node: dict[str, int] = field(default_factory=dict)
     provenance: str = ""
     declaration: str = ""
     drift: str = ""
@@ -242,7 +243,11 @@ def window_for(days: int, now: datetime | None = None) -> Window:
     """The counting window: from the last snapshot at or before `days` ago, or from the last reset."""
     now = now or timezone.now()
     start = now - timedelta(days=days)
-    baseline = SnapshotRun.objects.filter(taken_at__lte=start).order_by("-taken_at", "-id").first()
+    baseline = (
+        SnapshotRun.objects.filter(node=nodes.PRIMARY, error="", taken_at__lte=start)
+        .order_by("-taken_at", "-id")
+        .first()
+    )
     current_reset = stats_reset_current()
     reset_in_window = baseline is not None and baseline.stats_reset != current_reset
     window = Window(days, start, baseline, current_reset, reset_in_window, now=now)
@@ -250,7 +255,7 @@ def window_for(days: int, now: datetime | None = None) -> Window:
     window.judged_from = window.effective_start
     if window.judged_from is None:
         oldest = (
-            SnapshotRun.objects.filter(stats_reset__isnull=True, taken_at__lte=now)
+            SnapshotRun.objects.filter(node=nodes.PRIMARY, stats_reset__isnull=True, taken_at__lte=now)
             .order_by("taken_at", "id")
             .values_list("taken_at", flat=True)
             .first()
@@ -284,8 +289,12 @@ def index_usage_list(window: Window) -> list[CatalogIndex]:
     unmanaged = declarations.unmanaged_tables()
     definitions = declarations.declared_definitions()
     indexes = index_catalog_list()
+    replica_scans = nodes.replica_scans_in_window(window.start)
     for index in indexes:
-        index.scans_in_window = _since(index.idx_scan, baseline.get(index.key))
+        index.scans_by_node = {nodes.PRIMARY: _since(index.idx_scan, baseline.get(index.key))}
+        for reading in replica_scans:
+            index.scans_by_node[reading.node] = reading.scans.get(index.key, 0)
+        index.scans_in_window = sum(index.scans_by_node.values())
         declared = index.declared
         if declared is not None and declared.table == index.table:
             index.provenance = declared.source
@@ -448,6 +457,30 @@ def index_unused_list(
     writes."""
     floor = settings.CUSTODIAN_DBHEALTH_UNUSED_MIN_BYTES if min_bytes is None else min_bytes
     return [f for f in _unused_candidates(window, indexes, tables, max_scans) if f.size_bytes >= floor]
+
+
+def index_replica_only_list(indexes: list[CatalogIndex]) -> list[Finding]:
+    """Indexes no query on the primary used in the window but a replica did: unused on the primary's
+    statistics alone, and a loss for that replica's reads if dropped."""
+    findings = []
+    for index in indexes:
+        primary = index.scans_by_node.get(nodes.PRIMARY, 0)
+        users = {node: n for node, n in index.scans_by_node.items() if node != nodes.PRIMARY and n > 0}
+        if primary == 0 and users and index.is_valid and not index.backs_constraint:
+            where = ", ".join(f"{node} ({n} scans)" for node, n in sorted(users.items()))
+            findings.append(
+                Finding(
+                    kind="replica_only",
+                    table=index.table,
+                    index=index.name,
+                    detail=f"No scans on the primary in the window, but used on {where}.",
+                    action="Keep it: the replicas' reads need it, though the primary's statistics alone "
+                    "would call it unused.",
+                    size_bytes=index.size_bytes,
+                    extra={"nodes": users},
+                )
+            )
+    return findings
 
 
 @dataclass
@@ -639,7 +672,17 @@ def index_bloat_list(min_ratio: float = 0.3, min_wasted_bytes: int = 8 * 1024 * 
     return sorted(findings, key=lambda f: -f.extra["wasted_bytes"])
 
 
-FINDING_KINDS = ["unused", "duplicate", "invalid", "building", "bloated", "missing", "undeclared", "differs"]
+FINDING_KINDS = [
+    "unused",
+    "replica_only",
+    "duplicate",
+    "invalid",
+    "building",
+    "bloated",
+    "missing",
+    "undeclared",
+    "differs",
+]
 
 
 def index_findings_list(
@@ -649,6 +692,7 @@ def index_findings_list(
     and its export both read this, so the file says what the page says."""
     return (
         index_unused_list(window, indexes, tables=tables)
+        + index_replica_only_list(indexes)
         + index_duplicate_list(indexes)
         + index_invalid_list(indexes)
         + index_building_list(indexes)
@@ -782,7 +826,16 @@ def table_usage_list(window: Window) -> list[TableUsage]:
 
 
 def snapshot_latest() -> SnapshotRun | None:
-    return SnapshotRun.objects.order_by("-taken_at", "-id").first()
+    return SnapshotRun.objects.filter(node=nodes.PRIMARY).order_by("-taken_at", "-id").first()
+
+
+def replica_snapshot_latest_list() -> list[SnapshotRun]:
+    """Each configured replica's latest snapshot (an unreadable replica's says why in `error`)."""
+    latest = []
+    for replica in nodes.replicas_configured():
+        run = SnapshotRun.objects.filter(node=replica.name).order_by("-taken_at", "-id").first()
+        latest.append(run or SnapshotRun(node=replica.name, error="No snapshot yet.", taken_at=None))
+    return latest
 
 
 # Constraint violations

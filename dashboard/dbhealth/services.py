@@ -5,16 +5,18 @@ The command, the hourly task and the page's button all call these.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef
 from django.utils import timezone
 
-from dashboard.dbhealth import declarations
+from dashboard.dbhealth import declarations, nodes
 from dashboard.dbhealth.models import (
     ConstraintViolation,
     IndexDailyStat,
@@ -26,9 +28,13 @@ from dashboard.dbhealth.selectors import CONSTRAINT_CHECK_KIND, USER_SCHEMAS_SQL
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_start
 
-INDEX_SNAPSHOT_SQL = f"""
-INSERT INTO dbhealth_indexsnapshot (run_id, schema_name, table_name, index_name, method, idx_scan,
-    idx_tup_read, idx_tup_fetch, size_bytes, is_valid, is_unique, is_primary, is_exclusion, definition)
+logger = logging.getLogger(__name__)
+
+INDEX_COLUMNS = (
+    "run_id, schema_name, table_name, index_name, method, idx_scan, idx_tup_read, idx_tup_fetch, size_bytes, "
+    "is_valid, is_unique, is_primary, is_exclusion, definition"
+)
+INDEX_READING_SQL = f"""
 SELECT %s, s.schemaname, s.relname, s.indexrelname, am.amname, COALESCE(s.idx_scan, 0),
        COALESCE(s.idx_tup_read, 0), COALESCE(s.idx_tup_fetch, 0), pg_relation_size(s.indexrelid),
        i.indisvalid, i.indisunique, i.indisprimary,
@@ -41,15 +47,61 @@ JOIN pg_am am ON am.oid = c.relam
 WHERE {USER_SCHEMAS_SQL}
 """
 
-TABLE_SNAPSHOT_SQL = f"""
-INSERT INTO dbhealth_tablesnapshot (run_id, schema_name, table_name, size_bytes, seq_scan, idx_scan,
-    n_live_tup, n_dead_tup, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del)
+TABLE_COLUMNS = (
+    "run_id, schema_name, table_name, size_bytes, seq_scan, idx_scan, n_live_tup, n_dead_tup, n_tup_ins, "
+    "n_tup_upd, n_tup_hot_upd, n_tup_del"
+)
+TABLE_READING_SQL = f"""
 SELECT %s, s.schemaname, s.relname, pg_total_relation_size(s.relid), COALESCE(s.seq_scan, 0),
        COALESCE(s.idx_scan, 0), s.n_live_tup, s.n_dead_tup, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd,
        s.n_tup_del
 FROM pg_stat_user_tables s
 WHERE {USER_SCHEMAS_SQL}
 """
+STATS_RESET_SQL = "SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()"
+
+
+def _snapshot_primary(source: str) -> SnapshotRun:
+    # On the primary the readings go straight into the snapshot tables: two INSERT ... SELECT.
+    run = SnapshotRun.objects.create(
+        taken_at=timezone.now(), stats_reset=stats_reset_current(), source=source, node=nodes.PRIMARY
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO dbhealth_indexsnapshot ({INDEX_COLUMNS}) {INDEX_READING_SQL}", [run.pk])
+        run.index_count = cursor.rowcount
+        cursor.execute(f"INSERT INTO dbhealth_tablesnapshot ({TABLE_COLUMNS}) {TABLE_READING_SQL}", [run.pk])
+        run.table_count = cursor.rowcount
+    run.save(update_fields=["index_count", "table_count"])
+    return run
+
+
+def _snapshot_replica(replica: nodes.Replica, source: str) -> SnapshotRun:
+    # A replica is read over its own connection and its rows written here, on the primary.
+    run = SnapshotRun.objects.create(taken_at=timezone.now(), source=source, node=replica.name)
+    try:
+        with nodes.replica_connection(replica) as conn:
+            reset = conn.execute(STATS_RESET_SQL).fetchone()
+            index_rows = conn.execute(INDEX_READING_SQL, [run.pk]).fetchall()
+            table_rows = conn.execute(TABLE_READING_SQL, [run.pk]).fetchall()
+    except psycopg.Error as exc:
+        logger.warning("DB health: replica %s could not be read: %s", replica.name, exc)
+        run.error = f"Could not be read: {str(exc).strip()[:500]}"
+        run.save(update_fields=["error"])
+        return run
+    with connection.cursor() as cursor:
+        marks = ", ".join(["%s"] * len(INDEX_COLUMNS.split(",")))
+        cursor.executemany(
+            f"INSERT INTO dbhealth_indexsnapshot ({INDEX_COLUMNS}) VALUES ({marks})", index_rows
+        )
+        marks = ", ".join(["%s"] * len(TABLE_COLUMNS.split(",")))
+        cursor.executemany(
+            f"INSERT INTO dbhealth_tablesnapshot ({TABLE_COLUMNS}) VALUES ({marks})", table_rows
+        )
+    run.stats_reset = reset[0] if reset else None
+    run.index_count, run.table_count = len(index_rows), len(table_rows)
+    run.save(update_fields=["stats_reset", "index_count", "table_count"])
+    return run
+
 
 # One snapshot's deltas against the node's previous snapshot, added to each index's row for the day.
 # A reset (the database's stats_reset changed, or one counter went down) never gives a negative delta:
@@ -78,7 +130,7 @@ def index_daily_rollup(run: SnapshotRun) -> int:
     """Add `run`'s scans (since the node's previous snapshot) to the day's rows; the first snapshot of a
     node only sets the starting point. Returns the rows written."""
     previous = (
-        SnapshotRun.objects.filter(node=run.node)
+        SnapshotRun.objects.filter(node=run.node, error="")
         .filter(models.Q(taken_at__lt=run.taken_at) | models.Q(taken_at=run.taken_at, pk__lt=run.pk))
         .order_by("-taken_at", "-id")
         .first()
@@ -100,18 +152,18 @@ def index_daily_rollup(run: SnapshotRun) -> int:
 
 
 def dbhealth_snapshot_take(source: str = SnapshotRun.Source.JOB) -> SnapshotRun:
-    """Store one reading of every index's and table's statistics: two INSERT ... SELECT, one transaction."""
+    """Store one reading of every index's and table's statistics on every node, in one transaction.
+
+    Returns the primary's run. A replica that cannot be read gets a run with `error` set and no readings,
+    so the page can say so; the primary's reading is kept either way.
+    """
     with transaction.atomic():
-        run = SnapshotRun.objects.create(
-            taken_at=timezone.now(), stats_reset=stats_reset_current(), source=source
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(INDEX_SNAPSHOT_SQL, [run.pk])
-            run.index_count = cursor.rowcount
-            cursor.execute(TABLE_SNAPSHOT_SQL, [run.pk])
-            run.table_count = cursor.rowcount
-        run.save(update_fields=["index_count", "table_count"])
+        run = _snapshot_primary(source)
         index_daily_rollup(run)
+        for replica in nodes.replicas_configured():
+            replica_run = _snapshot_replica(replica, source)
+            if not replica_run.error:
+                index_daily_rollup(replica_run)
     return run
 
 

@@ -90,6 +90,7 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         "title": "DB health: index usage",
         "window": window,
         "latest": selectors.snapshot_latest(),
+        "replicas": selectors.replica_snapshot_latest_list(),
         "indexes": indexes,
         "findings": findings,
         "finding_counts": [(kind, sum(1 for f in findings if f.kind == kind)) for kind in kinds],

@@ -10,12 +10,12 @@ application's own queries.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import psycopg
-from django.db import connection
+
+from dashboard.dbhealth.nodes import side_connection
 
 # Statements the advisor may EXPLAIN: reads and the writes whose WHERE an index serves. EXPLAIN without
 # ANALYZE executes nothing.
@@ -50,17 +50,9 @@ class AdvisorStatus:
     hypopg_reason: str
 
 
-@contextmanager
-def advisor_connection() -> Iterator[psycopg.Connection]:
+def advisor_connection() -> AbstractContextManager[psycopg.Connection]:
     """A private connection to the same database, closed (and so its hypothetical indexes gone) on exit."""
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    conn = psycopg.connect(**params, autocommit=True)
-    try:
-        yield conn
-    finally:
-        conn.close()
+    return side_connection()
 
 
 def _extension_installed(conn: psycopg.Connection, name: str) -> bool:
