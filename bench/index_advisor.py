@@ -1,0 +1,244 @@
+"""Does the index advisor find the index a workload needs, and is its estimate honest? Ratios in one run.
+
+    .venv/bin/python bench/index_advisor.py [--tickets 100000] [--statements 5000] [--keep]
+
+In a database of its own (created with the migrations, dropped at the end unless --keep):
+1. Known missing index: `--tickets` tickets over 50 organizations (a tenth in the trash), the project's own
+   `idx_ticket_trash` dropped, and the trash page's query run for every organization. The advisor must
+   propose exactly that index (or one beginning with its columns, same predicate). Its estimated gain (plan
+   cost before / after, hypothetical index) is compared with the gain measured by running the workload
+   before and after creating the real index: the ratio must lie within 2x.
+2. A workload no index helps (primary-key lookups, a whole-table count): no advice.
+3. Scale: `--statements` distinct statements in pg_stat_statements: the advisor page's time and the run's.
+Needs pg_stat_statements preloaded and HypoPG (the private cluster of scripts/pg.sh has both).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+from dashboard.dbhealth.advisor.services import advisor_run  # noqa: E402
+from dashboard.dbhealth.models import IndexAdvice  # noqa: E402
+
+DROPPED = "idx_ticket_trash"
+TRASH_PAGE = (
+    "SELECT id FROM models_core_ticket WHERE organization_id = %s AND deleted_at IS NOT NULL "
+    "ORDER BY deleted_at DESC, id DESC LIMIT 50"
+)
+
+
+def sql(statement: str, params: list | None = None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params or [])
+        return cursor.fetchall() if cursor.description else []
+
+
+def generate(tickets: int) -> list[int]:
+    from models_core.models import Organization, User
+
+    orgs = Organization.objects.bulk_create(
+        [Organization(name=f"Bench {n}", slug=f"bench-{n}") for n in range(50)]
+    )
+    customer = User.objects.create(username="bench-customer", email="c@example.com", organization=orgs[0]).pk
+    orgs = [org.pk for org in orgs]
+    sql(
+        """
+        INSERT INTO models_core_ticket (is_active, deleted_at, delete_reason, deletion_metadata,
+            can_be_restored, ticket_number, subject, description, status, priority, tags, custom_fields,
+            sla_breach, created_at, updated_at, customer_id, organization_id)
+        -- Every organization gets a tenth of its tickets in the trash (g / 50 and g mod 50 are independent).
+        SELECT (g / 50) %% 10 <> 0, CASE WHEN (g / 50) %% 10 = 0 THEN now() - g * interval '1 second' END,
+            '', '{}', true,
+            g, 'Subject ' || g, '', 'open', 'low', '[]', '{}', false, now(), now(), %s,
+            (%s::bigint[])[1 + g %% 50]
+        FROM generate_series(1, %s) g
+        """,
+        [customer, orgs, tickets],
+    )
+    sql("ANALYZE")
+    return orgs
+
+
+def timed_workload(orgs: list[int], rounds: int) -> float:
+    """Median server execution time (EXPLAIN ANALYZE, seconds) of one pass of the trash query over every
+    organization: what the planner's cost estimates, without the client round trips."""
+    times = []
+    for _ in range(rounds):
+        total = 0.0
+        for org in orgs:
+            plan = sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {TRASH_PAGE}", [org])[0][0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            total += plan[0]["Execution Time"] / 1000
+        times.append(total)
+    return statistics.median(times)
+
+
+def planner_cost(orgs: list[int]) -> float:
+    """The planner's total estimated cost of one pass, with each organization's real value."""
+    total = 0.0
+    for org in orgs:
+        plan = sql(f"EXPLAIN (FORMAT JSON) {TRASH_PAGE}", [org])[0][0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        total += plan[0]["Plan"]["Total Cost"]
+    return total
+
+
+def known_missing_index(orgs: list[int]) -> bool:
+    definition = sql("SELECT pg_get_indexdef(%s::regclass)", [DROPPED])[0][0]
+    sql(f"DROP INDEX {DROPPED}")
+    sql("SELECT pg_stat_statements_reset()")
+    for _ in range(3):
+        for org in orgs:
+            sql(TRASH_PAGE, [org])
+    run = advisor_run()
+    proven = list(IndexAdvice.objects.filter(run=run, proven=True))
+    match = [
+        a
+        for a in proven
+        if "(organization_id, deleted_at DESC, id DESC" in a.definition
+        and "WHERE deleted_at IS NOT NULL" in a.definition
+    ]
+    print(f"1. dropped {DROPPED}; advisor proposed {len(proven)} index(es):")
+    for advice in proven:
+        print(f"   {advice.definition}  (estimated {advice.gain:.1f}x cheaper)")
+    ok = bool(match)
+    if match:
+        advice = match[0]
+        before, cost_before = timed_workload(orgs, 7), planner_cost(orgs)
+        sql(advice.definition)
+        sql("ANALYZE models_core_ticket")
+        after, cost_after = timed_workload(orgs, 7), planner_cost(orgs)
+        sql(f"DROP INDEX {advice.definition.split()[2]}")
+        measured = before / after
+        ratio = advice.gain / measured
+        ok = 0.5 <= ratio <= 2
+        print(
+            f"   measured: workload {before * 1000:.1f} ms -> {after * 1000:.1f} ms = {measured:.1f}x faster"
+        )
+        print(f"   the planner's own estimate with the real index: {cost_before / cost_after:.1f}x cheaper")
+        print(f"   estimated / measured gain = {ratio:.2f} (goal 0.5 .. 2): {'ok' if ok else 'OUTSIDE'}")
+    else:
+        print("   MISSED: no proposal starts with the dropped index's columns")
+    sql(definition)
+    return ok
+
+
+def no_index_helps(orgs: list[int]) -> bool:
+    sql("SELECT pg_stat_statements_reset()")
+    for n in range(1, 200):
+        sql("SELECT subject FROM models_core_ticket WHERE id = %s", [n])
+    sql("SELECT count(*) FROM models_core_ticket")
+    run = advisor_run()
+    count = IndexAdvice.objects.filter(run=run).count()
+    print(
+        f"2. pk lookups and a whole-table count: {count} advice (goal 0): {'ok' if count == 0 else 'WRONG'}"
+    )
+    return count == 0
+
+
+def scale(statements: int) -> None:
+    sql("SELECT pg_stat_statements_reset()")
+    columns = [
+        "subject",
+        "status",
+        "priority",
+        "ticket_number",
+        "created_at",
+        "updated_at",
+        "organization_id",
+        "customer_id",
+        "sla_breach",
+        "tags",
+        "custom_fields",
+        "description",
+        "is_active",
+        "deleted_at",
+        "delete_reason",
+        "can_be_restored",
+        "resolution_due",
+        "first_response_due",
+        "resolved_at",
+        "assigned_agent_id",
+        "deletion_batch",
+        "auto_delete_at",
+        "first_responded_at",
+        "customer_satisfaction_score",
+        "time_to_first_response",
+    ]
+    made = 0
+    for size in range(1, statements // len(columns) + 2):
+        for column in columns:
+            if made >= statements:
+                break
+            marks = ", ".join(["%s"] * size)
+            sql(f"SELECT {column} FROM models_core_ticket WHERE id IN ({marks})", list(range(1, size + 1)))
+            made += 1
+    held = sql("SELECT count(*) FROM pg_stat_statements")[0][0]
+    start = time.perf_counter()
+    advisor_run()
+    run_seconds = time.perf_counter() - start
+    from models_core.models import User
+
+    dba = User.objects.create(username="bench-dba", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(dba)
+    page, usage = [], []
+    for _ in range(5):
+        start = time.perf_counter()
+        assert client.get("/dashboard/dbhealth/advisor/").status_code == 200
+        page.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        assert client.get("/dashboard/dbhealth/indexes/").status_code == 200
+        usage.append(time.perf_counter() - start)
+    indexes = sql("SELECT count(*) FROM pg_stat_user_indexes")[0][0]
+    p, u = statistics.median(page), statistics.median(usage)
+    print(
+        f"3. {held} statements in pg_stat_statements, {indexes} indexes: advisor run {run_seconds:.1f} s "
+        f"(background job); advisor page {p * 1000:.0f} ms (goal <= 1000), "
+        f"index usage page {u * 1000:.0f} ms: ratio {p / u:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--statements", type=int, default=5000)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args()
+    setup_test_environment()
+    connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_bench_advisor"
+    settings.ALLOWED_HOSTS = ["*"]
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        start = time.perf_counter()
+        orgs = generate(args.tickets)
+        print(f"{args.tickets} tickets over {len(orgs)} organizations in {time.perf_counter() - start:.1f} s")
+        ok = known_missing_index(orgs)
+        ok = no_index_helps(orgs) and ok
+        scale(args.statements)
+    finally:
+        if not args.keep:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
