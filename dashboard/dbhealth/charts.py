@@ -110,3 +110,17 @@ def violations_by_organization_figure(rows: list[dict]) -> go.Figure:
     ordered = rows[::-1]
     fig = go.Figure(go.Bar(x=[r["count"] for r in ordered], y=[r["label"] for r in ordered], orientation="h"))
     return _layout(fig, "By organization", xaxis_title="violations", height=max(380, 24 * len(ordered)))
+
+
+def scans_per_node_figure(rows: list[tuple]) -> go.Figure:
+    """Index scans per day on each node (primary and replicas): rows of (node, day, scans)."""
+    fig = go.Figure()
+    by_node: dict[str, tuple[list, list]] = {}
+    for node, day, scans in rows:
+        days, values = by_node.setdefault(node, ([], []))
+        days.append(day)
+        values.append(int(scans))
+    for node, (days, values) in by_node.items():
+        fig.add_trace(go.Bar(x=days, y=values, name=node, hovertemplate=f"{node}<br>%{{x}}: %{{y}} scans"))
+    fig.update_layout(barmode="group", xaxis={"type": "date"}, yaxis={"type": "linear"})
+    return _layout(fig, "Index scans per day on each node", yaxis_title="scans")

@@ -94,3 +94,13 @@ def replica_scans_in_window(start: datetime) -> list[NodeScans]:
         )
         result.append(NodeScans(replica.name, latest, {(s, t, i): int(n) for s, t, i, n in rows}))
     return result
+
+
+def scans_per_node_daily(start: datetime) -> list[tuple[str, object, int]]:
+    """(node, day, scans) for every node since `start`, from the daily rollups, for the per-node chart."""
+    return list(
+        IndexDailyStat.objects.filter(day__gte=start.date())
+        .values_list("node", "day")
+        .annotate(total=Sum("scans"))
+        .order_by("node", "day")
+    )

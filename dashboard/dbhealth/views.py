@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.charts import render_figure
-from dashboard.dbhealth import charts, selectors, services
+from dashboard.dbhealth import charts, nodes, selectors, services
 from dashboard.dbhealth.forms import WINDOW_CHOICES, ConstraintCheckForm, WindowForm
 from dashboard.dbhealth.models import SnapshotRun
 from dashboard.scoping import staff_permission_required
@@ -91,6 +92,11 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         "window": window,
         "latest": selectors.snapshot_latest(),
         "replicas": selectors.replica_snapshot_latest_list(),
+        "nodes_chart": render_figure(
+            charts.scans_per_node_figure(nodes.scans_per_node_daily(window.start)), "dbh-nodes"
+        )
+        if settings.CUSTODIAN_DBHEALTH_REPLICAS
+        else None,
         "indexes": indexes,
         "findings": findings,
         "finding_counts": [(kind, sum(1 for f in findings if f.kind == kind)) for kind in kinds],

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.dbhealth import nodes, selectors
@@ -93,7 +94,9 @@ def _finding_kinds(index_name: str) -> set[str]:
 
 
 @pytest.mark.slow
-def test_an_index_used_only_on_the_replica_is_not_unused_and_says_where_it_is_used(replica, replica_index):
+def test_an_index_used_only_on_the_replica_is_not_unused_and_says_where_it_is_used(
+    replica, replica_index, client, dba
+):
     dbhealth_snapshot_take()
     assert "unused" in _finding_kinds(replica_index)
 
@@ -119,6 +122,11 @@ def test_an_index_used_only_on_the_replica_is_not_unused_and_says_where_it_is_us
     assert usage.scans_by_node[replica.name] >= 1
     finding = next(f for f in selectors.index_replica_only_list([usage]) if f.index == replica_index)
     assert replica.name in finding.detail
+
+    client.force_login(dba)
+    body = client.get(reverse("dashboard:dbhealth:index_usage")).content.decode()
+    assert 'data-testid="nodes-chart"' in body and f'data-node="{replica.name}"' in body
+    assert f'data-node-scans="{replica.name}"' in body
 
 
 @pytest.mark.slow
