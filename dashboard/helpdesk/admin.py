@@ -45,6 +45,7 @@ from dashboard.dataio.resources import (
 )
 from dashboard.scoping import scope_to_organization
 from dashboard.trash.admin import MoveToTrashAdminMixin
+from models_core.forms import form_keeping_trashed_choices
 from models_core.models import (
     KnowledgeBaseArticle,
     Organization,
@@ -112,7 +113,19 @@ def scope_to_user_organization(queryset: QuerySet, user: Any, path: str | None) 
     return scope_to_organization(queryset, user, field=path or "pk")
 
 
-class OrganizationScopedMixin:
+class KeepTrashedChoicesAdminMixin:
+    """Forms and inline formsets whose foreign keys keep a current value that is in the trash, marked
+    "(in the trash)" (models_core.forms): an unchanged save never clears or refuses such a link."""
+
+    def get_form(self, request: HttpRequest, obj: models.Model | None = None, **kwargs: Any) -> type:
+        return form_keeping_trashed_choices(super().get_form(request, obj, **kwargs))  # type: ignore[misc]
+
+    def get_formset(self, request: HttpRequest, obj: models.Model | None = None, **kwargs: Any) -> type:
+        kwargs.setdefault("form", form_keeping_trashed_choices(self.form))  # type: ignore[attr-defined]
+        return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+
+
+class OrganizationScopedMixin(KeepTrashedChoicesAdminMixin):
     """Scope an admin's rows and its foreign-key choices to the viewer's organization.
 
     `organization_field` is the lookup path from this admin's model to its organization ("" when the model is

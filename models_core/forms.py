@@ -1,0 +1,91 @@
+"""Forms over soft-delete models: a link to a row in the trash stays as it is unless the user changes it.
+
+A foreign key may point at a trashed row by design (a trashed user's tickets keep their customer and agent).
+Choice fields offer live rows only (`Model.objects`), so a form rendered for such a ticket would show the
+field empty, and an unchanged save would clear it (SET_NULL fields) or fail ("This field is required").
+`keep_trashed_choices(form)` adds the instance's current value to each such field's choices, labelled
+"(in the trash)", and nothing else: another trashed row stays unselectable, and the field's own queryset
+(its tenancy scoping included) still decides, since the current value is only kept when that queryset
+reaches it with the live-rows filter lifted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+
+from .softdelete import SoftDeleteModel, SoftDeleteQuerySet
+
+TRASH_MARK = "(in the trash)"
+
+
+def _marked(label: Callable[[Any], str]) -> Callable[[Any], str]:
+    def label_from_instance(obj: Any) -> str:
+        text = label(obj)
+        return f"{text} {TRASH_MARK}" if getattr(obj, "deleted_at", None) is not None else text
+
+    return label_from_instance
+
+
+def keep_trashed_choices(form: forms.BaseForm) -> None:
+    """Keep the bound instance's current foreign-key values selectable when they are in the trash."""
+    instance = getattr(form, "instance", None)
+    if instance is None or instance.pk is None:
+        return
+    concrete = {f.name: f for f in instance._meta.concrete_fields if f.is_relation}
+    for name, field in form.fields.items():
+        if not isinstance(field, forms.ModelChoiceField) or isinstance(field, forms.ModelMultipleChoiceField):
+            continue
+        queryset = field.queryset
+        if not (isinstance(queryset, SoftDeleteQuerySet) and issubclass(queryset.model, SoftDeleteModel)):
+            continue
+        model_field = concrete.get(name)
+        if model_field is None:
+            continue
+        current = getattr(instance, model_field.attname, None)
+        if current is None:
+            continue
+        key = field.to_field_name or "pk"
+        field.label_from_instance = _marked(field.label_from_instance)
+        field.queryset = queryset.with_deleted().filter(Q(deleted_at__isnull=True) | Q(**{key: current}))
+
+
+class KeepTrashedChoicesMixin:
+    """For ModelForms: see `keep_trashed_choices`.
+
+    A link left as it was to a trashed row is also left out of the model's validation, whose rules want
+    live targets for links being set (the validation scans still report such rows); only while no other
+    link of the form changes, since rules tie links together (an agent of the ticket's organization).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        keep_trashed_choices(self)  # type: ignore[arg-type]
+
+    def _get_validation_exclusions(self) -> set[str]:
+        exclude = super()._get_validation_exclusions()  # type: ignore[misc]
+        changed = set(self.changed_data)  # type: ignore[attr-defined]
+        fields = self.fields  # type: ignore[attr-defined]
+        if any(isinstance(fields.get(name), forms.ModelChoiceField) for name in changed):
+            return exclude
+        cleaned = getattr(self, "cleaned_data", {})
+        kept = {
+            name
+            for name, field in fields.items()
+            if isinstance(field, forms.ModelChoiceField)
+            and name not in changed
+            and getattr(cleaned.get(name), "deleted_at", None) is not None
+        }
+        return set(exclude) | kept
+
+
+def form_keeping_trashed_choices(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
+    """`form_class` with KeepTrashedChoicesMixin in front (once)."""
+    if issubclass(form_class, KeepTrashedChoicesMixin):
+        return form_class
+    return type(
+        form_class.__name__, (KeepTrashedChoicesMixin, form_class), {"__module__": form_class.__module__}
+    )
