@@ -6,9 +6,11 @@ Three ways to save the same UserSession row (a hooked model with no hooks of its
 round so drift in the machine's load hits them alike:
 - plain: Django's Model.save(), skipping ModelHooksMixin altogether (the baseline);
 - no hooks: the mixin's save with nothing registered for the model;
-- 3 no-op hooks: before_update, before_save and after_save no-op hooks registered (statistics counted).
-Each is measured inside a transaction (as services write) and in autocommit. The goal: 3 no-op hooks
-within 10% of a plain save. Rows are created for the run and removed afterwards.
+- 3 no-op hooks: before_update, before_save and after_save no-op hooks registered (statistics counted);
+- false condition: one before_update hook with `when="is_active", has_changed=True`, which the save (of
+  user_agent) never meets, so the hook is skipped by its condition (no query, see HookCondition).
+Each is measured inside a transaction (as services write) and in autocommit. The goals: 3 no-op hooks
+within 10% of a plain save, a false condition within 5%. Rows are created for the run and removed afterwards.
 """
 
 import argparse
@@ -62,7 +64,12 @@ def timed(func, session, n) -> float:
 
 def measure(session: UserSession, saves: int, rounds: int, in_transaction: bool) -> dict[str, float]:
     hooks = []
-    samples: dict[str, list[float]] = {"plain": [], "no hooks": [], "3 no-op hooks": []}
+    samples: dict[str, list[float]] = {
+        "plain": [],
+        "no hooks": [],
+        "3 no-op hooks": [],
+        "false condition": [],
+    }
     for _ in range(rounds):
         for name in samples:
             for hook in hooks:
@@ -79,6 +86,17 @@ def measure(session: UserSession, saves: int, rounds: int, in_transaction: bool)
                     hook_registry.register_hook(
                         HookType.AFTER_SAVE, UserSession, noop_after_save, on_error="raise"
                     ),
+                ]
+            if name == "false condition":
+                hooks = [
+                    hook_registry.register_hook(
+                        HookType.BEFORE_UPDATE,
+                        UserSession,
+                        noop_before_update,
+                        on_error="raise",
+                        when="is_active",
+                        has_changed=True,
+                    )
                 ]
             func = plain if name == "plain" else mixin
             if in_transaction:
@@ -109,7 +127,10 @@ def main() -> None:
             base = result["plain"]
             print(f"{label}: median per save over {args.rounds} rounds of {args.saves}")
             for name, seconds in result.items():
-                print(f"  {name:14} {seconds * 1e6:8.1f} µs   ratio {seconds / base:5.3f}")
+                print(f"  {name:15} {seconds * 1e6:8.1f} µs   ratio {seconds / base:5.3f}")
+            ratio = result["false condition"] / base
+            verdict = "ok" if ratio <= 1.05 else "OVER the 1.05 goal"
+            print(f"  conditional hook, condition false / plain save: {ratio:.3f}x ({verdict})")
     finally:
         org.hard_delete()
     hook_registry.stats_take()

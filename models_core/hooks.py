@@ -6,13 +6,25 @@ A hook is a function registered for one (hook type, model) pair::
     def stamp_resolved_at(instance, **context):
         ...
 
+    @model_hook("after_update", "Ticket", when="status", was="resolved", is_now="open")
+    def notify_reopened(ticket, **context):
+        ...
+
+The model may be a class, "app_label.Model" or a bare class name naming exactly one installed model
+(anything else is a clear error at registration); the hook type a HookType or its name in any case.
+`when=<field>` with `has_changed`, `was`, `is_now`, `was_not`, `is_not` (django-lifecycle's conditions) makes
+a hook conditional; instances answer `initial_value(field)` and `has_changed(field)` from the values they
+were loaded with or last saved (ModelHooksMixin keeps them; no query). A false condition costs a dict
+lookup and a comparison.
+
 Contract
 - Hooks take the instance and keyword context and must accept ``**context`` (checked at registration):
   save events pass ``created`` and ``update_fields``; soft delete passes ``user``, ``reason``, ``batch_id``
   and ``cascaded``; restore passes ``user`` and ``batch_id``; hard delete passes ``origin``.
 - Order: ascending ``priority`` (default 100), then registration order. A save runs before_create /
   before_update, then before_save, the write, then after_save, then after_create / after_update.
-- Errors: every hook declares ``on_error``. "raise" propagates the error: from a before-hook the write does
+- Errors: ``on_error`` defaults to "raise" (a Django signal handler's behaviour; the project's own hooks
+  still say it). "raise" propagates the error: from a before-hook the write does
   not happen (nothing is written); from an after-hook it reaches the caller inside the caller's transaction
   (soft delete, restore and hard delete run in one, so they roll back whole). "log" logs it, counts a
   failure and carries on; an inline "log" hook runs in a savepoint when a transaction is open, so a database
@@ -43,18 +55,24 @@ Statistics and bypasses
   due, and at exit.
 - Writes that skip ``save()`` (``bulk_create``, ``bulk_update``, ``QuerySet.update``) on hooked models are
   counted per model by ``HookAwareQuerySet`` and flushed the same way. Raw SQL cannot be seen.
+- Skipping hooks on purpose: ``instance.save(skip_hooks=True)``, and ``with bypass_hooks():`` (scripts,
+  data migrations) for every save, delete, soft delete and restore inside it. Each skip is counted as a
+  bypass of its model ("skip_hooks" / "bypass_hooks") beside the bulk ones.
 """
 
 from __future__ import annotations
 
 import atexit
+import copy
 import enum
+import functools
 import hashlib
 import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +95,23 @@ ERROR_MAX_CHARS = 2000
 
 # The keyword context hooks receive (see the module docstring).
 CONTEXT_NAMES = frozenset({"created", "update_fields", "user", "reason", "batch_id", "cascaded", "origin"})
+CONDITION_NAMES = frozenset({"has_changed", "was", "is_now", "was_not", "is_not"})
+
+
+def model_by_name(name: str) -> type[models.Model]:
+    """A model from "app_label.Model" or a bare class name ("Ticket"), which must name exactly one model."""
+    if "." in name:
+        try:
+            return apps.get_model(name)
+        except (LookupError, ValueError):
+            raise ValueError(f"No model {name!r} is installed.") from None
+    found = [m for m in apps.get_models() if m.__name__.lower() == name.lower()]
+    if not found:
+        raise ValueError(f"No model is named {name!r}; give a model class or 'app_label.Model'.")
+    if len(found) > 1:
+        labels = ", ".join(sorted(m._meta.label for m in found))
+        raise ValueError(f"{name!r} names several models ({labels}); say which with 'app_label.Model'.")
+    return found[0]
 
 
 class HookType(enum.StrEnum):
@@ -152,6 +187,70 @@ def _source_hash(func: Callable) -> str:
     return hashlib.sha256(source.encode()).hexdigest()
 
 
+_ANY = object()  # "no constraint" for the was / is_now values of a condition
+
+
+class HookCondition:
+    """When a hook runs, in django-lifecycle's terms: a field and what must hold of its change.
+
+    `has_changed` True/False: the value differs/does not differ from the stored one; `was` / `is_now`: the
+    stored / current value equals it; `was_not` / `is_not`: differs from it. All given parts must hold. The
+    stored value is the one the instance was loaded with (or last saved), kept by ModelHooksMixin without a
+    query; an instance not saved yet has none (None).
+    """
+
+    __slots__ = ("attname", "field", "has_changed", "is_not", "is_now", "was", "was_not")
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        field: str,
+        *,
+        has_changed: bool | None = None,
+        was: Any = _ANY,
+        is_now: Any = _ANY,
+        was_not: Any = _ANY,
+        is_not: Any = _ANY,
+    ) -> None:
+        try:
+            model_field = model._meta.get_field(field)
+        except Exception:
+            raise ValueError(f"when={field!r}: {model.__name__} has no field {field!r}.") from None
+        if not getattr(model_field, "concrete", False):
+            raise ValueError(f"when={field!r}: only a concrete field of {model.__name__} can be watched.")
+        self.field = field
+        self.attname = model_field.attname
+        self.has_changed = has_changed
+        self.was, self.is_now, self.was_not, self.is_not = was, is_now, was_not, is_not
+
+    def __call__(self, instance: models.Model) -> bool:
+        current = instance.__dict__.get(self.attname)
+        initial = _initial_of(instance, self.attname, current)
+        if self.has_changed is not None and (initial != current) is not self.has_changed:
+            return False
+        if self.was is not _ANY and initial != self.was:
+            return False
+        if self.is_now is not _ANY and current != self.is_now:
+            return False
+        if self.was_not is not _ANY and initial == self.was_not:
+            return False
+        return not (self.is_not is not _ANY and current == self.is_not)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.has_changed is not None:
+            parts.append("has changed" if self.has_changed else "has not changed")
+        for label, value in (
+            ("was", self.was),
+            ("is now", self.is_now),
+            ("was not", self.was_not),
+            ("is not", self.is_not),
+        ):
+            if value is not _ANY:
+                parts.append(f"{label} {value!r}")
+        return f"{self.field} " + (", ".join(parts) if parts else "(any value)")
+
+
 @dataclass(eq=False, slots=True)
 class Hook:
     """One registered hook: its function, where it runs, where it comes from and its in-process counters."""
@@ -165,6 +264,7 @@ class Hook:
     on_error: ErrorPolicy
     on_commit: bool
     seq: int
+    condition: HookCondition | None = None
     module: str = ""
     qualname: str = ""
     file: str = ""
@@ -200,6 +300,11 @@ class Hook:
     @property
     def model_label(self) -> str:
         return self.model._meta.label
+
+    @property
+    def condition_text(self) -> str:
+        """The `when=` condition for people ("" when the hook always runs)."""
+        return str(self.condition) if self.condition is not None else ""
 
     def __call__(self, instance: models.Model, context: dict[str, Any]) -> Any:
         start = time.perf_counter_ns()
@@ -321,13 +426,17 @@ class ModelHookRegistry:
         model: type[models.Model] | str,
         func: Callable[..., Any],
         *,
-        on_error: ErrorPolicy | str,
+        on_error: ErrorPolicy | str = ErrorPolicy.RAISE,
         priority: int = DEFAULT_PRIORITY,
         on_commit: bool = False,
+        when: str | None = None,
+        **condition: Any,
     ) -> Hook:
-        """Register `func` to run on `hook_type` events of `model` (a class or "app_label.Model")."""
+        """Register `func` to run on `hook_type` events of `model`: a class, "app_label.Model" or a bare model
+        name ("Ticket") that names exactly one model. `when` (a field) with `has_changed`, `was`, `is_now`,
+        `was_not`, `is_not` makes it conditional (see HookCondition)."""
         try:
-            hook_type = HookType(hook_type)
+            hook_type = HookType(hook_type.lower() if isinstance(hook_type, str) else hook_type)
         except ValueError:
             raise ValueError(
                 f"Invalid hook type {hook_type!r}; one of: {', '.join(t.value for t in HookType)}"
@@ -337,7 +446,15 @@ class ModelHookRegistry:
         except ValueError:
             raise ValueError(f"on_error must be 'raise' or 'log', not {on_error!r}") from None
         if isinstance(model, str):
-            model = apps.get_model(model)
+            model = model_by_name(model)
+        unknown = set(condition) - CONDITION_NAMES
+        if unknown:
+            raise TypeError(
+                f"Unknown hook option(s) {', '.join(sorted(unknown))}; conditions take "
+                f"{', '.join(sorted(CONDITION_NAMES))}."
+            )
+        if condition and when is None:
+            raise TypeError(f"{', '.join(sorted(condition))} need when=<field name>.")
         if not (isinstance(model, type) and issubclass(model, ModelHooksMixin)):
             raise TypeError(f"{model!r} does not use ModelHooksMixin; its hooks would never run.")
         if model._meta.abstract or model._meta.proxy:
@@ -354,10 +471,11 @@ class ModelHookRegistry:
                 f"Hook {func.__qualname__}: name its first parameter (the instance) something other than "
                 f"{parameters[0].name!r}, which the context also passes."
             )
+        watched = HookCondition(model, when, **condition) if when is not None else None
         with self._lock:
             key = (hook_type, model)
             existing = self._hooks.get(key, ())
-            hook = Hook(func, hook_type, model, priority, on_error, on_commit, self._seq)
+            hook = Hook(func, hook_type, model, priority, on_error, on_commit, self._seq, watched)
             # Registering the same function again (a re-imported module) replaces it in its place.
             same = [h for h in existing if h.name == hook.name]
             if same:
@@ -433,6 +551,10 @@ class ModelHookRegistry:
         """
         hooks = self._hooks.get((hook_type, model))
         if not hooks:
+            return
+        if _bypassing.get():
+            count = rows.count() if isinstance(rows, models.QuerySet) else len(rows)
+            _buffer.note_bypass(model, "bypass_hooks", count)
             return
         if isinstance(rows, models.QuerySet):
             chunks: Iterable = _chunked(rows.order_by("pk").iterator(chunk_size=HOOK_CHUNK))
@@ -528,15 +650,24 @@ def model_hook(
     hook_type: HookType | str,
     model: type[models.Model] | str,
     *,
-    on_error: ErrorPolicy | str,
+    on_error: ErrorPolicy | str = ErrorPolicy.RAISE,
     priority: int = DEFAULT_PRIORITY,
     on_commit: bool = False,
+    when: str | None = None,
+    **condition: Any,
 ) -> Callable[[Callable], Callable]:
     """Decorator: register the function as a hook (see `ModelHookRegistry.register_hook`)."""
 
     def decorator(func: Callable) -> Callable:
         func.model_hook = registry.register_hook(  # type: ignore[attr-defined]
-            hook_type, model, func, on_error=on_error, priority=priority, on_commit=on_commit
+            hook_type,
+            model,
+            func,
+            on_error=on_error,
+            priority=priority,
+            on_commit=on_commit,
+            when=when,
+            **condition,
         )
         return func
 
@@ -545,8 +676,15 @@ def model_hook(
 
 def fire(hooks: tuple[Hook, ...], instance: models.Model, context: dict[str, Any]) -> list[str] | None:
     """Run `hooks` in order on one instance; returns the field names before-save hooks said they set."""
+    if not hooks:
+        return None
+    if _bypassing.get():
+        _buffer.note_bypass(hooks[0].model, "bypass_hooks", 1)
+        return None
     touched = None
     for hook in hooks:
+        if hook.condition is not None and not hook.condition(instance):
+            continue
         if hook.on_commit:
             transaction.on_commit(_deferred(hook, instance, context))
             continue
@@ -589,15 +727,53 @@ def _post_delete_receiver(sender: type[models.Model], instance: models.Model, **
 
 
 class ModelHooksMixin:
-    """Fires the registered save hooks around `save()` (delete, soft delete and restore: see the module)."""
+    """Fires the registered save hooks around `save()` (delete, soft delete and restore: see the module),
+    and keeps each instance's stored values so hooks can ask what changed (`initial_value`, `has_changed`)
+    without a query.
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
+    `save(skip_hooks=True)` saves without hooks (counted as a bypass on the hook registry page).
+    """
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Sequence[str], values: Sequence[Any]) -> models.Model:
+        instance = super().from_db(db, field_names, values)  # type: ignore[misc]
+        initial = dict(zip(field_names, values, strict=False))
+        for attname in _mutable_attnames(cls):
+            if attname in initial:
+                # JSON values are lists/dicts the instance may change in place; keep what was loaded.
+                initial[attname] = copy.deepcopy(initial[attname])
+        instance._hooks_initial = initial
+        return instance
+
+    def initial_value(self, field: str) -> Any:
+        """The value `field` had when the instance was loaded or last saved (None before the first save)."""
+        attname = self._meta.get_field(field).attname  # type: ignore[attr-defined]
+        return _initial_of(self, attname, None if self._state.adding else getattr(self, attname))  # type: ignore[attr-defined]
+
+    def has_changed(self, field: str) -> bool:
+        """Whether `field` differs from its stored value (always True for a new instance's set fields)."""
+        attname = self._meta.get_field(field).attname  # type: ignore[attr-defined]
+        current = getattr(self, attname)
+        return _initial_of(self, attname, current) != current
+
+    def refresh_from_db(
+        self, using: str | None = None, fields: Any = None, from_queryset: Any = None
+    ) -> None:
+        super().refresh_from_db(using, fields, from_queryset)  # type: ignore[misc]
+        _remember_saved(self, fields)  # type: ignore[arg-type]
+
+    def save(self, *args: Any, skip_hooks: bool = False, **kwargs: Any) -> None:
         plan = _save_plans.get(self.__class__)
+        if plan is not None and (skip_hooks or _bypassing.get()):
+            _buffer.note_bypass(self.__class__, "skip_hooks" if skip_hooks else "bypass_hooks", 1)
+            plan = None
         if plan is None:
-            return super().save(*args, **kwargs)  # type: ignore[misc]
+            super().save(*args, **kwargs)  # type: ignore[misc]
+            _remember_saved(self, kwargs.get("update_fields"))
+            return
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and not update_fields:
-            return None  # Django's no-op: no query, no signal, so no hook either
+            return  # Django's no-op: no query, no signal, so no hook either
         created = self._state.adding  # type: ignore[attr-defined]
         context = {"created": created, "update_fields": update_fields}
         before, after = (
@@ -610,10 +786,57 @@ class ModelHooksMixin:
         super().save(*args, **kwargs)  # type: ignore[misc]
         if after:
             fire(after, self, context)  # type: ignore[arg-type]
+        # After the after-hooks, so they still see what changed (lifecycle's order too).
+        _remember_saved(self, kwargs.get("update_fields"))
         if time.monotonic() >= _buffer.deadline:
             _buffer.flush_if_due()
 
     save.alters_data = True  # type: ignore[attr-defined]
+
+
+def _initial_of(instance: models.Model, attname: str, default: Any) -> Any:
+    """The stored value of `attname`: None for a new instance, `default` when it was not loaded (deferred)."""
+    initial = instance.__dict__.get("_hooks_initial")
+    if initial is None:
+        return None if instance._state.adding else default
+    return initial.get(attname, default)
+
+
+@functools.cache
+def _mutable_attnames(model: type[models.Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields if isinstance(f, models.JSONField))
+
+
+def _remember_saved(instance: models.Model, update_fields: Iterable[str] | None) -> None:
+    """After a save, the written values are the stored ones."""
+    fields = instance._meta.concrete_fields
+    if update_fields is not None:
+        names = set(update_fields)
+        fields = [f for f in fields if f.name in names or f.attname in names]
+    initial = instance.__dict__.get("_hooks_initial")
+    if initial is None:
+        initial = instance._hooks_initial = {}  # type: ignore[attr-defined]
+    mutable = _mutable_attnames(type(instance))
+    values = instance.__dict__
+    for f in fields:
+        if f.attname in values:
+            value = values[f.attname]
+            initial[f.attname] = copy.deepcopy(value) if f.attname in mutable else value
+
+
+_bypassing: ContextVar[bool] = ContextVar("bypassing_hooks", default=False)
+
+
+@contextmanager
+def bypass_hooks() -> Iterator[None]:
+    """Run no model hook inside the block (scripts, data migrations): saves, deletes, soft deletes and
+    restores write as usual without their hooks. Each skipped firing is counted as a bypass per model on
+    the hook registry page, so nothing runs unseen."""
+    token = _bypassing.set(True)
+    try:
+        yield
+    finally:
+        _bypassing.reset(token)
 
 
 _inside_bulk_update: ContextVar[bool] = ContextVar("inside_bulk_update", default=False)

@@ -48,12 +48,15 @@ class HookStat(models.Model):
 
 
 class HookBypass(models.Model):
-    """Writes to a hooked model that skipped its save hooks (bulk_create, bulk_update, QuerySet.update)."""
+    """Writes to a hooked model that skipped its hooks: bulk_create, bulk_update, QuerySet.update, and the
+    skips asked for on purpose (`save(skip_hooks=True)`, any write inside `bypass_hooks()`)."""
 
     class Operation(models.TextChoices):
         BULK_CREATE = "bulk_create", "bulk_create()"
         BULK_UPDATE = "bulk_update", "bulk_update()"
         UPDATE = "update", "QuerySet.update()"
+        SKIP_HOOKS = "skip_hooks", "save(skip_hooks=True)"
+        BYPASS_HOOKS = "bypass_hooks", "inside bypass_hooks()"
 
     model_label = models.CharField(max_length=100)
     operation = models.CharField(max_length=20, choices=Operation.choices)

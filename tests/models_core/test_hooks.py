@@ -11,7 +11,6 @@ from models_core.hooks import (
     ErrorPolicy,
     HookType,
     _buffer,
-    model_hook,
 )
 from models_core.hooks import registry as hook_registry
 from models_core.models import (
@@ -216,9 +215,13 @@ def test_raise_policy_counts_the_failure_and_propagates(hooks):
     assert (hook.calls, hook.failures) == (1, 1)
 
 
-def test_error_policy_is_required_and_checked():
-    with pytest.raises(TypeError):
-        model_hook(HookType.BEFORE_SAVE, UserSession)  # no on_error
+def test_error_policy_defaults_to_raise_and_is_checked():
+    """A Django signal handler's error reaches the caller; a hook without on_error behaves the same."""
+    hook = hook_registry.register_hook("before_save", UserSession, recorder([], "x"))
+    try:
+        assert hook.on_error == "raise"
+    finally:
+        hook_registry.unregister(hook)
     with pytest.raises(ValueError, match="on_error"):
         hook_registry.register_hook("before_save", UserSession, recorder([], "x"), on_error="ignore")
 

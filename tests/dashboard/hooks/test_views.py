@@ -136,3 +136,25 @@ def test_hooks_entry_in_the_sidebar_follows_the_permission(client, manager, org_
     for user, shown in ((manager, False), (org_admin, True), (dba, True)):
         client.force_login(user)
         assert ('href="/dashboard/hooks/"' in client.get("/").content.decode()) is shown
+
+
+def test_registry_shows_conditions_and_counts_skips_beside_bulk_bypasses(client, dba, hooks):
+    """Each hook's `when=` condition is on the page; `save(skip_hooks=True)` and `bypass_hooks()` are
+    counted in the bypass table next to bulk writes."""
+    from models_core.hooks import bypass_hooks
+    from models_core.models import Ticket
+    from tests.factories import TicketFactory
+
+    def notify_on_reopen(ticket, **context):
+        """Tell the agent a ticket came back."""
+
+    hooks("after_update", Ticket, notify_on_reopen, when="status", was="resolved", is_now="open")
+    ticket = TicketFactory()
+    ticket.save(skip_hooks=True)
+    with bypass_hooks():
+        ticket.save()
+    hook_stats_flush()
+    html = signed_in(client, dba).get(URL).content.decode()
+    assert "when status was &#x27;resolved&#x27;, is now &#x27;open&#x27;" in html
+    assert 'data-operation="skip_hooks"' in html and "save(skip_hooks=True)" in html
+    assert 'data-operation="bypass_hooks"' in html and "inside bypass_hooks()" in html
