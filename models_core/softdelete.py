@@ -47,6 +47,7 @@ from django.utils.text import capfirst
 
 from .hooks import HookAwareQuerySet, HookType, ModelHooksMixin, bypass_note, fire
 from .hooks import registry as hook_registry
+from .live import exclude_live, filter_live
 from .retention import retention_expression
 from .signals import constraint_validation_failed
 
@@ -141,6 +142,14 @@ class SoftDeleteQuerySet(HookAwareQuerySet):
             alias = next(iter(clone.query.alias_map), None)
             clone.query.where = _strip_live_filter(clone.query.where, self.model, alias)
         return clone
+
+    def filter_live(self, *conditions: Q, **lookups: Any) -> SoftDeleteQuerySet:
+        """`filter()` whose lookups across relations see live related rows only (models_core.live)."""
+        return filter_live(self, *conditions, **lookups)
+
+    def exclude_live(self, *conditions: Q, **lookups: Any) -> SoftDeleteQuerySet:
+        """`exclude()` over live related rows only (models_core.live)."""
+        return exclude_live(self, *conditions, **lookups)
 
     def soft_delete(self, user: models.Model | None = None, reason: str = "", metadata: dict | None = None):
         """Move the live rows of this queryset to the trash as one batch; return a `BatchResult`."""
