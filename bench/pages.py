@@ -1,0 +1,247 @@
+"""The benchmarks `bench/run.py` runs: each yields `Result`s (a measure and its baseline, same run).
+
+Baselines are either the peer a goal names (the stock Django admin changelist of deleted tickets for the
+trash list) or the floor: the raw SQL of the page's main query, which no page can beat.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.test import Client, RequestFactory
+
+from bench.run import Result, compare
+from models_core.models import Organization, Ticket, User
+
+HOST = "localhost"
+
+
+def _user(username: str, **fields) -> User:
+    user = User.all_objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username, email=f"{username}@example.com", **fields)
+    return user
+
+
+def bench_manager() -> User:
+    """A Support manager of the second organization (a regular tenant)."""
+    org = Organization.all_objects.get(slug="bench-2")
+    user = _user("bench-manager", organization=org, role="manager", is_staff=True)
+    user.groups.add(Group.objects.get(name="Support managers"))
+    return user
+
+
+def bench_platform() -> User:
+    return _user("bench-platform", is_staff=True, is_superuser=True)
+
+
+def client_for(user: User) -> Client:
+    client = Client(HTTP_HOST=HOST)
+    client.force_login(user)
+    return client
+
+
+def get_ok(client: Client, url: str) -> None:
+    response = client.get(url)
+    if response.status_code != 200:
+        raise SystemExit(f"GET {url}: {response.status_code}\n{response.content[:2000]!r}")
+    if hasattr(response, "streaming_content"):
+        for _ in response.streaming_content:
+            pass
+
+
+def raw(sql: str, params: list | None = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        cursor.fetchall()
+
+
+class StockDeletedTickets(admin.ModelAdmin):
+    """The stock admin's changelist of deleted tickets: Django's paginator (a COUNT) and its queries."""
+
+    list_per_page = 25
+    list_display = ("ticket_number", "subject", "organization", "deleted_at", "deleted_by", "delete_reason")
+    list_select_related = ("organization", "deleted_by")
+    ordering = ("-deleted_at", "-id")
+
+    def get_queryset(self, request):
+        return Ticket.all_objects.filter(deleted_at__isnull=False)
+
+
+def stock_changelist(user: User, query: dict | None = None):
+    site = admin.AdminSite(name="bench_stock")
+    model_admin = StockDeletedTickets(Ticket, site)
+    request = RequestFactory(HTTP_HOST=HOST).get("/", query or {})
+    request.user = user
+
+    def run() -> None:
+        model_admin.changelist_view(request).render()
+
+    return run
+
+
+def trash(rounds: int) -> Iterator[Result]:
+    manager, platform = bench_manager(), bench_platform()
+    as_manager, as_platform = client_for(manager), client_for(platform)
+    stock = stock_changelist(platform)
+    stock_org = stock_changelist(platform, {"organization__id__exact": str(manager.organization_id)})
+    url = "/dashboard/trash/"
+    yield compare(
+        "trash first page, organization",
+        lambda: get_ok(as_manager, url),
+        "stock admin deleted tickets (org)",
+        stock_org,
+        rounds,
+    )
+    yield compare(
+        "trash first page, platform",
+        lambda: get_ok(as_platform, url),
+        "stock admin deleted tickets",
+        stock,
+        rounds,
+    )
+    # Deep pages: follow the "next" links 20 times, then time that page.
+    from dashboard.trash import selectors
+
+    cursor = None
+    for _ in range(20):
+        page = selectors.trash_list(platform, selectors.TrashFilters(), cursor)
+        cursor = selectors.TrashCursor.decode(page.next_cursor)
+    yield compare(
+        "trash page 21, platform",
+        lambda: get_ok(as_platform, f"{url}?after={cursor.encode()}"),
+        "stock admin deleted tickets, page 21",
+        stock_changelist(platform, {"p": "21"}),
+        rounds,
+    )
+    agent = User.all_objects.filter(organization__slug="bench-3", role="agent").order_by("pk").first()
+    big = Organization.all_objects.get(slug="bench-1")
+    filters = [
+        ("deleted by one agent", {"deleted_by": agent.pk}),
+        ("one organization", {"organization": manager.organization_id}),
+        ("big organization", {"organization": big.pk}),
+        ("comments incl. cascaded", {"model": "models_core.ticketcomment", "include_cascaded": "on"}),
+        ("reason contains", {"reason": "spam"}),
+        ("purging within 7 days", {"purging_soon": "on"}),
+        ("one deletion day", {"deleted_from": "2026-11-20", "deleted_to": "2026-11-20"}),
+    ]
+    for label, query in filters:
+        yield compare(
+            f"trash, platform, {label}",
+            lambda q=query: as_platform.get(url, q),
+            "stock admin deleted tickets",
+            stock,
+            rounds,
+        )
+
+
+def restore(rounds: int) -> Iterator[Result]:
+    """Soft delete of the big organization, then at once its restore plan page and the restore itself,
+    against raw UPDATEs of the same rows (delete and restore, rolled back). One round each: it is long."""
+    from models_core.softdelete import batch_restore
+
+    platform = bench_platform()
+    as_platform = client_for(platform)
+    big = Organization.all_objects.get(slug="bench-1")
+    tables = ["ticket", "ticketcomment", "ticketattachment", "user", "knowledgebasearticle"]
+
+    def raw_updates() -> None:
+        with transaction.atomic():
+            batch = str(uuid.uuid4())
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE models_core_organization SET deleted_at = now(), is_active = false, "
+                    "deletion_batch = %s WHERE id = %s",
+                    [batch, big.pk],
+                )
+                for table in tables:
+                    via = (
+                        "organization_id = %s"
+                        if table in ("ticket", "user", "knowledgebasearticle")
+                        else "ticket_id IN (SELECT id FROM models_core_ticket WHERE organization_id = %s)"
+                    )
+                    cursor.execute(
+                        f"UPDATE models_core_{table} SET deleted_at = now(), is_active = false, "
+                        f"deletion_batch = %s WHERE deleted_at IS NULL AND {via}",
+                        [batch, big.pk],
+                    )
+                for table in ["organization", *tables]:
+                    cursor.execute(
+                        f"UPDATE models_core_{table} SET deleted_at = NULL, is_active = true, "
+                        "deletion_batch = NULL WHERE deletion_batch = %s",
+                        [batch],
+                    )
+            transaction.set_rollback(True)
+
+    base = timed_once(raw_updates)
+    big.refresh_from_db()
+    t_delete = timed_once(lambda: big.soft_delete(user=platform, reason="bench"))
+    big.refresh_from_db()
+    value = f"models_core.organization:{big.pk}"
+    t_plan = timed_once(lambda: get_ok(as_platform, f"/dashboard/trash/restore/?items={value}"))
+    t_restore = timed_once(lambda: batch_restore(big.deletion_batch, user=platform))
+    raw_total = base
+    yield Result("soft delete of the big organization", t_delete, "raw UPDATEs (delete + restore)", raw_total)
+    yield Result("restore plan page right after it", t_plan, "raw UPDATEs (delete + restore)", raw_total)
+    yield Result("restore right after it", t_restore, "raw UPDATEs (delete + restore)", raw_total)
+
+
+def timed_once(fn) -> float:
+    from bench.run import timed
+
+    return timed(fn)
+
+
+def changelists(rounds: int) -> Iterator[Result]:
+    manager, platform = bench_manager(), bench_platform()
+    as_manager, as_platform = client_for(manager), client_for(platform)
+    org = manager.organization_id
+    yield compare(
+        "ticket changelist ?q=crashes",
+        lambda: get_ok(as_platform, "/models_core/ticket/?q=crashes"),
+        "raw ILIKE LIMIT 50",
+        lambda: raw(
+            "SELECT id FROM models_core_ticket WHERE deleted_at IS NULL AND (subject ILIKE %s OR "
+            "description ILIKE %s) ORDER BY id DESC LIMIT 51",
+            ["%crashes%", "%crashes%"],
+        ),
+        rounds,
+    )
+    yield compare(
+        "comment changelist",
+        lambda: get_ok(as_platform, "/models_core/ticketcomment/"),
+        "raw ordered LIMIT 50",
+        lambda: raw(
+            "SELECT id FROM models_core_ticketcomment WHERE deleted_at IS NULL ORDER BY created_at, id LIMIT 51"
+        ),
+        rounds,
+    )
+    yield compare(
+        "ticket changelist, org-bound manager",
+        lambda: get_ok(as_manager, "/models_core/ticket/"),
+        "raw org LIMIT 50",
+        lambda: raw(
+            "SELECT id FROM models_core_ticket WHERE deleted_at IS NULL AND organization_id = %s "
+            "ORDER BY id DESC LIMIT 51",
+            [org],
+        ),
+        rounds,
+    )
+    yield compare(
+        "ticket changelist ?organization__id__exact=",
+        lambda: get_ok(as_platform, f"/models_core/ticket/?organization__id__exact={org}"),
+        "raw org LIMIT 50",
+        lambda: raw(
+            "SELECT id FROM models_core_ticket WHERE deleted_at IS NULL AND organization_id = %s "
+            "ORDER BY id DESC LIMIT 51",
+            [org],
+        ),
+        rounds,
+    )
+
+
+BENCHMARKS = [trash, changelists, restore]
