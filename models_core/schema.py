@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 
+import pgtrigger
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.contrib.postgres.indexes import GinIndex
@@ -28,6 +29,9 @@ from django.db.models.functions import Lower
 
 LIVE = Q(deleted_at__isnull=True)
 IN_TRASH = Q(deleted_at__isnull=False)
+# What people deleted, without the rows their deletes took along (the trash list's default). Queries must use
+# this very Q so PostgreSQL matches the partial indexes' predicate.
+TRASH_ROOT = IN_TRASH & ~Q(deletion_metadata__contains={"cascaded": True})
 
 TICKET_STATUSES = ["new", "open", "pending", "resolved", "closed", "cancelled"]
 TICKET_OPEN_STATUSES = ["new", "open", "pending"]
@@ -52,18 +56,31 @@ def _check(name: str, condition: Q, message: str, code: str = "invalid") -> mode
 
 
 def trash_indexes(prefix: str, *, scoped_by: str | None = "organization") -> list[models.Index]:
-    """Partial indexes for one soft-delete model: its trash listing (per organization where the table has
-    one), its batches (restore, batch_summary) and the purge job's due rows."""
-    # The listing's keyset order is (deleted_at DESC, id DESC): both in the index, so a page is an ordered
-    # index range read with no sort, however many rows the trash holds.
-    listing = [scoped_by, "-deleted_at", "-id"] if scoped_by else ["-deleted_at", "-id"]
-    return [
-        models.Index(fields=listing, condition=IN_TRASH, name=f"idx_{prefix}_trash"),
+    """Partial indexes for one soft-delete model: its trash listing, its batches (restore, batch_summary) and
+    the purge job's due rows.
+
+    The listing's keyset order is (deleted_at DESC, id DESC), in every listing index, so a page is an ordered
+    index range read with no sort however many rows the trash holds: per organization and across all of them
+    (platform staff), for what people deleted (TRASH_ROOT, the default) and with what their deletes took
+    along (IN_TRASH), and per deleter. Without the roots-only ones, a page of roots walks past every cascaded
+    row of a big delete (an organization's 100k tickets) before it finds 26 it may show.
+    """
+    order = ["-deleted_at", "-id"]
+    indexes = [
+        models.Index(fields=order, condition=IN_TRASH, name=f"idx_{prefix}_trash_all"),
+        models.Index(fields=order, condition=TRASH_ROOT, name=f"idx_{prefix}_roots_all"),
+        models.Index(fields=["deleted_by", *order], condition=TRASH_ROOT, name=f"idx_{prefix}_roots_by"),
         models.Index(
             fields=["deletion_batch"], condition=Q(deletion_batch__isnull=False), name=f"idx_{prefix}_batch"
         ),
         models.Index(fields=["auto_delete_at"], condition=IN_TRASH, name=f"idx_{prefix}_purge_due"),
     ]
+    if scoped_by:
+        indexes += [
+            models.Index(fields=[scoped_by, *order], condition=IN_TRASH, name=f"idx_{prefix}_trash"),
+            models.Index(fields=[scoped_by, *order], condition=TRASH_ROOT, name=f"idx_{prefix}_roots"),
+        ]
+    return indexes
 
 
 def trash_constraints(prefix: str) -> list[models.BaseConstraint]:
@@ -263,7 +280,7 @@ def ticket_constraints() -> list[models.BaseConstraint]:
 def comment_indexes() -> list[models.Index]:
     return [
         GinIndex(fields=["content"], opclasses=["gin_trgm_ops"], name="idx_comment_search_gin"),
-        *trash_indexes("comment", scoped_by=None),
+        *trash_indexes("comment"),
     ]
 
 
@@ -279,7 +296,7 @@ def comment_constraints() -> list[models.BaseConstraint]:
 
 
 def attachment_indexes() -> list[models.Index]:
-    return trash_indexes("attachment", scoped_by=None)
+    return trash_indexes("attachment")
 
 
 def attachment_constraints() -> list[models.BaseConstraint]:
@@ -407,4 +424,43 @@ def permission_constraints() -> list[models.BaseConstraint]:
             violation_error_message="This user already has this permission.",
             violation_error_code="unique",
         ),
+    ]
+
+
+# Triggers (django-pgtrigger)
+# ----------------------------------------------------------------------------------------------------
+
+
+def ticket_organization_triggers(prefix: str) -> list[pgtrigger.Trigger]:
+    """Comments and attachments carry their ticket's organization (tenancy and trash listing without a
+    join). The database copies it on every insert and on every update that names the ticket or the column,
+    so no write path (bulk_create, imports, raw SQL, a form posting another value) can make it disagree."""
+    return [
+        pgtrigger.Trigger(
+            name=f"{prefix}_ticket_organization",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Insert | pgtrigger.UpdateOf("ticket_id", "organization_id"),
+            func=(
+                "SELECT organization_id INTO NEW.organization_id FROM models_core_ticket "
+                "WHERE id = NEW.ticket_id; RETURN NEW;"
+            ),
+        )
+    ]
+
+
+def ticket_moved_triggers() -> list[pgtrigger.Trigger]:
+    """A ticket moved to another organization takes its comments and attachments' copies with it."""
+    return [
+        pgtrigger.Trigger(
+            name="ticket_moved_organization",
+            when=pgtrigger.After,
+            operation=pgtrigger.UpdateOf("organization_id"),
+            condition=pgtrigger.Condition("OLD.organization_id IS DISTINCT FROM NEW.organization_id"),
+            func=(
+                "UPDATE models_core_ticketcomment SET organization_id = NEW.organization_id "
+                "WHERE ticket_id = NEW.id; "
+                "UPDATE models_core_ticketattachment SET organization_id = NEW.organization_id "
+                "WHERE ticket_id = NEW.id; RETURN NULL;"
+            ),
+        )
     ]

@@ -98,6 +98,7 @@ DJANGO_APPS = [
 ]
 THIRD_PARTY_APPS = [
     "import_export",
+    "pgtrigger",
     "procrastinate.contrib.django",
 ]
 LOCAL_APPS = [

@@ -64,8 +64,8 @@ ORGANIZATION_PATHS: dict[type[models.Model], str] = {
     Organization: "",
     User: "organization",
     Ticket: "organization",
-    TicketComment: "ticket__organization",
-    TicketAttachment: "ticket__organization",
+    TicketComment: "organization",
+    TicketAttachment: "organization",
     KnowledgeBaseArticle: "organization",
     SLAPolicy: "organization",
     UserSession: "user__organization",
@@ -360,7 +360,7 @@ class UserAdmin(
 
 class TicketCommentInline(OrganizationScopedMixin, TabularInline):
     model = TicketComment
-    organization_field = "ticket__organization"
+    organization_field = "organization"
     extra = 0
     per_page = 20  # a long conversation is paged, not rendered whole
     fields = ("comment_type", "author", "content", "created_at")
@@ -372,7 +372,7 @@ class TicketCommentInline(OrganizationScopedMixin, TabularInline):
 
 class TicketAttachmentInline(OrganizationScopedMixin, TabularInline):
     model = TicketAttachment
-    organization_field = "ticket__organization"
+    organization_field = "organization"
     extra = 0
     per_page = 20
     fields = ("filename", "file", "content_type", "size", "comment", "uploaded_by", "created_at")
@@ -460,7 +460,7 @@ class TicketAdmin(DataIOAdminMixin, BigTableAdmin):
 @admin.register(TicketComment)
 class TicketCommentAdmin(DataIOAdminMixin, BigTableAdmin):
     resource_classes = [TicketCommentResource]
-    organization_field = "ticket__organization"
+    organization_field = "organization"
     list_display = ("id", "ticket", "type_badge", "author", "excerpt", "created_at")
     list_select_related = ("ticket", "author")
     list_filter = (("comment_type", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter))
@@ -488,7 +488,7 @@ class TicketCommentAdmin(DataIOAdminMixin, BigTableAdmin):
 
 @admin.register(TicketAttachment)
 class TicketAttachmentAdmin(BigTableAdmin):
-    organization_field = "ticket__organization"
+    organization_field = "organization"
     list_display = (
         "filename",
         "ticket",

@@ -1,10 +1,12 @@
 """Reads of the trash: the merged list over every soft-delete model, one record's page, restore plans and
 purge previews. Everything goes through the viewer's organization scope.
 
-Scale: the list runs one query per model, each an ordered, limited scan of that model's partial trash index
-(idx_<x>_trash, `WHERE deleted_at IS NOT NULL`), merged in Python by (deleted_at, model label, pk) and paged
-with a keyset cursor over the same triple; batch sizes of the page's rows come from one grouped query per
-model on idx_<x>_batch. No query counts a whole table.
+Scale: the list runs one query per model, each an ordered, limited range read of one of that model's
+partial listing indexes (models_core.schema.trash_indexes: per organization or across all, roots only or
+with what was taken along, per deleter), merged in Python by (deleted_at, model label, pk) and paged with a
+keyset cursor over the same triple, so every page costs the same at any depth and any trash size. Batch
+sizes of the page's rows come from one query, capped per model and batch (BATCH_COUNT_CAP) so a page
+showing an organization's 100k-row batch does not count it. No query counts a whole table.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import NestedObjects
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models, router
-from django.db.models import Count, Q, QuerySet
+from django.db import connection, models, router
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -29,6 +31,7 @@ from django.utils.text import capfirst
 from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff, scope_to_organization
 from dashboard.trash.models import PurgeRecord
 from models_core.cascade import CascadePlan, Unsupported, cascade_plan
+from models_core.schema import TRASH_ROOT
 from models_core.softdelete import (
     EnhancedSoftDeleteModel,
     RestoreConflict,
@@ -44,6 +47,8 @@ PAGE_SIZE = 25
 MAX_ITEMS = 100  # one request's selection; the list shows at most this many rows per page
 PURGING_SOON_DAYS = 7
 BATCH_ROWS_SHOWN = 50
+# The list counts at most this many rows per model of a row's batch ("1,000+ taken along").
+BATCH_COUNT_CAP = 1000
 PREVIEW_ITEMS_SHOWN = 200
 # Previews reaching more rows than this count them set-based and list PREVIEW_SAMPLE rows per model.
 PREVIEW_NESTED_MAX = PREVIEW_ITEMS_SHOWN
@@ -213,6 +218,7 @@ class TrashRow:
     obj: SoftDeleteModel
     organization: Any = None
     batch_size: int = 0
+    batch_capped: bool = False  # batch_size is a floor: the list stops counting at BATCH_COUNT_CAP per model
 
     @property
     def model(self) -> type[SoftDeleteModel]:
@@ -269,6 +275,10 @@ def _keyset(model: type[models.Model], cursor: TrashCursor) -> Q:
     return Q(deleted_at__lt=cursor.deleted_at)
 
 
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
 def _filtered(model: type[SoftDeleteModel], user: Any, filters: TrashFilters) -> QuerySet | None:
     if filters.model and trash_model_key(model) != filters.model:
         return None
@@ -280,10 +290,12 @@ def _filtered(model: type[SoftDeleteModel], user: Any, filters: TrashFilters) ->
         rows = rows.filter(**{path: filters.organization})
     if filters.deleted_by is not None:
         rows = rows.filter(deleted_by_id=filters.deleted_by)
+    # Days as ranges of deleted_at (in the site's time zone): `deleted_at__date` would compare a cast of the
+    # column, which no index serves.
     if filters.deleted_from is not None:
-        rows = rows.filter(deleted_at__date__gte=filters.deleted_from)
+        rows = rows.filter(deleted_at__gte=_day_start(filters.deleted_from))
     if filters.deleted_to is not None:
-        rows = rows.filter(deleted_at__date__lte=filters.deleted_to)
+        rows = rows.filter(deleted_at__lt=_day_start(filters.deleted_to + datetime.timedelta(days=1)))
     if filters.reason:
         rows = rows.filter(delete_reason__icontains=filters.reason)
     enhanced = issubclass(model, EnhancedSoftDeleteModel)
@@ -292,26 +304,39 @@ def _filtered(model: type[SoftDeleteModel], user: Any, filters: TrashFilters) ->
             return None
         rows = rows.filter(auto_delete_at__lte=timezone.now() + datetime.timedelta(days=PURGING_SOON_DAYS))
     if not filters.include_cascaded and enhanced:
-        # What people deleted; the rows it took along are counted in its batch size.
-        rows = rows.exclude(deletion_metadata__cascaded=True)
+        # What people deleted; the rows it took along are counted in its batch size. The schema's own Q, so
+        # the roots-only partial indexes match.
+        rows = rows.filter(TRASH_ROOT)
     return rows
 
 
-def batch_sizes(batch_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Rows still in the trash per batch: one grouped query per model, on its idx_<x>_batch index."""
+def batch_sizes(
+    batch_ids: set[uuid.UUID], cap: int = BATCH_COUNT_CAP
+) -> tuple[dict[uuid.UUID, int], set[uuid.UUID]]:
+    """Rows still in the trash per batch, counting at most `cap` per model (a page's batches may hold an
+    organization's millions of rows), and the batches where a cap was reached (their size is a floor): one
+    query, each arm a capped range read of idx_<x>_batch per batch.
+
+    Raw SQL because the ORM has no LATERAL/unnest form of "count at most N per key"."""
     sizes: dict[uuid.UUID, int] = defaultdict(int)
+    capped: set[uuid.UUID] = set()
     if not batch_ids:
-        return sizes
+        return sizes, capped
+    arms, params = [], []
     for model in trash_models():
-        grouped = (
-            model._base_manager.filter(deletion_batch__in=batch_ids, deleted_at__isnull=False)
-            .order_by()
-            .values("deletion_batch")
-            .annotate(n=Count("pk"))
+        table = connection.ops.quote_name(model._meta.db_table)
+        arms.append(
+            f"SELECT b.id, (SELECT count(*) FROM (SELECT 1 FROM {table} t WHERE t.deletion_batch = b.id "
+            f"AND t.deleted_at IS NOT NULL LIMIT %s) s) FROM unnest(%s::uuid[]) AS b(id)"
         )
-        for row in grouped:
-            sizes[row["deletion_batch"]] += row["n"]
-    return sizes
+        params += [cap, list(batch_ids)]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(arms), params)
+        for batch_id, n in cursor.fetchall():
+            sizes[batch_id] += n
+            if n >= cap:
+                capped.add(batch_id)
+    return sizes, capped
 
 
 def trash_list(
@@ -329,9 +354,14 @@ def trash_list(
         candidates.extend(rows[: page_size + 1])
     candidates.sort(key=lambda o: (o.deleted_at, o._meta.label, o.pk), reverse=True)
     page = candidates[:page_size]
-    sizes = batch_sizes({o.deletion_batch for o in page if o.deletion_batch})
+    sizes, capped = batch_sizes({o.deletion_batch for o in page if o.deletion_batch})
     rows = [
-        TrashRow(obj=o, organization=organization_of(o), batch_size=sizes.get(o.deletion_batch, 1))
+        TrashRow(
+            obj=o,
+            organization=organization_of(o),
+            batch_size=sizes.get(o.deletion_batch, 1),
+            batch_capped=o.deletion_batch in capped,
+        )
         for o in page
     ]
     next_cursor = None

@@ -84,6 +84,7 @@ class Ticket(CentralizedValidationMixin, EnhancedSoftDeleteModel):
         verbose_name_plural = "tickets"
         indexes = schema.ticket_indexes()
         constraints = schema.ticket_constraints()
+        triggers = schema.ticket_moved_triggers()
 
     def __str__(self) -> str:
         return f"#{self.ticket_number} {self.subject}"
@@ -101,6 +102,27 @@ class Ticket(CentralizedValidationMixin, EnhancedSoftDeleteModel):
         super().save(*args, **kwargs)
 
 
+def _ticket_organization() -> models.ForeignKey:
+    """The ticket's organization, copied onto its comments and attachments so tenancy scoping and the trash
+    list reach it without a join (their trash indexes lead with it). The database keeps it right whatever
+    writes the row (bulk inserts, imports, raw SQL): see schema.ticket_organization_triggers."""
+    return models.ForeignKey(
+        "models_core.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # leads the trash indexes; nothing else looks rows up by it alone
+        editable=False,
+        blank=True,  # filled from the ticket, never by a form
+        help_text="The ticket's organization (kept by the database).",
+    )
+
+
+def _copy_ticket_organization(row: models.Model) -> None:
+    # The trigger writes the same value; setting it here keeps the saved instance in step.
+    if row.ticket_id is not None:
+        row.organization_id = row.ticket.organization_id
+
+
 class TicketComment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     """A reply or note on a ticket."""
 
@@ -110,6 +132,7 @@ class TicketComment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
         SYSTEM = "system", "System event"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    organization = _ticket_organization()
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -125,7 +148,7 @@ class TicketComment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     class SoftDeleteMeta:
         cascade = ("attachments",)
         deactivate = ()
-        organization_path = "ticket__organization"
+        organization_path = "organization"
 
     class Meta(EnhancedSoftDeleteModel.Meta):
         ordering = ["created_at", "id"]
@@ -133,6 +156,7 @@ class TicketComment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
         verbose_name_plural = "ticket comments"
         indexes = schema.comment_indexes()
         constraints = schema.comment_constraints()
+        triggers = schema.ticket_organization_triggers("comment")
 
     def __str__(self) -> str:
         return f"Comment {self.pk} on ticket #{self.ticket.ticket_number}" if self.ticket_id else "Comment"
@@ -140,6 +164,10 @@ class TicketComment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     @property
     def trash_label(self) -> str:
         return f"{self.pk} on ticket #{self.ticket.ticket_number}"
+
+    def save(self, *args, **kwargs) -> None:
+        _copy_ticket_organization(self)
+        super().save(*args, **kwargs)
 
 
 def attachment_upload_to(instance: "TicketAttachment", filename: str) -> str:
@@ -150,6 +178,7 @@ class TicketAttachment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     """A file attached to a ticket, optionally through one of its comments."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    organization = _ticket_organization()
     comment = models.ForeignKey(
         TicketComment,
         null=True,
@@ -175,7 +204,7 @@ class TicketAttachment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     class SoftDeleteMeta:
         cascade = ()
         deactivate = ()
-        organization_path = "ticket__organization"
+        organization_path = "organization"
 
     class Meta(EnhancedSoftDeleteModel.Meta):
         ordering = ["created_at", "id"]
@@ -183,6 +212,11 @@ class TicketAttachment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
         verbose_name_plural = "ticket attachments"
         indexes = schema.attachment_indexes()
         constraints = schema.attachment_constraints()
+        triggers = schema.ticket_organization_triggers("attachment")
 
     def __str__(self) -> str:
         return self.filename
+
+    def save(self, *args, **kwargs) -> None:
+        _copy_ticket_organization(self)
+        super().save(*args, **kwargs)
