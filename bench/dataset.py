@@ -5,10 +5,10 @@ database so the demo data of `make run` is never touched.
     BENCH_DATABASE_URL=postgres://... .venv/bin/python bench/dataset.py --tickets 10000000 --orgs 2000
 
 Shape (per `--tickets` N, `--orgs` O): organization 1 ("big") holds 10% of the tickets (the restore
-benchmark's big tenant), the rest are spread evenly; 20 users per organization (5 agents, 15 customers),
-3 comments per ticket, an attachment on every fifth ticket, 10 articles per organization; 10% of the tickets
-are in the trash, each deleted on its own (its comments and attachments cascaded in its batch), spread over
-60 days and over the organization's agents as deleters.
+benchmark's big tenant), the rest are spread evenly; 20 users per organization (5 agents who are staff,
+15 customers), 3 comments per ticket, an attachment on every fifth ticket, 10 articles per organization;
+10% of the tickets are in the trash, each deleted on its own (its comments and attachments cascaded in
+its batch), spread over 60 days and over the organization's agents as deleters.
 
 Speed: secondary indexes are dropped before the load and rebuilt after it (one sorted build per index instead
 of N inserts into each), then VACUUM ANALYZE. On this 2-core machine 1M tickets take a few minutes; 10M
@@ -118,7 +118,9 @@ def dataset_info() -> dict | None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS bench_dataset (tickets bigint, orgs int, built_at timestamptz)")
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_dataset (tickets bigint, orgs int, built_at timestamptz)"
+        )
         cursor.execute("SELECT tickets, orgs, built_at FROM bench_dataset")
         row = cursor.fetchone()
     return None if row is None else {"tickets": row[0], "orgs": row[1], "built_at": row[2]}
@@ -151,8 +153,9 @@ def build(tickets: int, orgs: int, *, log=print) -> None:
         step(
             "organizations",
             """
-            INSERT INTO models_core_organization (is_active, delete_reason, deletion_metadata, can_be_restored,
-                name, slug, subscription_tier, settings, last_ticket_number, created_at, updated_at)
+            INSERT INTO models_core_organization (is_active, delete_reason, deletion_metadata,
+                can_be_restored, name, slug, subscription_tier, settings, last_ticket_number, created_at,
+                updated_at)
             SELECT true, '', '{}', true,
                 CASE WHEN o = 1 THEN 'Bench big' ELSE 'Bench org ' || o END, 'bench-' || o,
                 (ARRAY['free','basic','professional','enterprise'])[1 + o %% 4], '{}',
@@ -171,13 +174,13 @@ def build(tickets: int, orgs: int, *, log=print) -> None:
                 created_at, organization_id)
             SELECT '!bench', false, 'bench-u' || u,
                 (ARRAY['Ann','Bob','Cleo','Dev','Eve','Finn','Gus','Hana'])[1 + u %% 8], 'Person' || u,
-                'user' || u || '@example.com', false, now(), '', '{}', true, true,
+                'user' || u || '@example.com', (u - 1) %% %s < %s, now(), '', '{}', true, true,
                 CASE WHEN (u - 1) %% %s < %s THEN 'agent' ELSE 'customer' END,
                 CASE WHEN (u - 1) %% %s < %s THEN 'available' ELSE 'offline' END, '[]', '[]', 10, 'basic',
                 now(), (u - 1) / %s + 1
             FROM generate_series(1, %s * %s) u
             """,
-            [USERS_PER_ORG, AGENTS_PER_ORG, USERS_PER_ORG, AGENTS_PER_ORG, USERS_PER_ORG, orgs, USERS_PER_ORG],
+            [USERS_PER_ORG, AGENTS_PER_ORG] * 3 + [USERS_PER_ORG, orgs, USERS_PER_ORG],
         )
         # Ticket g: organization 1 for g <= big, else spread round-robin over 2..orgs; its number within the
         # organization is its rank there.
@@ -295,7 +298,9 @@ def ensure(tickets: int, orgs: int, *, rebuild: bool = False, log=print) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tickets", type=int, default=200_000)
     parser.add_argument("--orgs", type=int, default=200)
     parser.add_argument("--rebuild", action="store_true")

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DEBUG", "false")
 
-from bench import dataset  # noqa: E402
+from bench import dataset
 
 
 @dataclass
@@ -68,7 +68,9 @@ def compare(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tickets", type=int, default=int(os.environ.get("BENCH_TICKETS", 200_000)))
     parser.add_argument("--orgs", type=int, default=int(os.environ.get("BENCH_ORGS", 200)))
     parser.add_argument("--rounds", type=int, default=7)

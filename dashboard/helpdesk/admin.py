@@ -27,7 +27,6 @@ from unfold.contrib.filters.admin import (
     BooleanRadioFilter,
     ChoicesDropdownFilter,
     RangeDateTimeFilter,
-    RelatedDropdownFilter,
 )
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm
@@ -204,7 +203,8 @@ class OrganizationAdmin(DataIOAdminMixin, BaseAdmin):
     organization_field = ""
     list_display = ("name", "slug", "tier_badge", "last_ticket_number", "created_at")
     list_filter = (("subscription_tier", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter))
-    search_fields = ("name", "slug")
+    # `__ilike`, not the default icontains (UPPER(col) LIKE, which no index serves): trigram GIN indexes.
+    search_fields = ("name__ilike", "slug__ilike")
     prepopulated_fields = {"slug": ("name",)}
     date_hierarchy = "created_at"  # hundreds of rows, not millions: the year/month drill-down is cheap
     readonly_fields = ("last_ticket_number", "created_at", "updated_at", "is_active")
@@ -273,14 +273,15 @@ class UserAdmin(
     )
     list_filter = (
         ("role", ChoicesDropdownFilter),
-        ("organization", RelatedDropdownFilter),
+        ("organization", AutocompleteSelectFilter),  # thousands of organizations: searched, not listed
         ("availability_status", ChoicesDropdownFilter),
         ("customer_tier", ChoicesDropdownFilter),
         ("is_staff", BooleanRadioFilter),
         ("is_active", BooleanRadioFilter),
         ("last_active_at", RangeDateTimeFilter),
     )
-    search_fields = ("username", "email", "first_name", "last_name")
+    # trigram GIN index idx_user_search_gin
+    search_fields = ("username__ilike", "email__ilike", "first_name__ilike", "last_name__ilike")
     autocomplete_fields = ("organization",)
     readonly_fields = ("last_login", "date_joined", "created_at", *TRASH_FIELDS)
     fieldsets = (
@@ -404,13 +405,14 @@ class TicketAdmin(DataIOAdminMixin, BigTableAdmin):
         ("status", ChoicesDropdownFilter),
         ("priority", ChoicesDropdownFilter),
         ("sla_breach", BooleanRadioFilter),
-        ("organization", RelatedDropdownFilter),
+        ("organization", AutocompleteSelectFilter),  # thousands of organizations: searched, not listed
         ("assigned_agent", AutocompleteSelectFilter),
         ("created_at", RangeDateTimeFilter),
         ("resolution_due", RangeDateTimeFilter),
     )
-    # Both columns are covered by the trigram GIN index idx_ticket_search_gin, so icontains stays indexed.
-    search_fields = ("subject", "description")
+    # Both columns are covered by the trigram GIN index idx_ticket_search_gin, which serves ILIKE (`__ilike`)
+    # but not the default icontains (UPPER(col) LIKE): that was a scan of every ticket.
+    search_fields = ("subject__ilike", "description__ilike")
     search_help_text = "Subject or description; a number (e.g. #42) finds that ticket number."
     autocomplete_fields = ("organization", "customer", "assigned_agent")
     readonly_fields = ("ticket_number", "created_at", "updated_at", "is_active")
@@ -464,7 +466,7 @@ class TicketCommentAdmin(DataIOAdminMixin, BigTableAdmin):
     list_display = ("id", "ticket", "type_badge", "author", "excerpt", "created_at")
     list_select_related = ("ticket", "author")
     list_filter = (("comment_type", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter))
-    search_fields = ("content",)  # trigram GIN index idx_comment_search_gin
+    search_fields = ("content__ilike",)  # trigram GIN index idx_comment_search_gin
     autocomplete_fields = ("ticket", "author")
     readonly_fields = ("created_at", "is_active")
     fieldsets = (
@@ -525,10 +527,10 @@ class KnowledgeBaseArticleAdmin(DataIOAdminMixin, BaseAdmin):
     list_select_related = ("organization", "author")
     list_filter = (
         ("status", ChoicesDropdownFilter),
-        ("organization", RelatedDropdownFilter),
+        ("organization", AutocompleteSelectFilter),  # thousands of organizations: searched, not listed
         ("updated_at", RangeDateTimeFilter),
     )
-    search_fields = ("title", "content")  # trigram GIN index idx_kb_search_gin
+    search_fields = ("title__ilike", "content__ilike")  # trigram GIN index idx_kb_search_gin
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("organization", "author")
     date_hierarchy = "created_at"
@@ -564,7 +566,7 @@ class SLAPolicyAdmin(BaseAdmin):
     list_filter = (
         ("priority", ChoicesDropdownFilter),
         ("is_active", BooleanRadioFilter),
-        ("organization", RelatedDropdownFilter),
+        ("organization", AutocompleteSelectFilter),  # thousands of organizations: searched, not listed
     )
     search_fields = ("name",)
     autocomplete_fields = ("organization",)

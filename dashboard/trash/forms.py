@@ -6,10 +6,11 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.text import capfirst
-from unfold.widgets import CHECKBOX_CLASSES
+from unfold.widgets import CHECKBOX_CLASSES, UnfoldAdminSelect2Widget
 
-from dashboard.scoping import is_platform_staff
+from dashboard.scoping import is_platform_staff, scope_to_organization
 from dashboard.trash.selectors import TrashFilters, trash_model_choices, trash_models
 from models_core.models import Organization, User
 from models_core.retention import MAX_RETENTION_DAYS
@@ -26,16 +27,55 @@ def _attrs(**extra: Any) -> dict:
     return {"class": INPUT, **extra}
 
 
+class SearchSelect(forms.Select):
+    """A <select> that holds only its current choice and asks `url` for others as the user types
+    (unfold's select2 filter boxes: unfold/js/select2.init.js sends `term` and `page` and reads
+    {"results": [{"id", "text"}], "pagination": {"more"}}). Thousands of organizations never reach the
+    page."""
+
+    def __init__(self, url_name: str, placeholder: str) -> None:
+        super().__init__(
+            attrs={
+                "class": "unfold-filter-autocomplete",
+                "data-theme": "admin-autocomplete",
+                "data-allow-clear": "true",
+                "data-placeholder": placeholder,
+                "data-minimum-input-length": "0",
+            }
+        )
+        self.url_name = url_name
+
+    def get_context(self, name: str, value: Any, attrs: dict | None) -> dict:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["data-ajax--url"] = reverse(self.url_name)
+        return context
+
+    def optgroups(self, name: str, value: list, attrs: dict | None = None) -> list:
+        # Only the selected row, looked up by id (as Django's AutocompleteMixin does): iterating the
+        # field's choices would load every organization.
+        selected = [v for v in value if str(v).isdigit() and len(str(v)) <= 18]
+        field = self.choices.field
+        options = [self.create_option(name, "", "", not selected, 0)]
+        for index, obj in enumerate(field.queryset.filter(pk__in=selected), start=1):
+            options.append(self.create_option(name, obj.pk, field.label_from_instance(obj), True, index))
+        return [(None, options, 0)]
+
+    @property
+    def media(self) -> forms.Media:
+        return UnfoldAdminSelect2Widget().media
+
+
 class TrashFilterForm(forms.Form):
     """The list's filters, read from the query string; invalid values answer 400 with the form's errors."""
 
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        help_text="Ticket number, subject, email, name, article title or organization name",
+        widget=forms.TextInput(attrs=_attrs(type="search", placeholder="#4521, ann@example.com, …")),
+    )
     model = forms.ChoiceField(required=False, label="Type", widget=forms.Select(attrs=_attrs()))
-    organization = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_attrs())
-    )
-    deleted_by = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_attrs())
-    )
     deleted_from = forms.DateField(
         required=False, label="Deleted from", widget=forms.DateInput(attrs=_attrs(type="date"))
     )
@@ -57,14 +97,24 @@ class TrashFilterForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [("", "All types"), *trash_model_choices()]
-        staff = User.objects.filter(is_staff=True).order_by("username")
+        # Both boxes search as the user types (SearchSelect); the ids they accept are the viewer's scope's.
         if is_platform_staff(user):
-            organizations = Organization.all_objects.order_by("name").values_list("pk", "name")[:500]
-            self.fields["organization"].choices = [("", "All organizations"), *organizations]
-        else:
-            del self.fields["organization"]
-            staff = staff.filter(organization_id=user.organization_id)
-        self.fields["deleted_by"].choices = [("", "Anyone"), *staff.values_list("pk", "username")[:500]]
+            self.fields["organization"] = forms.ModelChoiceField(
+                Organization.all_objects.all(),
+                required=False,
+                label="Organization",
+                widget=SearchSelect("dashboard:trash:organization_choices", "All organizations"),
+            )
+        deleters = forms.ModelChoiceField(
+            scope_to_organization(User.all_objects.filter(is_staff=True), user),
+            required=False,
+            label="Deleted by",
+            widget=SearchSelect("dashboard:trash:deleter_choices", "Anyone"),
+        )
+        deleters.label_from_instance = lambda u: u.username
+        self.fields["deleted_by"] = deleters
+        order = ["q", "model", "organization", "deleted_by"]
+        self.order_fields([name for name in order if name in self.fields])
 
     def clean(self) -> dict:
         data = super().clean()
@@ -77,13 +127,14 @@ class TrashFilterForm(forms.Form):
         data = self.cleaned_data
         return TrashFilters(
             model=data.get("model") or "",
-            organization=data.get("organization"),
-            deleted_by=data.get("deleted_by"),
+            organization=data["organization"].pk if data.get("organization") else None,
+            deleted_by=data["deleted_by"].pk if data.get("deleted_by") else None,
             deleted_from=data.get("deleted_from"),
             deleted_to=data.get("deleted_to"),
             purging_soon=bool(data.get("purging_soon")),
             reason=(data.get("reason") or "").strip(),
             include_cascaded=bool(data.get("include_cascaded")),
+            search=(data.get("q") or "").strip(),
         )
 
 

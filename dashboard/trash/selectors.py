@@ -31,6 +31,7 @@ from django.utils.text import capfirst
 from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff, scope_to_organization
 from dashboard.trash.models import PurgeRecord
 from models_core.cascade import CascadePlan, Unsupported, cascade_plan
+from models_core.models import Organization, User
 from models_core.schema import TRASH_ROOT
 from models_core.softdelete import (
     EnhancedSoftDeleteModel,
@@ -111,6 +112,8 @@ def _display_related(model: type[models.Model]) -> list[str]:
     path = model.SoftDeleteMeta.organization_path
     if path:
         related.append(path)
+    if any(f.name == "ticket" and f.many_to_one for f in model._meta.concrete_fields):
+        related.append("ticket")  # their labels name the ticket ("3 on ticket #12")
     return related
 
 
@@ -187,6 +190,7 @@ class TrashFilters:
     purging_soon: bool = False
     reason: str = ""
     include_cascaded: bool = False
+    search: str = ""
 
 
 @dataclass(frozen=True)
@@ -298,6 +302,11 @@ def _filtered(model: type[SoftDeleteModel], user: Any, filters: TrashFilters) ->
         rows = rows.filter(deleted_at__lt=_day_start(filters.deleted_to + datetime.timedelta(days=1)))
     if filters.reason:
         rows = rows.filter(delete_reason__icontains=filters.reason)
+    if filters.search:
+        matched = trash_search_q(model, filters.search)
+        if matched is None:
+            return None
+        rows = rows.filter(matched)
     enhanced = issubclass(model, EnhancedSoftDeleteModel)
     if filters.purging_soon:
         if not enhanced:
@@ -308,6 +317,38 @@ def _filtered(model: type[SoftDeleteModel], user: Any, filters: TrashFilters) ->
         # the roots-only partial indexes match.
         rows = rows.filter(TRASH_ROOT)
     return rows
+
+
+# What the trash search looks at per model: text fields (trigram GIN indexes serve `__ilike`; see
+# models_core.schema) and, for a number like "4521" or "#4521", the ticket number.
+SEARCH_TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    "models_core.organization": ("name",),
+    "models_core.user": ("username", "email", "first_name", "last_name"),
+    "models_core.ticket": ("subject",),
+    "models_core.knowledgebasearticle": ("title",),
+    "models_core.slapolicy": ("name",),
+}
+SEARCH_NUMBER_FIELDS: dict[str, str] = {
+    "models_core.ticket": "ticket_number",
+    "models_core.ticketcomment": "ticket__ticket_number",
+    "models_core.ticketattachment": "ticket__ticket_number",
+}
+SEARCH_MIN_LENGTH = 3  # trigram indexes need three characters to narrow anything down
+
+
+def trash_search_q(model: type[models.Model], term: str) -> Q | None:
+    """The rows of `model` a search term finds (None: this model cannot match it). "#4521" and "4521" find
+    ticket 4521 and its comments and attachments; text finds subjects, titles, names and email addresses."""
+    key = trash_model_key(model)
+    term = term.strip()
+    number = term.removeprefix("#")
+    found = Q()
+    if number.isdigit() and len(number) <= 9 and key in SEARCH_NUMBER_FIELDS:
+        found |= Q(**{SEARCH_NUMBER_FIELDS[key]: int(number)})
+    if len(term) >= SEARCH_MIN_LENGTH and not term.startswith("#"):
+        for name in SEARCH_TEXT_FIELDS.get(key, ()):
+            found |= Q(**{f"{name}__ilike": term})
+    return found or None
 
 
 def batch_sizes(
@@ -669,6 +710,38 @@ def trash_purge_preview(user: Any, items: list[SoftDeleteModel]) -> list[PurgePr
         else:
             previews.append(_preview_set_based(obj, plan, model_counts))
     return previews
+
+
+# Filter choices (the list's autocomplete boxes)
+# ----------------------------------------------------------------------------------------------------
+
+CHOICES_SHOWN = 20
+
+
+def trash_organization_choices(user: Any, term: str) -> list[tuple[int, str]]:
+    """Organizations (live or in the trash) whose name contains `term`, for platform staff: the list's
+    organization filter (a trigram index on the name serves it at thousands of organizations)."""
+    if not is_platform_staff(user):
+        return []
+    rows = Organization.all_objects.all()
+    if term.strip():
+        rows = rows.filter(name__ilike=term.strip())
+    return list(rows.order_by("name", "pk").values_list("pk", "name")[:CHOICES_SHOWN])
+
+
+def trash_deleter_choices(user: Any, term: str) -> list[tuple[int, str]]:
+    """Staff users in the viewer's scope whose username, name or email contains `term`: the list's
+    "deleted by" filter."""
+    rows = scope_to_organization(User.all_objects.filter(is_staff=True), user)
+    term = term.strip()
+    if term:
+        rows = rows.filter(
+            Q(username__ilike=term)
+            | Q(email__ilike=term)
+            | Q(first_name__ilike=term)
+            | Q(last_name__ilike=term)
+        )
+    return list(rows.order_by("username", "pk").values_list("pk", "username")[:CHOICES_SHOWN])
 
 
 # Purge records

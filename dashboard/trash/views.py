@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -112,6 +112,28 @@ def trash_list_view(request: HttpRequest) -> HttpResponse:
             **_job_context(request),
         },
     )
+
+
+def _choices_response(request: HttpRequest, choices: list[tuple[int, str]]) -> JsonResponse:
+    return JsonResponse(
+        {"results": [{"id": pk, "text": text} for pk, text in choices], "pagination": {"more": False}}
+    )
+
+
+@require_GET
+@staff_permission_required(VIEW)
+def trash_organization_choices_view(request: HttpRequest) -> JsonResponse:
+    """The organization filter's suggestions (platform staff; others get none, and no names)."""
+    term = request.GET.get("term", "")[:100]
+    return _choices_response(request, selectors.trash_organization_choices(request.user, term))
+
+
+@require_GET
+@staff_permission_required(VIEW)
+def trash_deleter_choices_view(request: HttpRequest) -> JsonResponse:
+    """The "deleted by" filter's suggestions: staff of the viewer's organization (every one for platform)."""
+    term = request.GET.get("term", "")[:100]
+    return _choices_response(request, selectors.trash_deleter_choices(request.user, term))
 
 
 @require_GET

@@ -8,37 +8,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('models_core', '0002_trash_listing_index_keyset_order'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("models_core", "0002_trash_listing_index_keyset_order"),
     ]
 
     operations = [
         migrations.RenameIndex(
-            model_name='organization',
-            new_name='idx_org_trash_all',
-            old_name='idx_org_trash',
+            model_name="organization",
+            new_name="idx_org_trash_all",
+            old_name="idx_org_trash",
         ),
         migrations.RenameIndex(
-            model_name='ticketattachment',
-            new_name='idx_attachment_trash_all',
-            old_name='idx_attachment_trash',
+            model_name="ticketattachment",
+            new_name="idx_attachment_trash_all",
+            old_name="idx_attachment_trash",
         ),
         migrations.RenameIndex(
-            model_name='ticketcomment',
-            new_name='idx_comment_trash_all',
-            old_name='idx_comment_trash',
+            model_name="ticketcomment",
+            new_name="idx_comment_trash_all",
+            old_name="idx_comment_trash",
         ),
         migrations.AddField(
-            model_name='ticketattachment',
-            name='organization',
-            field=models.ForeignKey(blank=True, db_index=False, editable=False, help_text="The ticket's organization (kept by the database).", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='models_core.organization'),
+            model_name="ticketattachment",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                editable=False,
+                help_text="The ticket's organization (kept by the database).",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="models_core.organization",
+            ),
         ),
         migrations.AddField(
-            model_name='ticketcomment',
-            name='organization',
-            field=models.ForeignKey(blank=True, db_index=False, editable=False, help_text="The ticket's organization (kept by the database).", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='models_core.organization'),
+            model_name="ticketcomment",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                editable=False,
+                help_text="The ticket's organization (kept by the database).",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="models_core.organization",
+            ),
         ),
         # Existing rows take their ticket's organization (one UPDATE per table), then the column is required.
         migrations.RunSQL(
@@ -51,129 +68,340 @@ class Migration(migrations.Migration):
             migrations.RunSQL.noop,
         ),
         migrations.AlterField(
-            model_name='ticketattachment',
-            name='organization',
-            field=models.ForeignKey(blank=True, db_index=False, editable=False, help_text="The ticket's organization (kept by the database).", on_delete=django.db.models.deletion.CASCADE, related_name='+', to='models_core.organization'),
+            model_name="ticketattachment",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                editable=False,
+                help_text="The ticket's organization (kept by the database).",
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="models_core.organization",
+            ),
         ),
         migrations.AlterField(
-            model_name='ticketcomment',
-            name='organization',
-            field=models.ForeignKey(blank=True, db_index=False, editable=False, help_text="The ticket's organization (kept by the database).", on_delete=django.db.models.deletion.CASCADE, related_name='+', to='models_core.organization'),
+            model_name="ticketcomment",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                editable=False,
+                help_text="The ticket's organization (kept by the database).",
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="models_core.organization",
+            ),
         ),
         migrations.AddIndex(
-            model_name='knowledgebasearticle',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['-deleted_at', '-id'], name='idx_kb_trash_all'),
+            model_name="knowledgebasearticle",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["-deleted_at", "-id"],
+                name="idx_kb_trash_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='knowledgebasearticle',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['-deleted_at', '-id'], name='idx_kb_roots_all'),
+            model_name="knowledgebasearticle",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["-deleted_at", "-id"],
+                name="idx_kb_roots_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='knowledgebasearticle',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['deleted_by', '-deleted_at', '-id'], name='idx_kb_roots_by'),
+            model_name="knowledgebasearticle",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["deleted_by", "-deleted_at", "-id"],
+                name="idx_kb_roots_by",
+            ),
         ),
         migrations.AddIndex(
-            model_name='knowledgebasearticle',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['organization', '-deleted_at', '-id'], name='idx_kb_roots'),
+            model_name="knowledgebasearticle",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_kb_roots",
+            ),
         ),
         migrations.AddIndex(
-            model_name='organization',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['-deleted_at', '-id'], name='idx_org_roots_all'),
+            model_name="organization",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["-deleted_at", "-id"],
+                name="idx_org_roots_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='organization',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['deleted_by', '-deleted_at', '-id'], name='idx_org_roots_by'),
+            model_name="organization",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["deleted_by", "-deleted_at", "-id"],
+                name="idx_org_roots_by",
+            ),
         ),
         migrations.AddIndex(
-            model_name='slapolicy',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['-deleted_at', '-id'], name='idx_sla_trash_all'),
+            model_name="slapolicy",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["-deleted_at", "-id"],
+                name="idx_sla_trash_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='slapolicy',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['-deleted_at', '-id'], name='idx_sla_roots_all'),
+            model_name="slapolicy",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["-deleted_at", "-id"],
+                name="idx_sla_roots_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='slapolicy',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['deleted_by', '-deleted_at', '-id'], name='idx_sla_roots_by'),
+            model_name="slapolicy",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["deleted_by", "-deleted_at", "-id"],
+                name="idx_sla_roots_by",
+            ),
         ),
         migrations.AddIndex(
-            model_name='slapolicy',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['organization', '-deleted_at', '-id'], name='idx_sla_roots'),
+            model_name="slapolicy",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_sla_roots",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['-deleted_at', '-id'], name='idx_ticket_trash_all'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["-deleted_at", "-id"],
+                name="idx_ticket_trash_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['-deleted_at', '-id'], name='idx_ticket_roots_all'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["-deleted_at", "-id"],
+                name="idx_ticket_roots_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['deleted_by', '-deleted_at', '-id'], name='idx_ticket_roots_by'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["deleted_by", "-deleted_at", "-id"],
+                name="idx_ticket_roots_by",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['organization', '-deleted_at', '-id'], name='idx_ticket_roots'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_ticket_roots",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketattachment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['-deleted_at', '-id'], name='idx_attachment_roots_all'),
+            model_name="ticketattachment",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["-deleted_at", "-id"],
+                name="idx_attachment_roots_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketattachment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['deleted_by', '-deleted_at', '-id'], name='idx_attachment_roots_by'),
+            model_name="ticketattachment",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["deleted_by", "-deleted_at", "-id"],
+                name="idx_attachment_roots_by",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketattachment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['organization', '-deleted_at', '-id'], name='idx_attachment_trash'),
+            model_name="ticketattachment",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_attachment_trash",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketattachment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['organization', '-deleted_at', '-id'], name='idx_attachment_roots'),
+            model_name="ticketattachment",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_attachment_roots",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketcomment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['-deleted_at', '-id'], name='idx_comment_roots_all'),
+            model_name="ticketcomment",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["-deleted_at", "-id"],
+                name="idx_comment_roots_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketcomment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['deleted_by', '-deleted_at', '-id'], name='idx_comment_roots_by'),
+            model_name="ticketcomment",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["deleted_by", "-deleted_at", "-id"],
+                name="idx_comment_roots_by",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketcomment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['organization', '-deleted_at', '-id'], name='idx_comment_trash'),
+            model_name="ticketcomment",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_comment_trash",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketcomment',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['organization', '-deleted_at', '-id'], name='idx_comment_roots'),
+            model_name="ticketcomment",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_comment_roots",
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['-deleted_at', '-id'], name='idx_user_trash_all'),
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["-deleted_at", "-id"],
+                name="idx_user_trash_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['-deleted_at', '-id'], name='idx_user_roots_all'),
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["-deleted_at", "-id"],
+                name="idx_user_roots_all",
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['deleted_by', '-deleted_at', '-id'], name='idx_user_roots_by'),
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["deleted_by", "-deleted_at", "-id"],
+                name="idx_user_roots_by",
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False), models.Q(('deletion_metadata__contains', {'cascaded': True}), _negated=True)), fields=['organization', '-deleted_at', '-id'], name='idx_user_roots'),
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted_at__isnull", False),
+                    models.Q(("deletion_metadata__contains", {"cascaded": True}), _negated=True),
+                ),
+                fields=["organization", "-deleted_at", "-id"],
+                name="idx_user_roots",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='ticket',
-            trigger=pgtrigger.compiler.Trigger(name='ticket_moved_organization', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.organization_id IS DISTINCT FROM NEW.organization_id)', func='UPDATE models_core_ticketcomment SET organization_id = NEW.organization_id WHERE ticket_id = NEW.id; UPDATE models_core_ticketattachment SET organization_id = NEW.organization_id WHERE ticket_id = NEW.id; RETURN NULL;', hash='0502e0135540ed1eaf6d13370637db53d4de65b9', operation='UPDATE OF "organization_id"', pgid='pgtrigger_ticket_moved_organization_dbce3', table='models_core_ticket', when='AFTER')),
+            model_name="ticket",
+            trigger=pgtrigger.compiler.Trigger(
+                name="ticket_moved_organization",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.organization_id IS DISTINCT FROM NEW.organization_id)",
+                    func="UPDATE models_core_ticketcomment SET organization_id = NEW.organization_id WHERE ticket_id = NEW.id; UPDATE models_core_ticketattachment SET organization_id = NEW.organization_id WHERE ticket_id = NEW.id; RETURN NULL;",
+                    hash="0502e0135540ed1eaf6d13370637db53d4de65b9",
+                    operation='UPDATE OF "organization_id"',
+                    pgid="pgtrigger_ticket_moved_organization_dbce3",
+                    table="models_core_ticket",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='ticketattachment',
-            trigger=pgtrigger.compiler.Trigger(name='attachment_ticket_organization', sql=pgtrigger.compiler.UpsertTriggerSql(func='SELECT organization_id INTO NEW.organization_id FROM models_core_ticket WHERE id = NEW.ticket_id; RETURN NEW;', hash='00b0be5b180ae57d8fc39756af9bc54438cd14a0', operation='INSERT OR UPDATE OF "ticket_id", "organization_id"', pgid='pgtrigger_attachment_ticket_organization_b2896', table='models_core_ticketattachment', when='BEFORE')),
+            model_name="ticketattachment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="attachment_ticket_organization",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="SELECT organization_id INTO NEW.organization_id FROM models_core_ticket WHERE id = NEW.ticket_id; RETURN NEW;",
+                    hash="00b0be5b180ae57d8fc39756af9bc54438cd14a0",
+                    operation='INSERT OR UPDATE OF "ticket_id", "organization_id"',
+                    pgid="pgtrigger_attachment_ticket_organization_b2896",
+                    table="models_core_ticketattachment",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='ticketcomment',
-            trigger=pgtrigger.compiler.Trigger(name='comment_ticket_organization', sql=pgtrigger.compiler.UpsertTriggerSql(func='SELECT organization_id INTO NEW.organization_id FROM models_core_ticket WHERE id = NEW.ticket_id; RETURN NEW;', hash='c89432ab23206f5ab07abc607ddc565f2d7dc27f', operation='INSERT OR UPDATE OF "ticket_id", "organization_id"', pgid='pgtrigger_comment_ticket_organization_cb42f', table='models_core_ticketcomment', when='BEFORE')),
+            model_name="ticketcomment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="comment_ticket_organization",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="SELECT organization_id INTO NEW.organization_id FROM models_core_ticket WHERE id = NEW.ticket_id; RETURN NEW;",
+                    hash="c89432ab23206f5ab07abc607ddc565f2d7dc27f",
+                    operation='INSERT OR UPDATE OF "ticket_id", "organization_id"',
+                    pgid="pgtrigger_comment_ticket_organization_cb42f",
+                    table="models_core_ticketcomment",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

@@ -16,7 +16,12 @@ from dashboard.trash.selectors import (
     trash_models,
 )
 from models_core.models import Ticket, TicketAttachment, TicketComment
-from tests.factories import OrganizationFactory, TicketCommentFactory, TicketFactory
+from tests.factories import (
+    OrganizationFactory,
+    TicketAttachmentFactory,
+    TicketCommentFactory,
+    TicketFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +113,22 @@ def test_day_filters_compare_the_column_not_a_cast(organization, manager):
     assert list(rows) == [Ticket.all_objects.get(pk=ticket.pk)]
     yesterday = today - datetime.timedelta(days=1)
     assert not _filtered(Ticket, manager, TrashFilters(deleted_to=yesterday)).exists()
+
+
+def test_the_page_renders_in_the_same_queries_for_few_or_many_rows(client, organization, manager):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/dashboard/trash/", {"include_cascaded": "on"})
+        assert response.status_code == 200
+        return len(captured)
+
+    client.force_login(manager)
+    ticket = TicketFactory(organization=organization)
+    TicketCommentFactory(ticket=ticket)
+    ticket.soft_delete()
+    few = queries()
+    for ticket in TicketFactory.create_batch(10, organization=organization):
+        TicketCommentFactory.create_batch(2, ticket=ticket)
+        TicketAttachmentFactory(ticket=ticket)
+        ticket.soft_delete()
+    assert queries() == few
