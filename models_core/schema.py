@@ -73,6 +73,8 @@ def trash_indexes(prefix: str, *, scoped_by: str | None = "organization") -> lis
         models.Index(
             fields=["deletion_batch"], condition=Q(deletion_batch__isnull=False), name=f"idx_{prefix}_batch"
         ),
+        # A batch's roots: "is this its only root?" decides the restore plan's shape (models_core.softdelete).
+        models.Index(fields=["deletion_batch"], condition=TRASH_ROOT, name=f"idx_{prefix}_batch_roots"),
         models.Index(fields=["auto_delete_at"], condition=IN_TRASH, name=f"idx_{prefix}_purge_due"),
     ]
     if scoped_by:

@@ -49,6 +49,7 @@ from .hooks import HookAwareQuerySet, HookType, ModelHooksMixin, bypass_note, fi
 from .hooks import registry as hook_registry
 from .live import exclude_live, filter_live
 from .retention import retention_expression
+from .schema import TRASH_ROOT
 from .signals import constraint_validation_failed
 
 # The columns a soft delete or restore writes; refreshed on the instance afterwards.
@@ -643,10 +644,33 @@ def _lock_batch(batch_id: uuid.UUID, using: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
+def _batch_has_other_roots(instance: SoftDeleteModel) -> bool:
+    """Whether the instance's batch holds another root than it (a queryset delete of several rows), or it is
+    no root itself (it went along with one): one UNION ALL query on the idx_<x>_batch_roots indexes."""
+    if not isinstance(instance, EnhancedSoftDeleteModel) or instance.deletion_metadata.get("cascaded"):
+        return True
+    arms = []
+    for model in soft_delete_models():
+        rows = model._base_manager.filter(TRASH_ROOT, deletion_batch=instance.deletion_batch)
+        if model is type(instance):
+            rows = rows.exclude(pk=instance.pk)
+        arms.append(rows.order_by().values("pk")[:1])
+    return arms[0].union(*arms[1:], all=True).exists()
+
+
 def _restore_plan_for_root(instance: SoftDeleteModel) -> dict[type[models.Model], models.QuerySet]:
     """The rows a restore of `instance` brings back: it, and what its soft delete took with it (same batch,
-    reached through the cascade relations from it), as lazy querysets in cascade order."""
+    reached through the cascade relations from it), as lazy querysets in cascade order.
+
+    When the instance is its batch's only root (deleting an organization, a ticket), that is the whole batch:
+    the plan is then `deletion_batch = B` per model, query shapes that stay index range reads whatever the
+    planner believes about a batch it has no statistics for yet. Only a batch of several roots needs the
+    nested `fk IN (parent's plan)` form; right after a big delete that form, planned for a batch estimated at
+    one row, turns into nested loops rescanning the batch for every child row.
+    """
     model = type(instance)
+    if instance.deletion_batch is not None and not _batch_has_other_roots(instance):
+        return _restore_plan_for_batch(instance.deletion_batch)
     plan: dict[type[models.Model], models.QuerySet] = {
         model: model._base_manager.filter(pk=instance.pk, deleted_at__isnull=False)
     }
@@ -669,14 +693,31 @@ def _restore_plan_for_root(instance: SoftDeleteModel) -> dict[type[models.Model]
 restore_plan_for_root = _restore_plan_for_root
 
 
-def _restore_plan_for_batch(batch_id: uuid.UUID) -> dict[type[models.Model], models.QuerySet]:
-    return {
-        model: model._base_manager.filter(deletion_batch=batch_id, deleted_at__isnull=False)
-        for model in soft_delete_models()
-    }
+class BatchPlan(dict):
+    """A restore plan that is one whole batch ({model: rows of the batch in the trash}): its checks can ask
+    "is the parent in this batch" with a join instead of `NOT IN (the parent's plan)`."""
+
+    def __init__(self, batch_id: uuid.UUID, plan: dict) -> None:
+        super().__init__(plan)
+        self.batch_id = batch_id
+
+
+def _restore_plan_for_batch(batch_id: uuid.UUID) -> BatchPlan:
+    return BatchPlan(
+        batch_id,
+        {
+            model: model._base_manager.filter(deletion_batch=batch_id, deleted_at__isnull=False)
+            for model in soft_delete_models()
+        },
+    )
 
 
 restore_plan_for_batch = _restore_plan_for_batch
+
+
+def _any(rows: models.QuerySet) -> Any:
+    """One row of `rows` (None if none), in no particular order."""
+    return next(iter(rows.order_by()[:1]), None)
 
 
 def _label_of(model: type[models.Model], pk: Any) -> str:
@@ -696,7 +737,7 @@ def _unique_clash(model: type[models.Model], rows: models.QuerySet) -> tuple[Any
             .annotate(**names)
             .filter(**{name: OuterRef(name) for name in names})
         )
-        pk = rows.annotate(**names).filter(Exists(holders)).values_list("pk", flat=True).first()
+        pk = _any(rows.annotate(**names).filter(Exists(holders)).values_list("pk", flat=True))
         if pk is not None:
             label = _label_of(model, pk)
             return pk, (
@@ -729,9 +770,12 @@ def restore_conflict_list(plan: dict[type[models.Model], models.QuerySet]) -> li
     that may not be restored, rows whose trash parent is not coming back with them, rows whose unique value
     a live row took meanwhile."""
     problems: list[RestoreConflict] = []
+    batch_id = getattr(plan, "batch_id", None)
+    # Each check asks for any one offending row, unordered: `.first()` would order by pk, and a LIMIT 1 over
+    # the primary key may walk the whole table when nothing matches.
     for model, rows in plan.items():
         if issubclass(model, EnhancedSoftDeleteModel):
-            pk = rows.filter(can_be_restored=False).values_list("pk", flat=True).first()
+            pk = _any(rows.filter(can_be_restored=False).values_list("pk", flat=True))
             if pk is not None:
                 problems.append(
                     RestoreConflict(
@@ -744,9 +788,12 @@ def restore_conflict_list(plan: dict[type[models.Model], models.QuerySet]) -> li
                 )
         for edge in parent_edges(model):
             orphans = rows.filter(**{f"{edge.fk}__deleted_at__isnull": False})
-            if edge.parent in plan:
+            if batch_id is not None:
+                # The parent comes back with the plan exactly when it is in the trash with this batch.
+                orphans = orphans.exclude(**{f"{edge.fk}__deletion_batch": batch_id})
+            elif edge.parent in plan:
                 orphans = orphans.exclude(**{f"{edge.fk}__in": plan[edge.parent].values("pk")})
-            found = orphans.values_list("pk", model._meta.get_field(edge.fk).attname).first()
+            found = _any(orphans.values_list("pk", model._meta.get_field(edge.fk).attname))
             if found is not None:
                 pk, parent_pk = found
                 parent_batch = (

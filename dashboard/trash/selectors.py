@@ -558,6 +558,14 @@ def trash_record_label(obj: models.Model) -> str:
     return f"{capfirst(obj._meta.verbose_name)} {obj.trash_label}"
 
 
+def trash_restore_size(items: list[SoftDeleteModel], parent_batches: list[uuid.UUID]) -> int:
+    """At most how many rows restoring `items` (and the chosen parent batches) brings back, counted up to
+    just past BACKGROUND_THRESHOLD per model and batch (one query): enough to decide "in the background"."""
+    batches = {o.deletion_batch for o in items if o.deletion_batch} | set(parent_batches)
+    sizes, _ = batch_sizes(batches, cap=BACKGROUND_THRESHOLD + 1)
+    return sum(sizes.values()) + sum(1 for o in items if not o.deletion_batch)
+
+
 def trash_restore_plan(user: Any, items: list[SoftDeleteModel]) -> list[RestorePlanItem]:
     """What restoring each selected row brings back and what stands in the way; changes nothing."""
     plan_items = []

@@ -179,12 +179,10 @@ def trash_restore_view(request: HttpRequest) -> HttpResponse:
         parent_batches = _parent_batches(data)
     except ValidationError as error:
         return _bad_request(request, " ".join(error.messages))
-    plan = selectors.trash_restore_plan(request.user, items)
     if request.method == "POST":
-        chosen = set(parent_batches)
-        rows = sum(p.total for p in plan) + sum(
-            sum(o.counts.values()) for p in plan for o in p.offers if o.batch_id in chosen
-        )
+        # Decide "background or now" from the batches' sizes (one capped count) before any planning: the
+        # plan of an organization's batch is seconds of work, the job's, not the request's.
+        rows = selectors.trash_restore_size(items, parent_batches)
         if rows > selectors.BACKGROUND_THRESHOLD:
             job = job_run_start(
                 "trash_restore",
@@ -194,11 +192,16 @@ def trash_restore_view(request: HttpRequest) -> HttpResponse:
                 items=[selectors.trash_item_value(o) for o in items],
                 parent_batches=[str(b) for b in parent_batches],
             )
-            messages.info(request, f"Restoring {rows} rows in the background; progress is shown below.")
+            messages.info(
+                request,
+                f"Restoring more than {selectors.BACKGROUND_THRESHOLD:,} rows in the background; "
+                "progress is shown below.",
+            )
             return redirect(f"{reverse('dashboard:trash:list')}?{urlencode({'job': job.pk})}")
         outcomes = services.trash_restore(request.user, items, parent_batches)
         _summarize(request, outcomes, "Restored")
         return redirect("dashboard:trash:list")
+    plan = selectors.trash_restore_plan(request.user, items)
     return _render(
         request,
         "trash/restore_plan.html",

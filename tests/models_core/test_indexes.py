@@ -74,7 +74,20 @@ def test_every_declared_constraint_exists():
             "idx_ticket_trash",
             ["btree (organization_id, deleted_at DESC, id DESC) WHERE (deleted_at IS NOT NULL)"],
         ),
-        ("idx_comment_trash", ["btree (deleted_at DESC, id DESC) WHERE (deleted_at IS NOT NULL)"]),
+        (
+            "idx_comment_trash",
+            ["btree (organization_id, deleted_at DESC, id DESC) WHERE (deleted_at IS NOT NULL)"],
+        ),
+        ("idx_comment_trash_all", ["btree (deleted_at DESC, id DESC) WHERE (deleted_at IS NOT NULL)"]),
+        (
+            "idx_comment_roots",
+            [
+                "btree (organization_id, deleted_at DESC, id DESC) WHERE ((deleted_at IS NOT NULL) AND "
+                """(NOT (deletion_metadata @> '{"cascaded": true}'::jsonb)))"""
+            ],
+        ),
+        ("idx_user_search_gin", ["USING gin (username gin_trgm_ops, email gin_trgm_ops,"]),
+        ("idx_ticket_trash_search", ["USING gin (subject gin_trgm_ops) WHERE (deleted_at IS NOT NULL)"]),
         ("idx_org_batch", ["btree (deletion_batch) WHERE (deletion_batch IS NOT NULL)"]),
         ("idx_attachment_purge_due", ["btree (auto_delete_at) WHERE (deleted_at IS NOT NULL)"]),
         ("unique_org_ticket_number", ["UNIQUE INDEX", "(organization_id, ticket_number)"]),
@@ -96,9 +109,15 @@ def test_every_soft_delete_model_has_its_trash_indexes():
     found = index_definitions()
     for model in soft_delete_models():
         table = model._meta.db_table
-        trash = [d for d in found.values() if f".{table} " in d and "WHERE (deleted_at IS NOT NULL)" in d]
-        batch = [d for d in found.values() if f".{table} " in d and "WHERE (deletion_batch IS NOT NULL)" in d]
-        assert len(trash) == 2 and len(batch) == 1, table  # listing + purge due, batch
+        mine = [d for d in found.values() if f".{table} " in d]
+        trash = [d for d in mine if "WHERE (deleted_at IS NOT NULL)" in d and "btree" in d]
+        roots = [d for d in mine if "cascaded" in d]
+        batch = [d for d in mine if "WHERE (deletion_batch IS NOT NULL)" in d]
+        scoped = model.SoftDeleteMeta.organization_path != ""
+        # Listings (all and per organization; roots only and with what went along; per deleter), purge due,
+        # batch (and its roots).
+        assert len(trash) == (3 if scoped else 2) and len(batch) == 1, table
+        assert len(roots) == (4 if scoped else 3), table
 
 
 def test_exclusion_constraint_uses_overlap_on_the_validity_range():
