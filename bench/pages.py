@@ -122,6 +122,30 @@ def trash(rounds: int) -> Iterator[Result]:
         stock_changelist(platform, {"p": "21"}),
         rounds,
     )
+    # Search within the manager's organization: a ticket number, a person's email.
+    number = (
+        Ticket.all_objects.filter(organization=manager.organization, deleted_at__isnull=False)
+        .values_list("ticket_number", flat=True)
+        .first()
+    )
+    customer = (
+        User.all_objects.filter(organization=manager.organization, role="customer").order_by("pk").first()
+    )
+    for label, term in [
+        ("ticket number", f"#{number}"),
+        ("email", customer.email[:12]),
+        ("subject", "refund"),
+    ]:
+        try:
+            yield compare(
+                f"trash search by {label}, organization",
+                lambda t=term: get_ok(as_manager, url, {"q": t}),
+                "stock admin deleted tickets (org)",
+                stock_org,
+                rounds,
+            )
+        except PageRefused as refused:
+            print(f"  trash search by {label}: refused ({refused})")
     agent = User.all_objects.filter(organization__slug="bench-3", role="agent").order_by("pk").first()
     big = Organization.all_objects.get(slug="bench-1")
     filters = [
@@ -252,4 +276,45 @@ def changelists(rounds: int) -> Iterator[Result]:
     )
 
 
-BENCHMARKS = [trash, changelists, restore]
+def exports(rounds: int) -> Iterator[Result]:
+    """The trash CSV export of an organization (every row it may see, up to the export cap)."""
+    manager = bench_manager()
+    as_manager = client_for(manager)
+    tables = ["ticket", "user", "knowledgebasearticle"]
+    union = " UNION ALL ".join(
+        f"SELECT id, deleted_at FROM models_core_{t} WHERE deleted_at IS NOT NULL AND organization_id = %s"
+        for t in tables
+    )
+    yield compare(
+        "trash CSV export, organization",
+        lambda: get_ok(as_manager, "/dashboard/exports/trash/", {"format": "csv"}),
+        "raw SELECT of the same rows",
+        lambda: raw(f"SELECT * FROM ({union}) s ORDER BY deleted_at DESC", [manager.organization_id] * 3),
+        max(rounds // 2, 1),
+    )
+
+
+def validation(rounds: int) -> Iterator[Result]:
+    """Rule pages of a rule nothing breaks: after a scan, against the raw count of the rule's predicate."""
+    from dashboard.validation import services
+
+    platform = bench_platform()
+    as_platform = client_for(platform)
+    services.validation_scan_run(services.validation_scan_create(None).pk)
+    from django.apps import apps
+
+    from models_core.validation import validator
+
+    for model_name, rule_name in [("ticket", "status_choice"), ("ticketcomment", "ticket_live")]:
+        model = apps.get_model("models_core", model_name)
+        rule = next(r for r in validator.rules_for(model) if r.name == rule_name)
+        yield compare(
+            f"validation rule page {model_name}/{rule_name}",
+            lambda m=model_name, r=rule_name: get_ok(as_platform, f"/dashboard/validation/rules/{m}/{r}/"),
+            "raw count of the rule's predicate",
+            lambda m=model, r=rule: services.live_rows(m).filter(r.violation_q()).count(),
+            rounds,
+        )
+
+
+BENCHMARKS = [trash, changelists, exports, validation, restore]

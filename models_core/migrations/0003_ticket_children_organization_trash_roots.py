@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
                 to="models_core.organization",
             ),
         ),
-        # Existing rows take their ticket's organization (one UPDATE per table), then the column is required.
+        # Existing rows take their ticket's organization (one UPDATE per table); the triggers below keep it.
         migrations.RunSQL(
             [
                 "UPDATE models_core_ticketcomment c SET organization_id = t.organization_id "
@@ -66,32 +66,6 @@ class Migration(migrations.Migration):
                 "FROM models_core_ticket t WHERE t.id = a.ticket_id",
             ],
             migrations.RunSQL.noop,
-        ),
-        migrations.AlterField(
-            model_name="ticketattachment",
-            name="organization",
-            field=models.ForeignKey(
-                blank=True,
-                db_index=False,
-                editable=False,
-                help_text="The ticket's organization (kept by the database).",
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to="models_core.organization",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="ticketcomment",
-            name="organization",
-            field=models.ForeignKey(
-                blank=True,
-                db_index=False,
-                editable=False,
-                help_text="The ticket's organization (kept by the database).",
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to="models_core.organization",
-            ),
         ),
         migrations.AddIndex(
             model_name="knowledgebasearticle",

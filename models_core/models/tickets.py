@@ -112,15 +112,25 @@ def _ticket_organization() -> models.ForeignKey:
         related_name="+",
         db_index=False,  # leads the trash indexes; nothing else looks rows up by it alone
         editable=False,
-        blank=True,  # filled from the ticket, never by a form
+        # Filled from the ticket, never by a form. NULL only while the ticket id dangles (no such ticket):
+        # such a row fails its deferred foreign key at commit, as it did before the column existed.
+        null=True,
+        blank=True,
         help_text="The ticket's organization (kept by the database).",
     )
 
 
 def _copy_ticket_organization(row: models.Model) -> None:
     # The trigger writes the same value; setting it here keeps the saved instance in step.
-    if row.ticket_id is not None:
-        row.organization_id = row.ticket.organization_id
+    if row.ticket_id is None:
+        return
+    cached = row._state.fields_cache.get("ticket")
+    if cached is not None and cached.pk == row.ticket_id:
+        row.organization_id = cached.organization_id
+    else:
+        row.organization_id = (
+            Ticket._base_manager.filter(pk=row.ticket_id).values_list("organization_id", flat=True).first()
+        )
 
 
 class TicketComment(CentralizedValidationMixin, EnhancedSoftDeleteModel):

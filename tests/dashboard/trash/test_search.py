@@ -75,7 +75,8 @@ def test_text_search_uses_trigram_indexes_with_ilike(organization, manager):
         )
         cursor.execute(f"DROP INDEX {cursor.fetchone()[0]}")
         cursor.execute("SET LOCAL enable_seqscan = off")
-    subject_only = Ticket.all_objects.filter(deleted_at__isnull=False, subject__ilike="printer")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+    subject_only = Ticket.all_objects.filter(deleted_at__isnull=False, subject__ilike="printer").order_by()
     assert "idx_ticket_trash_search" in subject_only.explain()
 
 

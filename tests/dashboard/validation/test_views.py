@@ -72,6 +72,7 @@ def test_rule_page_keyset_pagination(client, manager, legacy_rows, monkeypatch):
 
     monkeypatch.setattr(selectors, "PAGE_SIZE", 1)
     monkeypatch.setattr(selectors.failing_rows_page, "__defaults__", (None, 1))
+    scan()
     client.force_login(manager)
     first = client.get(SUBJECT)
     assert len(first.context["rows"]) == 1 and first.context["next_after"]
@@ -97,6 +98,7 @@ def test_unknown_rules_are_404(client, manager, path):
 
 
 def test_export_csv_and_xlsx_are_scoped(client, manager, legacy_rows):
+    scan()
     client.force_login(manager)
     export = reverse("dashboard:validation:export", args=["ticket", "subject_required"])
     csv = client.get(export, {"format": "csv"})
@@ -127,6 +129,7 @@ def test_scan_start_is_post_only_admin_only_and_refuses_a_double_submit(client, 
 
 
 def test_waiver_flow_and_its_refusals(client, org_admin, manager, legacy_rows):
+    scan()
     waive = reverse("dashboard:validation:waive", args=["ticket", "subject_required"])
     ticket = legacy_rows["blank"][0]
     until = (timezone.now() + datetime.timedelta(days=10)).date().isoformat()
