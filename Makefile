@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install db db-stop migrate demo run test test-fast lint format clean
+.PHONY: install db db-stop migrate demo run test test-fast lint format clean bench
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ test: install db
 
 test-fast: install db
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+# Benchmarks against same-run baselines, one table of ratios (bench/run.py). The dataset is built once per
+# size into its own database: make bench BENCH_TICKETS=1000000; 10M: BENCH_TICKETS=10000000 BENCH_ORGS=2000.
+BENCH_TICKETS ?= 200000
+BENCH_ORGS ?= 200
+bench: install db
+	$(BIN)/python bench/run.py --tickets $(BENCH_TICKETS) --orgs $(BENCH_ORGS) $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

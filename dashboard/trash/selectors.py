@@ -23,7 +23,7 @@ from django.contrib.admin.utils import NestedObjects
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection, models, router
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -383,18 +383,37 @@ def batch_sizes(
 def trash_list(
     user: Any, filters: TrashFilters, cursor: TrashCursor | None = None, page_size: int = PAGE_SIZE
 ) -> TrashPage:
-    """One page of the trash, newest first, across every soft-delete model."""
-    candidates: list[SoftDeleteModel] = []
+    """One page of the trash, newest first, across every soft-delete model.
+
+    One UNION ALL query finds the page's keys (each arm the ordered, limited index read of one model), then
+    one query per model present on the page loads its rows, and one counts their batches: a page of tickets
+    costs three queries however many models and rows the trash holds."""
+    arms = []
     for model in trash_models():
         rows = _filtered(model, user, filters)
         if rows is None:
             continue
         if cursor is not None:
             rows = rows.filter(_keyset(model, cursor))
-        rows = rows.select_related(*_display_related(model)).order_by("-deleted_at", "-pk")
-        candidates.extend(rows[: page_size + 1])
-    candidates.sort(key=lambda o: (o.deleted_at, o._meta.label, o.pk), reverse=True)
-    page = candidates[:page_size]
+        label = Value(model._meta.label, output_field=models.CharField())
+        arms.append(
+            rows.order_by("-deleted_at", "-pk")
+            .annotate(_trash_label=label)
+            .values_list("deleted_at", "pk", "_trash_label")[: page_size + 1]
+        )
+    keys = list(arms[0].union(*arms[1:], all=True)) if arms else []
+    keys.sort(key=lambda k: (k[0], k[2], k[1]), reverse=True)
+    wanted: dict[str, list] = defaultdict(list)
+    for _, pk, label in keys[:page_size]:
+        wanted[label].append(pk)
+    loaded: dict[tuple[str, Any], SoftDeleteModel] = {}
+    for model in trash_models():
+        pks = wanted.get(model._meta.label)
+        if pks:
+            for obj in model._base_manager.select_related(*_display_related(model)).filter(pk__in=pks):
+                loaded[(model._meta.label, obj.pk)] = obj
+    # A row restored or purged between the two queries is left out of this page.
+    page = [loaded[(label, pk)] for _, pk, label in keys[:page_size] if (label, pk) in loaded]
     sizes, capped = batch_sizes({o.deletion_batch for o in page if o.deletion_batch})
     rows = [
         TrashRow(
@@ -406,9 +425,9 @@ def trash_list(
         for o in page
     ]
     next_cursor = None
-    if len(candidates) > page_size:
-        last = page[-1]
-        next_cursor = TrashCursor(last.deleted_at, last._meta.label, last.pk).encode()
+    if len(keys) > page_size:
+        at, pk, label = keys[page_size - 1]
+        next_cursor = TrashCursor(at, label, pk).encode()
     return TrashPage(rows=rows, next_cursor=next_cursor, first_page=cursor is None)
 
 
