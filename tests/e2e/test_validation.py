@@ -10,6 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 from procrastinate.contrib.django import app
 
+from dashboard.validation import services
 from dashboard.validation.models import Waiver
 from models_core.models import Ticket
 from tests.factories import CustomerFactory, TicketFactory
@@ -95,6 +96,8 @@ def test_admin_revokes_a_waiver_and_the_violation_counts_again(
         expires_at=timezone.now() + datetime.timedelta(days=10),
         created_by=org_admin,
     )
+    # Rule pages list the latest scan's violations.
+    services.validation_scan_run(services.validation_scan_create(None).pk)
 
     sign_in(org_admin)
     page.goto(f"{live_server.url}/dashboard/validation/rules/ticket/subject_required/")
