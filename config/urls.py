@@ -15,3 +15,8 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Errors in the console's own layout (dashboard/errors.py); DEBUG shows Django's technical pages instead.
+handler403 = "dashboard.errors.permission_denied_view"
+handler404 = "dashboard.errors.page_not_found_view"
+handler500 = "dashboard.errors.server_error_view"

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from models_core.hooks import registry as hook_registry
+from tests.browser_skips import pytest_terminal_summary  # noqa: F401 (a hook: the skipped-browser warning)
 from tests.factories import OrganizationFactory, UserFactory
 
 GROUP_NAMES = ("Support managers", "Admins", "DBAs")

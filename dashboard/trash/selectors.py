@@ -121,7 +121,14 @@ def trash_item_get(user: Any, key: str, pk: Any) -> SoftDeleteModel:
     """One trashed row in the user's scope; Http404 for bad keys/ids, live rows and other organizations."""
     model = trash_model_get(key)
     rows = trash_queryset(model, user).select_related(*_display_related(model))
-    return get_object_in_scope(model._base_manager.all(), user, pk, scoped=rows)
+    try:
+        return get_object_in_scope(model._base_manager.all(), user, pk, scoped=rows)
+    except Http404 as exc:
+        # The usual way here is an old link or a second tab: say why, the same for every kind of miss.
+        raise Http404(
+            f"This {model._meta.verbose_name} is not in the trash any more: it was restored or purged "
+            "meanwhile, or the address is wrong."
+        ) from exc
 
 
 def organization_of(obj: models.Model) -> Any:
@@ -172,7 +179,10 @@ def trash_items_get(user: Any, values: list[str]) -> list[SoftDeleteModel]:
             found[trash_item_value(obj)] = obj
     missing = [v for v in values if v not in found]
     if missing:
-        raise Http404("Some selected records are not in your trash (restored or purged meanwhile?).")
+        raise Http404(
+            "Some selected records are not in the trash any more: restored or purged meanwhile, or the "
+            "address is wrong."
+        )
     return [found[v] for v in values]
 
 

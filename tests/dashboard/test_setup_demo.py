@@ -104,3 +104,13 @@ def test_no_seed_leaves_the_database_without_tickets(staff_groups):
 
     run("--no-seed")
     assert not Ticket.all_objects.exists()
+
+
+def test_seeded_staff_accounts_are_in_their_roles_group(staff_groups):
+    run()
+    User = get_user_model()
+    seeded_staff = User.objects.filter(is_staff=True, username__regex=r"-(admin|manager)-\d+$")
+    assert seeded_staff.exists()
+    for user in seeded_staff:
+        expected = "Admins" if user.role == "admin" else "Support managers"
+        assert list(user.groups.values_list("name", flat=True)) == [expected], user.username

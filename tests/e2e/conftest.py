@@ -8,7 +8,7 @@ from django.conf import settings
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser_skips import CHROMIUM, chromium_skip_reason
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def browser(launch_browser):
     try:
         launched = launch_browser()
     except Exception as exc:
-        message = f"Chromium could not start from {CHROMIUM} ({type(exc).__name__}: {exc})"
+        message = chromium_skip_reason(exc)
         if settings.CUSTODIAN_REQUIRE_BROWSER:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)

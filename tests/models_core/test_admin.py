@@ -265,3 +265,28 @@ def test_org_bound_staff_get_scoped_foreign_key_choices(org_staff_client, two_or
 def test_org_bound_staff_do_not_see_the_organization_filter(org_staff_client):
     response = org_staff_client.get(admin_url(Ticket, "changelist"))
     assert b"Theirs" not in response.content
+
+
+def test_history_page_counts_its_entries_instead_of_an_endless_pager(client, org_admin, organization):
+    """Big tables' changelists page without counting; one record's history is short and is counted."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from tests.factories import TicketFactory
+
+    ticket = TicketFactory(organization=organization)
+    for n in range(2):
+        LogEntry.objects.create(
+            user=org_admin,
+            content_type=ContentType.objects.get_for_model(ticket),
+            object_id=str(ticket.pk),
+            object_repr=str(ticket),
+            action_flag=CHANGE,
+            change_message=f"change {n}",
+        )
+    client.force_login(org_admin)
+    page = client.get(f"/models_core/ticket/{ticket.pk}/history/").content.decode()
+    assert "change 1" in page
+    assert "9999999999" not in page
+    page = client.get(f"/models_core/user/{org_admin.pk}/history/").content.decode()
+    assert "9999999999" not in page

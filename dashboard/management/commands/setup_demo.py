@@ -14,7 +14,11 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from models_core.demo import demo_organizations
 from models_core.models import Organization
+
+# seed_demo's staff roles -> the console group each one works in.
+SEEDED_ROLE_GROUPS = {"admin": "Admins", "manager": "Support managers"}
 
 DEMO_ORGANIZATION = {"slug": "acme-support", "name": "Acme Support"}
 
@@ -60,6 +64,7 @@ class Command(BaseCommand):
         # Seed first: the first seeded tenant is "Acme Support", which the demo staff are then bound to.
         if not no_seed:
             self.seed_if_empty()
+        self.seeded_staff_groups_assign()
         rows = self.demo_users_reset(password)
         self.print_sign_ins(rows, url)
 
@@ -100,6 +105,21 @@ class Command(BaseCommand):
                 )
             )
         return rows
+
+    def seeded_staff_groups_assign(self) -> None:
+        """Put seed_demo's staff (`<org>-admin-1`, `<org>-manager-1`, ...) in their role's group.
+
+        The model layer's seeder knows roles, not the console's groups; without a group a seeded staff
+        account would sign in to an empty console once someone gives it a password."""
+        User = get_user_model()
+        for role, group_name in SEEDED_ROLE_GROUPS.items():
+            group = Group.objects.filter(name=group_name).first()
+            if group is None:
+                continue
+            staff = User.objects.filter(
+                organization__in=demo_organizations(), is_staff=True, role=role, groups=None
+            )
+            group.user_set.add(*staff)
 
     def seed_if_empty(self) -> None:
         """Hand over to `seed_demo` (the bulk demo data, issue 3) when it exists and there are no tickets.

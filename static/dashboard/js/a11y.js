@@ -1,0 +1,36 @@
+// Names for the controls third-party widgets draw without one, so screen readers can announce them.
+//
+// Django admin's autocomplete (select2) hides the real <select> and draws a combobox whose accessible name
+// points at the text of the current choice, which is empty until something is chosen (axe:
+// aria-input-field-name). Each combobox gets its field's label instead. A file, not an inline script,
+// so a Content-Security-Policy without 'unsafe-inline' keeps it.
+(function () {
+    "use strict";
+
+    function labelFor(select) {
+        var label = select.id && document.querySelector('label[for="' + select.id + '"]');
+        var text = label ? label.textContent.replace(/\*/g, "").trim() : "";
+        return text || select.getAttribute("name") || "";
+    }
+
+    function nameComboboxes(root) {
+        (root || document).querySelectorAll("select.admin-autocomplete").forEach(function (select) {
+            var container = select.nextElementSibling;
+            if (!container || !container.classList.contains("select2")) {
+                return;
+            }
+            var name = labelFor(select);
+            container.querySelectorAll(".select2-selection, .select2-selection__rendered").forEach(function (el) {
+                el.setAttribute("aria-label", name);
+            });
+        });
+    }
+
+    window.addEventListener("load", function () {
+        nameComboboxes(document);
+    });
+    document.addEventListener("formset:added", function (event) {
+        // Django's inline formsets initialise select2 for the new row in this same event.
+        window.setTimeout(function () { nameComboboxes(event.target); }, 0);
+    });
+})();
