@@ -8,12 +8,19 @@ from dashboard.jobs.selectors import job_runs_recent_for_user
 from dashboard.navigation import registry
 
 
+def job_kind_label(kind: str) -> str:
+    """"validation_scan" -> "Validation scan": kinds are identifiers, the home page shows words."""
+    return kind.replace("_", " ").replace(".", ": ").strip().capitalize()
+
+
 def dashboard_callback(request: HttpRequest, context: dict) -> dict:
     user = request.user
     organization = getattr(user, "organization", None)
     context["custodian_profile"] = {
         "name": user.get_full_name() or user.get_username(),
-        "role": user.get_role_display() if hasattr(user, "get_role_display") else "",
+        # The helpdesk role (admin, manager, agent) is a person's job in their organization; platform staff
+        # have none, and theirs would read "Admin" next to "Groups: DBAs". The console's role is the groups.
+        "role": user.get_role_display() if organization and hasattr(user, "get_role_display") else "",
         "organization": organization.name if organization else _("Platform staff: every organization"),
         "groups": sorted(user.groups.values_list("name", flat=True)),
         "is_superuser": user.is_superuser,
@@ -24,7 +31,11 @@ def dashboard_callback(request: HttpRequest, context: dict) -> dict:
         for entry, url in registry.visible_to(user)
     ]
     context["recent_jobs"] = [
-        {"run": run, "status_url": reverse("dashboard:job_run_status", args=[run.pk])}
+        {
+            "run": run,
+            "label": job_kind_label(run.kind),
+            "status_url": reverse("dashboard:job_run_status", args=[run.pk]),
+        }
         for run in job_runs_recent_for_user(user)
     ]
     return context

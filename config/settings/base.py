@@ -275,6 +275,7 @@ UNFOLD = {
     # asks 4.5:1 (tests/e2e/test_every_page.py). A lighter shade of the same violet reaches 5:1.
     "COLORS": {"primary": {"500": "oklch(67% .235 303.9)"}},
     "SCRIPTS": ["dashboard.static_assets.a11y_script_url"],
+    "STYLES": ["dashboard.static_assets.console_css_url"],
     "DASHBOARD_CALLBACK": "dashboard.home.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,

@@ -54,14 +54,17 @@ def _bad_request(request: HttpRequest, message: str, back: str | None = None) ->
 
 
 def _summarize(request: HttpRequest, outcomes: list[services.Outcome], verb: str) -> None:
-    """One message per outcome: what happened to each selected row."""
+    """One message for what was done (with what each row took along), one per row left in the trash.
+
+    A second success message per row would repeat the first ("Restored 1 of 1." and "Ticket #1: Restored
+    1 ticket.")."""
     ok = [o for o in outcomes if o.ok]
     if ok:
-        messages.success(request, f"{verb} {len(ok)} of {len(outcomes)}.")
+        details = "; ".join(f"{o.label} ({o.message.removeprefix(f'{verb} ').rstrip('.')})" for o in ok)
+        messages.success(request, f"{verb} {len(ok)} of {len(outcomes)}: {details}.")
     for outcome in outcomes:
-        level = messages.SUCCESS if outcome.ok else messages.ERROR
-        prefix = "" if outcome.ok else "Left in the trash: "
-        messages.add_message(request, level, f"{prefix}{outcome.label}: {outcome.message}")
+        if not outcome.ok:
+            messages.error(request, f"Left in the trash: {outcome.label}: {outcome.message}")
 
 
 def _job_context(request: HttpRequest) -> dict:

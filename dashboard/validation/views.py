@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -84,6 +85,15 @@ def validation_scan_start_view(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard:validation:index")
 
 
+def field_title(model: type[models.Model], name: str) -> str:
+    """A field's verbose name ("SLA breach"), not its column name ("sla_breach"); rules may name a
+    non-field ("__all__") or a computed one."""
+    try:
+        return capfirst(str(model._meta.get_field(name).verbose_name))
+    except FieldDoesNotExist:
+        return capfirst(name.replace("_", " ").strip()) or "—"
+
+
 @require_GET
 @staff_permission_required(VIEW)
 def validation_rule_view(request: HttpRequest, model_name: str, rule_name: str) -> HttpResponse:
@@ -102,6 +112,7 @@ def validation_rule_view(request: HttpRequest, model_name: str, rule_name: str) 
             "model": model,
             "model_name": model._meta.model_name,
             "model_title": capfirst(str(model._meta.verbose_name)),
+            "field_title": field_title(model, rule.field_name),
             "rule": rule,
             "rows": rows,
             "next_after": next_after,

@@ -40,10 +40,12 @@ def test_recent_jobs_card_lists_only_own_runs_with_their_status_url(client, mana
     JobRun.objects.create(kind="someone_elses_purge", started_by=org_admin)
     client.force_login(manager)
     page = client.get("/").content.decode()
-    assert "validation_scan" in page
+    assert "Validation scan <span" in page
+    assert "validation_scan" not in page  # a kind is an identifier; people read words
+    assert "started 0" in page and " UTC)" in page  # when, with its time zone
     assert f'data-job-run-status-url="{reverse("dashboard:job_run_status", args=[mine.pk])}"' in page
     assert "Queued · 25%" in page
-    assert "someone_elses_purge" not in page
+    assert "Someone elses purge" not in page
     assert "dashboard/js/job_progress.js" in page
 
 
@@ -52,3 +54,12 @@ def test_recent_jobs_card_is_capped(client, manager):
     client.force_login(manager)
     page = client.get("/").content.decode()
     assert page.count("data-job-run-status-url=") == 5
+
+
+def test_platform_staff_card_shows_their_console_groups_not_a_helpdesk_role(client, dba, manager):
+    client.force_login(dba)
+    page = client.get("/").content.decode()
+    assert "Role: Admin" not in page and "Helpdesk role" not in page
+    assert 'data-testid="profile-groups">DBAs<' in page
+    client.force_login(manager)
+    assert "Helpdesk role: Manager" in client.get("/").content.decode()

@@ -9,6 +9,7 @@ Screenshots of failing pages and a summary land in test-results/every-page/.
 import datetime
 
 import pytest
+from django.apps import apps
 from django.test import override_settings
 from django.utils import timezone
 
@@ -57,13 +58,14 @@ def seeded_site(make_staff, settings):
     JobRun.objects.create(kind="validation_scan", started_by=users["org-admin"])
     prune_job_runs.defer()  # a procrastinate job for its admin pages
     TicketAttachmentFactory(ticket=Ticket.objects.filter(organization=acme).first())
-    violation = Violation.objects.filter(model_label="models_core.Ticket").first()
-    model, rule = rule_resolve("ticket", violation.rule_name)
+    violation = Violation.objects.order_by("pk").first()
+    model = apps.get_model(violation.model_label)
+    model, rule = rule_resolve(model._meta.model_name, violation.rule_name)
     validation_services.waiver_accept(
         user=platform,
         model=model,
         rule=rule,
-        instance=Ticket.objects.get(pk=violation.object_id),
+        instance=model._base_manager.get(pk=violation.object_id),
         reason="walk: a waiver to revoke",
         expires_at=timezone.now() + datetime.timedelta(days=7),
     )

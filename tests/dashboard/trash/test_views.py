@@ -313,3 +313,14 @@ def test_the_list_query_count_is_bounded(client, org_admin, organization, django
         response = client.get(LIST)
     body = response.content.decode()
     assert body.count('data-testid="trash-row"') == 25 and "Older" in body
+
+
+def test_a_restore_says_what_it_did_in_one_message(client, manager, trashed):
+    from django.contrib.messages import get_messages
+
+    client.force_login(manager)
+    response = client.post(RESTORE, {"items": trash_item_value(trashed)}, follow=True)
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert len(said) == 1, said
+    assert said[0].startswith("Restored 1 of 1: ")
+    assert "2 ticket comments" in said[0]

@@ -177,3 +177,25 @@ def test_overview_of_an_unknown_scan_is_404(client, manager):
     client.force_login(manager)
     assert client.get(INDEX, {"scan": "abc"}).status_code == 404
     assert client.get(INDEX, {"scan": "999"}).status_code == 404
+
+
+def test_while_a_scan_runs_the_page_says_so_once_and_run_scan_is_disabled(client, org_admin):
+    services.validation_scan_create(org_admin)  # queued, not finished: no report yet
+    client.force_login(org_admin)
+    page = client.get(INDEX).content.decode()
+    assert 'data-testid="scan-running"' in page
+    assert 'data-testid="no-scan"' not in page
+    assert "Run a scan to see" not in page
+    assert 'disabled aria-disabled="true" data-testid="run-scan"' in page
+
+
+def test_rule_page_names_the_field_in_words_and_offers_no_export_of_nothing(client, manager):
+    scan()  # no ticket breaks the rule
+    client.force_login(manager)
+    page = client.get(
+        reverse("dashboard:validation:rule", args=["ticket", "customer_satisfaction_score_range"])
+    )
+    page = page.content.decode()
+    assert "Customer satisfaction score</th>" in page
+    assert "customer_satisfaction_score</th>" not in page
+    assert 'data-testid="rule-exports"' not in page
