@@ -9,7 +9,7 @@ from dashboard.navigation import registry
 
 
 def job_kind_label(kind: str) -> str:
-    """"validation_scan" -> "Validation scan": kinds are identifiers, the home page shows words."""
+    """ "validation_scan" -> "Validation scan": kinds are identifiers, the home page shows words."""
     return kind.replace("_", " ").replace(".", ": ").strip().capitalize()
 
 

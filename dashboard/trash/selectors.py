@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import NestedObjects
 from django.contrib.contenttypes.models import ContentType
@@ -25,7 +26,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, router
 from django.db.models import Q, QuerySet, Value
 from django.http import Http404
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import capfirst
 
 from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff, scope_to_organization
@@ -57,6 +60,16 @@ PREVIEW_SAMPLE = 20
 # Bulk work above this many rows runs as a background job (issue: "more than 1,000 rows").
 BACKGROUND_THRESHOLD = 1000
 HIDDEN_FIELDS = {"password"}
+# Shown in the record page's "In the trash" card; is_active is always False in the trash.
+TRASH_BOOKKEEPING = {
+    "deleted_at",
+    "deleted_by",
+    "delete_reason",
+    "deletion_batch",
+    "deletion_metadata",
+    "auto_delete_at",
+    "is_active",
+}
 
 
 # Models and scope
@@ -249,6 +262,12 @@ class TrashRow:
     @property
     def type_name(self) -> str:
         return capfirst(self.model._meta.verbose_name)
+
+    @property
+    def root_name(self) -> str:
+        """The kind of record whose deletion took this one along, in words ("ticket")."""
+        root = (self.obj.deletion_metadata or {}).get("root", "")
+        return model_label_text(root).lower() if root else "parent"
 
     @property
     def taken_along(self) -> int:
@@ -445,23 +464,76 @@ def trash_list(
 # ----------------------------------------------------------------------------------------------------
 
 
-def trash_item_fields(obj: models.Model) -> list[tuple[str, Any]]:
-    """(label, display value) of the record's own fields; secrets (password hashes) left out."""
+@dataclass
+class FieldRow:
+    label: str
+    value: str
+    url: str | None = None
+
+
+def _format_value(value: Any) -> str:
+    """A field's value as people read it: no Python reprs, no microseconds."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime.datetime):
+        return date_format(timezone.localtime(value), "Y-m-d H:i T")
+    if isinstance(value, datetime.date):
+        return date_format(value, "Y-m-d")
+    if isinstance(value, datetime.timedelta):
+        minutes = int(value.total_seconds() // 60)
+        return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_format_value(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(_format_value(v) for v in value) or "—"
+    return str(value)
+
+
+def _related_url(target: models.Model) -> str | None:
+    """The related record's page: its trash page when it is in the trash, else its admin change page."""
+    if getattr(target, "deleted_at", None) is not None and type(target) in trash_models():
+        return reverse("dashboard:trash:detail", args=[trash_model_key(type(target)), target.pk])
+    meta = target._meta
+    try:
+        return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[target.pk])
+    except NoReverseMatch:
+        return None
+
+
+def trash_item_fields(obj: models.Model, user: Any) -> list[FieldRow]:
+    """The record's own fields, labelled and formatted, related records linked; secrets (password hashes)
+    and the trash's bookkeeping (shown in its own card) left out. A related record outside the user's
+    organization shows as its id only."""
     shown = []
     for f in obj._meta.concrete_fields:
-        if f.name in HIDDEN_FIELDS:
+        if f.name in HIDDEN_FIELDS or f.name in TRASH_BOOKKEEPING:
             continue
+        url = None
         if f.is_relation:
             value = getattr(obj, f.attname)
             if value is not None:
-                target = f.related_model._base_manager.filter(pk=value).first()
-                value = f"{target} (#{value})" if target is not None else f"#{value}"
+                target = _related_in_scope(f.related_model, value, user)
+                if target is not None:
+                    url = _related_url(target)
+                value = f"{target}" if target is not None else f"#{value}"
         elif f.choices:
             value = getattr(obj, f"get_{f.name}_display")()
         else:
             value = getattr(obj, f.attname)
-        shown.append((capfirst(f.verbose_name), value))
+        shown.append(FieldRow(capfirst(str(f.verbose_name)), _format_value(value), url))
     return shown
+
+
+def _related_in_scope(model: type[models.Model], pk: Any, user: Any) -> models.Model | None:
+    if not hasattr(model, "SoftDeleteMeta"):
+        return None  # not a helpdesk record: its id is all the page needs
+    path = organization_path(model)
+    rows = model._base_manager.filter(pk=pk)
+    if path is not None:
+        rows = scope_to_organization(rows, user, field=path)
+    return rows.first()
 
 
 @dataclass
@@ -469,6 +541,7 @@ class BatchGroup:
     model: type[models.Model]
     count: int
     rows: list[models.Model] = field(default_factory=list)
+    depth: int = 0  # steps of foreign keys from the batch's root model: the batch drawn as a tree
 
     @property
     def key(self) -> str:
@@ -496,7 +569,34 @@ def trash_batch_rows(obj: SoftDeleteModel) -> list[BatchGroup]:
             .order_by("pk")[:BATCH_ROWS_SHOWN]
         )
         groups.append(BatchGroup(model=model, count=count, rows=rows))
-    return groups
+    return _as_tree(groups, (obj.deletion_metadata or {}).get("root"))
+
+
+def _as_tree(groups: list[BatchGroup], root_label: str | None) -> list[BatchGroup]:
+    """Order the groups root first, each after the group it points to, with its depth below the root
+    (a ticket, its comments, their attachments)."""
+    by_label = {g.model._meta.label: g for g in groups}
+    root = by_label.get(root_label or "") or (groups[0] if groups else None)
+    if root is None:
+        return groups
+    ordered, placed = [root], {root.model}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop(0)
+        for group in groups:
+            if group.model in placed:
+                continue
+            points_up = any(
+                f.is_relation and f.many_to_one and f.related_model is parent.model
+                for f in group.model._meta.concrete_fields
+            )
+            if points_up:
+                group.depth = parent.depth + 1
+                placed.add(group.model)
+                ordered.append(group)
+                frontier.append(group)
+    ordered.extend(g for g in groups if g.model not in placed)  # reached another way: listed at the end
+    return ordered
 
 
 def trash_item_history(obj: models.Model, limit: int = 50) -> list[LogEntry]:
@@ -788,3 +888,49 @@ def trash_deleter_choices(user: Any, term: str) -> list[tuple[int, str]]:
 def purge_records_visible_to(user: Any) -> QuerySet[PurgeRecord]:
     """Purge records of the user's organization; platform staff see all."""
     return scope_to_organization(PurgeRecord.objects.all(), user, field="organization_id")
+
+
+def model_label_text(label: str, count: int | None = None) -> str:
+    """ "models_core.TicketComment" -> "Ticket comment" (or "3 ticket comments" with a count)."""
+    try:
+        meta = apps.get_model(label)._meta
+    except (LookupError, ValueError):
+        return label if count is None else f"{count} {label}"
+    if count is None:
+        return capfirst(str(meta.verbose_name))
+    return f"{count} {meta.verbose_name if count == 1 else meta.verbose_name_plural}"
+
+
+def counts_in_words(counts: dict[str, int]) -> str:
+    """{"models_core.Ticket": 1, "models_core.TicketComment": 2} -> "1 ticket and 2 ticket comments"."""
+    parts = [model_label_text(label, n) for label, n in counts.items() if n]
+    if not parts:
+        return "nothing"
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+@dataclass
+class PurgeRecordRow:
+    record: PurgeRecord
+    type_name: str
+    organization: str
+    removed: str
+
+
+def purge_record_rows(records: list[PurgeRecord]) -> list[PurgeRecordRow]:
+    """Purge records as people read them: the kind of record, its organization's name, what went with it."""
+    org_ids = {r.organization_id for r in records if r.organization_id is not None}
+    names = dict(Organization.all_objects.filter(pk__in=org_ids).values_list("pk", "name"))
+    return [
+        PurgeRecordRow(
+            record=r,
+            type_name=model_label_text(r.model_label),
+            organization=(
+                "—"
+                if r.organization_id is None
+                else names.get(r.organization_id, f"Organization #{r.organization_id} (purged)")
+            ),
+            removed=counts_in_words(r.counts),
+        )
+        for r in records
+    ]

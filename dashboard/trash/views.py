@@ -152,7 +152,7 @@ def trash_detail_view(request: HttpRequest, key: str, pk: str) -> HttpResponse:
         {
             "title": f"{row.type_name} {obj.trash_label}",
             "row": row,
-            "fields": selectors.trash_item_fields(obj),
+            "fields": selectors.trash_item_fields(obj, request.user),
             "groups": groups,
             "rows_shown": selectors.BATCH_ROWS_SHOWN,
             "history": selectors.trash_item_history(obj),
@@ -262,6 +262,7 @@ def trash_purge_view(request: HttpRequest) -> HttpResponse:
 
 
 PURGE_RECORDS_PAGE = 50
+ORGANIZATION_MATCHES = 20
 
 
 @require_GET
@@ -293,7 +294,7 @@ def purge_records_view(request: HttpRequest) -> HttpResponse:
         "trash/purge_records.html",
         {
             "title": "Purge records",
-            "records": rows,
+            "records": selectors.purge_record_rows(rows),
             "next_url": next_url,
             "first_url": f"?{urlencode({'model': model})}" if before else None,
             "export_url": f"?{query.urlencode()}",
@@ -344,7 +345,10 @@ def retention_view(request: HttpRequest) -> HttpResponse:
     organization = None
     organizations = None
     if is_platform_staff(user):
-        organizations = Organization.objects.order_by("name").values_list("pk", "name")[:500]
+        # A search, not a <select> of every organization: there are thousands.
+        query = request.GET.get("q", "").strip()[:100]
+        matches = Organization.objects.filter(name__icontains=query) if query else Organization.objects.all()
+        organizations = list(matches.order_by("name").values_list("pk", "name")[:ORGANIZATION_MATCHES])
         org_id = request.POST.get("organization") or request.GET.get("organization")
         if org_id:
             organization = get_object_in_scope(Organization.objects.all(), user, org_id, field="pk")
@@ -378,6 +382,8 @@ def retention_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "organization": organization,
             "organizations": organizations,
+            "organization_query": request.GET.get("q", "")[:100],
+            "organization_matches_max": ORGANIZATION_MATCHES,
             "platform_default": settings.CUSTODIAN_DEFAULT_RETENTION_DAYS,
         },
         status=400 if form.is_bound and form.errors else 200,

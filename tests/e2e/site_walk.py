@@ -182,16 +182,22 @@ class SiteWalker:
         if route is not None:
             self.result.reached_routes.add(route)
         try:
-            response = page.goto(self.origin + url, wait_until="load")
+            response = self.goto(page, self.origin + url)
         except PlaywrightError as exc:
-            # A download has no page; an empty 405 (POST-only endpoint) neither.
-            if "Download is starting" in exc.message:
-                self.result.visits.append(Visit(role, url, 200, "download"))
-                return []
-            if "ERR_HTTP_RESPONSE_CODE_FAILURE" in exc.message:
-                self.result.visits.append(Visit(role, url, 0, "post-only"))
-                return []
-            raise
+            # A download has no page; an empty 405 (POST-only endpoint) neither. Chromium then shows its
+            # error page, which must not interrupt the next visit.
+            kind = (
+                "download"
+                if "Download is starting" in exc.message
+                else "post-only"
+                if "ERR_HTTP_RESPONSE_CODE_FAILURE" in exc.message
+                else None
+            )
+            if kind is None:
+                raise
+            self.result.visits.append(Visit(role, url, 0, kind))
+            self.goto(page, "about:blank")
+            return []
         status = response.status if response else 0
         content_type = (response.headers.get("content-type", "") if response else "").split(";")[0]
         if status >= 500 and self.expected_errors.get(url) != status:
@@ -241,6 +247,18 @@ class SiteWalker:
         if generic:
             return ("admin", generic.group(1), controls)
         return (route, status, controls)
+
+    @staticmethod
+    def goto(page, address: str):
+        """page.goto, again when Chromium's own error page (after a download or an empty 405) interrupts."""
+        for _attempt in range(3):
+            try:
+                return page.goto(address, wait_until="load")
+            except PlaywrightError as exc:
+                if "interrupted by another navigation" not in exc.message:
+                    raise
+                page.wait_for_load_state("load")
+        return page.goto(address, wait_until="load")
 
     def page_checks(self, page, role: str, url: str, status: int) -> None:
         where = f"{role} {url} ({status})"

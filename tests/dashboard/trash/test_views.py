@@ -1,5 +1,7 @@
 """Trash pages: the permission matrix, organization scoping, CSRF, bad input as 4xx, no writes on GET."""
 
+import re
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
@@ -324,3 +326,61 @@ def test_a_restore_says_what_it_did_in_one_message(client, manager, trashed):
     assert len(said) == 1, said
     assert said[0].startswith("Restored 1 of 1: ")
     assert "2 ticket comments" in said[0]
+
+
+def test_purge_records_read_in_words(client, org_admin, organization):
+    PurgeRecord.objects.create(
+        model_label="models_core.Ticket",
+        object_id="7",
+        organization_id=organization.pk,
+        counts={"models_core.Ticket": 1, "models_core.TicketComment": 2},
+        total=3,
+    )
+    client.force_login(org_admin)
+    page = client.get(RECORDS).content.decode()
+    assert ">Ticket #7<" in page
+    assert ">1 ticket and 2 ticket comments<" in page
+    assert f">{organization.name}<" in page
+    assert "models_core." not in page.split('data-testid="purge-records"')[1]
+
+
+def test_retention_page_keeps_operator_text_from_support_admins(client, org_admin, platform_superuser):
+    client.force_login(org_admin)
+    page = client.get(RETENTION).content.decode()
+    assert "manage.py" not in page and "CUSTODIAN_DEFAULT_RETENTION_DAYS" not in page
+    client.force_login(platform_superuser)
+    assert "CUSTODIAN_DEFAULT_RETENTION_DAYS" in client.get(RETENTION).content.decode()
+
+
+def test_platform_staff_find_the_organization_by_name(
+    client, platform_superuser, organization, other_organization
+):
+    client.force_login(platform_superuser)
+    page = client.get(RETENTION, {"q": "glob"}).content.decode()
+    matches = page.split('data-testid="organization-matches"')[1].split("</ul>")[0]
+    assert "Globex" in matches and "Acme Support" not in matches
+    assert f"organization={other_organization.pk}" in matches
+
+
+def test_trash_record_page_reads_like_a_record_not_a_repr(client, manager, organization):
+    manager.first_name, manager.last_name = "Ada", "Lovelace"
+    manager.save()
+    ticket = TicketFactory(organization=organization, subject="Broken printer", tags=["printer", "urgent"])
+    TicketCommentFactory.create_batch(2, ticket=ticket)
+    ticket.soft_delete(user=manager, reason="duplicate")
+    client.force_login(manager)
+    page = client.get(detail(ticket)).content.decode()
+    fields = page.split('data-testid="trash-fields"')[1].split("</dl>")[0]
+    assert "{'" not in fields and "models_core." not in fields  # no Python reprs
+    assert "Is active" not in fields and "Deletion metadata" not in fields  # bookkeeping has its own card
+    assert "printer, urgent" in fields
+    assert f'href="/models_core/organization/{organization.pk}/change/"' in fields  # related records linked
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d+", page)  # no microseconds
+    summary = page.split('data-testid="trash-summary"')[1].split("</dl>")[0]
+    assert "Ada Lovelace (manager)" in summary  # one form for people everywhere
+
+    comment = TicketComment.all_objects.filter(ticket=ticket).first()
+    page = client.get(detail(comment)).content.decode()
+    assert "with the deletion of its ticket" in page
+    batch = page.split('data-testid="trash-batch"')[1]
+    assert batch.index('data-depth="0"') < batch.index('data-depth="1"')  # root first, its comments below
