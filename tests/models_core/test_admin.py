@@ -290,3 +290,23 @@ def test_history_page_counts_its_entries_instead_of_an_endless_pager(client, org
     assert "9999999999" not in page
     page = client.get(f"/models_core/user/{org_admin.pk}/history/").content.decode()
     assert "9999999999" not in page
+
+
+def test_history_times_say_their_time_zone(client, org_admin, organization):
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from tests.factories import TicketFactory
+
+    ticket = TicketFactory(organization=organization)
+    LogEntry.objects.create(
+        user=org_admin,
+        content_type=ContentType.objects.get_for_model(ticket),
+        object_id=str(ticket.pk),
+        object_repr=str(ticket),
+        action_flag=CHANGE,
+        change_message="changed",
+    )
+    client.force_login(org_admin)
+    page = client.get(f"/models_core/ticket/{ticket.pk}/history/").content.decode()
+    assert " UTC<" in page or " UTC\n" in page or " UTC " in page
