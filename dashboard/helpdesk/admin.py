@@ -178,6 +178,9 @@ def _filter_field(list_filter: Any) -> str | None:
 
 
 class BaseAdmin(MoveToTrashAdminMixin, OrganizationScopedMixin, ModelAdmin):
+    class Media:
+        js = ("dashboard/js/json_widgets.js",)
+
     list_per_page = 50
     list_filter_submit = True  # range filters need an explicit "apply"
     list_fullwidth = True
@@ -190,6 +193,12 @@ class BaseAdmin(MoveToTrashAdminMixin, OrganizationScopedMixin, ModelAdmin):
 
     def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.JSONField) and formfield is not None:
+            # static/dashboard/js/json_widgets.js draws an editor over the JSON textarea: lists (tags,
+            # skills) as a tag input, objects (custom fields) as name/value rows.
+            kind = {list: "tags", dict: "key-value"}.get(db_field.default)
+            if kind:
+                formfield.widget.attrs["data-json-widget"] = kind
         if isinstance(db_field, RangeField) and formfield is not None:
             # A range is two inputs under one label that points at neither: name each one (axe: label).
             label = capfirst(db_field.verbose_name)
