@@ -3,7 +3,6 @@
 import pytest
 from playwright.sync_api import expect
 
-from models_core.models import Ticket
 from tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

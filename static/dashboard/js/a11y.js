@@ -26,8 +26,21 @@
         });
     }
 
+    // The two-list selector's magnifier is a <span> with an aria-label, which a span without a role may
+    // not carry (axe: aria-prohibited-attr): it is an image with a name.
+    function nameFilterIcons(root) {
+        root.querySelectorAll("span.help-tooltip[aria-label]:not([role])").forEach(function (icon) {
+            icon.setAttribute("role", "img");
+        });
+    }
+
+    // Django's autocomplete.js draws the comboboxes in its own "load" listener, registered after this one.
     window.addEventListener("load", function () {
-        nameComboboxes(document);
+        window.setTimeout(function () {
+            nameComboboxes(document);
+            nameFilterIcons(document);
+            document.documentElement.setAttribute("data-a11y-ready", "");  // for the browser tests
+        }, 0);
     });
     document.addEventListener("formset:added", function (event) {
         // Django's inline formsets initialise select2 for the new row in this same event.
