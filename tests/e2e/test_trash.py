@@ -46,7 +46,7 @@ def test_a_support_manager_restores_a_ticket_with_its_comments(
     page.get_by_test_id("confirm-restore").click()
 
     page.wait_for_url(f"{live_server.url}/dashboard/trash/")
-    expect(page.get_by_text("Restored 1 of 1.")).to_be_visible()
+    expect(page.get_by_text("Restored 1 of 1:")).to_be_visible()
     expect(page.get_by_test_id("trash-empty")).to_be_visible()
     assert Ticket.objects.filter(pk=ticket.pk).exists()
     assert TicketComment.objects.filter(ticket=ticket).count() == 2
@@ -81,7 +81,7 @@ def test_an_admin_bulk_purges_with_the_typed_confirmation(
     page.screenshot(path="/tmp/trash_purge_preview.png", full_page=True)
     page.get_by_test_id("confirm-purge").click()
     page.wait_for_url(f"{live_server.url}/dashboard/trash/")
-    expect(page.get_by_text("Purged 2 of 2.")).to_be_visible()
+    expect(page.get_by_text("Purged 2 of 2:")).to_be_visible()
     assert not Ticket.all_objects.filter(pk__in=[t.pk for t in tickets]).exists()
     assert Ticket.all_objects.filter(pk=kept.pk).exists()
 
