@@ -1,7 +1,11 @@
-"""Organization scoping and permission checks shared by every dashboard view.
+"""Organization scoping and permission checks shared by every dashboard view: the one tenancy API.
 
 A staff user bound to an organization sees only that organization's rows; platform staff (no organization)
-see every organization; anyone else sees nothing. Menus only hide links, so every view calls these itself.
+see every organization; anyone else sees nothing. Where a model's rows find their organization is declared
+once, on the model (`organization_path`, see models_core.tenancy); a model that declares none holds no
+tenant's data and organization-bound users see none of it. Every queryset, form choice, filter label,
+autocomplete, export and count of the console goes through `scope_to_organization` (or `is_in_scope` for a
+row already loaded). Menus only hide links, so every view calls these itself.
 """
 
 from collections.abc import Callable
@@ -13,6 +17,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+
+from models_core.tenancy import organization_id_of, organization_path
 
 M = TypeVar("M", bound=Model)
 View = Callable[..., HttpResponse]
@@ -28,28 +34,36 @@ def is_platform_staff(user: Any) -> bool:
     return is_console_user(user) and user.organization_id is None
 
 
-def scope_to_organization(queryset: QuerySet[M], user: Any, field: str = "organization") -> QuerySet[M]:
-    """The rows of `queryset` this user may see: their organization's, all for platform staff, else none.
-
-    `field` is the lookup path to the organization foreign key (e.g. "ticket__organization").
-    """
+def scope_to_organization(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
+    """The rows of `queryset` this user may see: their organization's (by the model's `organization_path`),
+    all for platform staff, none for anyone else or for a model of no tenant."""
     if not is_console_user(user):
         return queryset.none()
     if user.organization_id is None:
         return queryset
-    return queryset.filter(**{field: user.organization_id})
+    path = organization_path(queryset.model)
+    if path is None:
+        return queryset.none()
+    return queryset.filter(**{path: user.organization_id})
 
 
-def get_object_in_scope(
-    queryset: QuerySet[M], user: Any, pk: Any, field: str = "organization", scoped: QuerySet[M] | None = None
-) -> M:
+def is_in_scope(user: Any, obj: Model | None) -> bool:
+    """May this user see this already loaded row (e.g. the far end of a legacy cross-tenant link)?"""
+    if obj is None or not is_console_user(user):
+        return False
+    if user.organization_id is None:
+        return True
+    return organization_path(obj) is not None and organization_id_of(obj) == user.organization_id
+
+
+def get_object_in_scope(queryset: QuerySet[M], user: Any, pk: Any, scoped: QuerySet[M] | None = None) -> M:
     """One row by primary key within the user's scope; Http404 for other organizations' ids and bad ids.
 
     A row outside the scope answers exactly like a row that does not exist, so ids of other tenants
     cannot be probed. Pass `scoped` to use an already scoped queryset instead of `scope_to_organization`.
     """
     if scoped is None:
-        scoped = scope_to_organization(queryset, user, field=field)
+        scoped = scope_to_organization(queryset, user)
     try:
         return scoped.get(pk=pk)
     except (scoped.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:

@@ -25,6 +25,8 @@ from django.db.models import Case, Func, OuterRef, Subquery, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
+from .tenancy import organization_settings_path
+
 RETENTION_KEY = "retention_days"
 MAX_RETENTION_DAYS = 36500
 # Values the SQL side accepts; anything else falls back, so a bad setting can never break a delete.
@@ -85,12 +87,11 @@ def retention_expression(model: type[models.Model], now: datetime.datetime) -> A
 
     Mirrors `retention_days_for` (tested to agree).
     """
-    path = model.SoftDeleteMeta.organization_path
+    prefix = organization_settings_path(model)
     default = int(settings.CUSTODIAN_DEFAULT_RETENTION_DAYS)
-    if path is None:
+    if prefix is None:
         days: Any = Value(default)
     else:
-        prefix = f"{path}__settings" if path else "settings"
         per_row = (
             model._base_manager.filter(pk=OuterRef("pk"))
             .annotate(

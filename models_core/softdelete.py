@@ -249,7 +249,6 @@ class SoftDeleteModel(ModelHooksMixin, models.Model):
     class SoftDeleteMeta:
         cascade: tuple[str, ...] = ()
         deactivate: tuple[str, ...] = ()
-        organization_path: str | None = "organization"
 
     # Django's validation against every row, not only live ones (see _AllRows).
     def get_constraints(self) -> list[tuple[Any, list]]:

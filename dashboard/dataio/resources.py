@@ -25,7 +25,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 from dashboard.scoping import scope_to_organization
 from models_core.models import KnowledgeBaseArticle, Organization, Ticket, TicketComment, User
 
-from .selectors import live_rows_by_id, organization_path, scoped_rows, trashed_ids_in_scope
+from .selectors import live_rows_by_id, scoped_rows, trashed_ids_in_scope
 from .widgets import IsoDateTimeWidget, NativeJSONWidget, ScopedForeignKeyWidget, id_parse
 
 INVALID = object()
@@ -181,10 +181,7 @@ class ScopedModelResource(resources.ModelResource):
         # The admin hands over its scoped changelist queryset; scoping again costs one equality and makes the
         # resource safe on its own. Live rows only: the trash is exported from the trash.
         queryset = super().filter_export(queryset, **kwargs).filter(deleted_at__isnull=True)
-        path = organization_path(self._meta.model)
-        if path is None:
-            return queryset
-        return scope_to_organization(queryset, self.user, field=path or "pk")
+        return scope_to_organization(queryset, self.user)
 
     def get_queryset(self) -> QuerySet:
         return scoped_rows(self._meta.model, self.user)

@@ -11,19 +11,9 @@ from django.db.models import QuerySet
 from dashboard.scoping import scope_to_organization
 
 
-def organization_path(model: type[models.Model]) -> str | None:
-    """The lookup from `model` to its organization ("" = the row is one), as its SoftDeleteMeta declares."""
-    spec = getattr(model, "SoftDeleteMeta", None)
-    return getattr(spec, "organization_path", None)
-
-
 def scoped_rows(model: type[models.Model], user: Any, *, trashed: bool = False) -> QuerySet:
     """The live rows of `model` this user may touch (`trashed=True`: its rows in the trash instead)."""
-    queryset = model.all_objects.filter(deleted_at__isnull=not trashed)
-    path = organization_path(model)
-    if path is None:
-        return queryset if user is not None and user.is_authenticated else queryset.none()
-    return scope_to_organization(queryset, user, field=path or "pk")
+    return scope_to_organization(model.all_objects.filter(deleted_at__isnull=not trashed), user)
 
 
 def trashed_ids_in_scope(model: type[models.Model], user: Any, ids: Iterable[Any]) -> set[Any]:

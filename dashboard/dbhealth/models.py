@@ -149,6 +149,8 @@ class ConstraintViolation(models.Model):
     source_kind = models.CharField(max_length=20, choices=SourceKind.choices, default=SourceKind.OTHER)
     source = models.CharField(max_length=200, blank=True)
 
+    organization_path = "organization_id"  # a plain id: the record outlives a purged organization
+
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [

@@ -20,6 +20,7 @@ from django.utils import timezone
 from dashboard.dbhealth import declarations, index_rules, nodes
 from dashboard.dbhealth.models import ConstraintViolation, IndexSnapshot, SnapshotRun, TableSnapshot
 from dashboard.jobs.models import JobRun
+from dashboard.scoping import scope_to_organization
 
 # Schemas the statistics views call "user" schemas, minus other sessions' temporary tables.
 USER_SCHEMAS_SQL = "s.schemaname NOT LIKE 'pg_temp%%'"
@@ -844,10 +845,7 @@ def replica_snapshot_latest_list() -> list[SnapshotRun]:
 
 def violations_visible_to(user: Any) -> Any:
     """Violation records this user may see: all for platform staff, their organization's otherwise."""
-    queryset = ConstraintViolation.objects.all()
-    if getattr(user, "organization_id", None) is not None:
-        return queryset.filter(organization_id=user.organization_id)
-    return queryset
+    return scope_to_organization(ConstraintViolation.objects.all(), user)
 
 
 def violation_label(constraint_name: str, column_name: str) -> str:

@@ -38,6 +38,8 @@ class PurgeRecord(models.Model):
     counts = models.JSONField(default=dict, help_text="Rows removed per model label.")
     total = models.PositiveIntegerField(default=0)
 
+    organization_path = "organization_id"
+
     class Meta:
         ordering = ["-purged_at", "-id"]
         verbose_name = "purge record"

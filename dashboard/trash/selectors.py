@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 
-from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff, scope_to_organization
+from dashboard.scoping import get_object_in_scope, is_platform_staff, scope_to_organization
 from dashboard.trash.models import PurgeRecord
 from models_core.cascade import CascadePlan, Unsupported, cascade_plan
 from models_core.models import Organization, User
@@ -46,6 +46,7 @@ from models_core.softdelete import (
     restore_plan_for_root,
     soft_delete_models,
 )
+from models_core.tenancy import organization_of, organization_path, organization_relation
 
 PAGE_SIZE = 25
 MAX_ITEMS = 100  # one request's selection; the list shows at most this many rows per page
@@ -98,33 +99,15 @@ def trash_model_get(key: str) -> type[SoftDeleteModel]:
     raise Http404("No such kind of record in the trash.")
 
 
-def organization_path(model: type[models.Model]) -> str | None:
-    """The lookup from `model` to its organization id ("pk" for Organization itself; None: no tenant)."""
-    path = model.SoftDeleteMeta.organization_path
-    if path is None:
-        return None
-    return path or "pk"
-
-
 def trash_queryset(model: type[SoftDeleteModel], user: Any) -> QuerySet:
     """The rows of `model` in the trash this user may see."""
-    rows = model._base_manager.filter(deleted_at__isnull=False)
-    if not is_console_user(user):
-        return rows.none()
-    if is_platform_staff(user):
-        return rows
-    path = organization_path(model)
-    if path is None:
-        return rows.none()
-    return rows.filter(**{path: user.organization_id})
+    return scope_to_organization(model._base_manager.filter(deleted_at__isnull=False), user)
 
 
 def _display_related(model: type[models.Model]) -> list[str]:
     """Relations a row's display needs (its organization's name; a comment's ticket number)."""
-    related = ["deleted_by"]
-    path = model.SoftDeleteMeta.organization_path
-    if path:
-        related.append(path)
+    path = organization_relation(model)
+    related = ["deleted_by", path] if path else ["deleted_by"]
     if any(f.name == "ticket" and f.many_to_one for f in model._meta.concrete_fields):
         related.append("ticket")  # their labels name the ticket ("3 on ticket #12")
     return related
@@ -142,19 +125,6 @@ def trash_item_get(user: Any, key: str, pk: Any) -> SoftDeleteModel:
             f"This {model._meta.verbose_name} is not in the trash any more: it was restored or purged "
             "meanwhile, or the address is wrong."
         ) from exc
-
-
-def organization_of(obj: models.Model) -> Any:
-    path = obj.SoftDeleteMeta.organization_path
-    if path is None:
-        return None
-    if path == "":
-        return obj
-    for part in path.split("__"):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
 
 
 # Selections ("models_core.ticket:12" per selected row)
@@ -887,7 +857,7 @@ def trash_deleter_choices(user: Any, term: str) -> list[tuple[int, str]]:
 
 def purge_records_visible_to(user: Any) -> QuerySet[PurgeRecord]:
     """Purge records of the user's organization; platform staff see all."""
-    return scope_to_organization(PurgeRecord.objects.all(), user, field="organization_id")
+    return scope_to_organization(PurgeRecord.objects.all(), user)
 
 
 def model_label_text(label: str, count: int | None = None) -> str:

@@ -101,6 +101,8 @@ class ScanOrganizationCount(models.Model):
     new = models.PositiveBigIntegerField(default=0)
     resolved = models.PositiveBigIntegerField(default=0)
 
+    organization_path = "organization"
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -135,6 +137,8 @@ class Violation(models.Model):
     )
     first_seen_scan = models.ForeignKey(ValidationScan, on_delete=models.CASCADE, related_name="+")
     last_seen_scan = models.ForeignKey(ValidationScan, on_delete=models.CASCADE, related_name="+")
+
+    organization_path = "organization"
 
     class Meta:
         constraints = [
@@ -177,6 +181,8 @@ class Waiver(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    organization_path = "organization"
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -33,6 +33,7 @@ from dashboard.validation.models import (
     Violation,
     Waiver,
 )
+from models_core.tenancy import organization_path
 from models_core.validation import validator
 from models_core.validation.rules import ValidationRule
 
@@ -55,15 +56,6 @@ class ScanRefused(Exception):
 
 # Models and rules
 # ----------------------------------------------------------------------------------------------------
-
-
-def organization_field(model: type[models.Model]) -> str | None:
-    """Lookup path from a row to its organization id; "pk" for organizations, None for rows of no tenant."""
-    meta = getattr(model, "SoftDeleteMeta", None)
-    path = getattr(meta, "organization_path", "organization")
-    if path is None:
-        return None
-    return path or "pk"
 
 
 def live_rows(model: type[models.Model]) -> models.QuerySet:
@@ -238,7 +230,7 @@ _UPSERT_TAIL = """
 
 
 def _failing_rows(model: type[models.Model], q: Q) -> models.QuerySet:
-    org = organization_field(model)
+    org = organization_path(model)
     org_value = F(org) if org else Value(None, output_field=models.BigIntegerField())
     return live_rows(model).filter(q).annotate(_v_org=org_value).values_list("pk", "_v_org")
 
@@ -288,7 +280,7 @@ def _violations_upsert_stream(
     scan: ValidationScan, model: type[models.Model], rule: ValidationRule, previous: int | None
 ) -> int:
     """Check every live row in keyset chunks (never more than one chunk in memory); returns rows checked."""
-    org = organization_field(model)
+    org = organization_path(model)
     base = live_rows(model)
     if org:
         base = base.annotate(_v_org=F(org))
@@ -379,7 +371,7 @@ def waiver_accept(
         raise ValidationError(
             f"{model._meta.verbose_name.capitalize()} {instance.pk} does not break this rule."
         )
-    org = organization_field(model)
+    org = organization_path(model)
     organization_id = (
         live_rows(model).filter(pk=instance.pk).annotate(_o=F(org)).values_list("_o", flat=True).first()
         if org

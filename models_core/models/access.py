@@ -23,6 +23,8 @@ class UserSession(ModelHooksMixin, models.Model):
 
     objects = HookAwareQuerySet.as_manager()
 
+    organization_path = "user__organization"
+
     class Meta:
         ordering = ["-last_seen_at", "-id"]
         verbose_name = "user session"
@@ -58,6 +60,8 @@ class UserPermission(ModelHooksMixin, models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = HookAwareQuerySet.as_manager()
+
+    organization_path = "user__organization"
 
     class Meta:
         ordering = ["user", "permission"]

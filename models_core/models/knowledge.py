@@ -40,10 +40,11 @@ class KnowledgeBaseArticle(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    organization_path = "organization"
+
     class SoftDeleteMeta:
         cascade = ()
         deactivate = ()
-        organization_path = "organization"
 
     class Meta(EnhancedSoftDeleteModel.Meta):
         ordering = ["title", "id"]

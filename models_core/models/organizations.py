@@ -31,12 +31,13 @@ class Organization(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    organization_path = "pk"  # the row is the tenant itself
+
     class SoftDeleteMeta:
         # Everything of a tenant goes to the trash with it. Hard delete (purge) follows the CASCADE foreign
         # keys of the same relations, so a purged organization leaves nothing behind.
         cascade = ("users", "tickets", "articles", "sla_policies")
         deactivate = ()
-        organization_path = ""
 
     class Meta(EnhancedSoftDeleteModel.Meta):
         ordering = ["name", "id"]

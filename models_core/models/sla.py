@@ -35,10 +35,11 @@ class SLAPolicy(CentralizedValidationMixin, EnhancedSoftDeleteModel):
         default=True, help_text="Enabled. False too while the policy is in the trash."
     )
 
+    organization_path = "organization"
+
     class SoftDeleteMeta:
         cascade = ()
         deactivate = ()
-        organization_path = "organization"
 
     class Meta(EnhancedSoftDeleteModel.Meta):
         ordering = ["organization", "priority", "name", "id"]

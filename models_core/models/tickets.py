@@ -73,10 +73,11 @@ class Ticket(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    organization_path = "organization"
+
     class SoftDeleteMeta:
         cascade = ("comments", "attachments")
         deactivate = ()
-        organization_path = "organization"
 
     class Meta(EnhancedSoftDeleteModel.Meta):
         ordering = ["-id"]
@@ -155,10 +156,11 @@ class TicketComment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     comment_type = models.CharField(max_length=20, choices=CommentType.choices, default=CommentType.PUBLIC)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    organization_path = "organization"  # denormalized from the ticket (kept by a trigger)
+
     class SoftDeleteMeta:
         cascade = ("attachments",)
         deactivate = ()
-        organization_path = "organization"
 
     class Meta(EnhancedSoftDeleteModel.Meta):
         ordering = ["created_at", "id"]
@@ -211,10 +213,11 @@ class TicketAttachment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     download_count = models.IntegerField(default=0, validators=[MinValueValidator(0)])
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    organization_path = "organization"  # denormalized from the ticket (kept by a trigger)
+
     class SoftDeleteMeta:
         cascade = ()
         deactivate = ()
-        organization_path = "organization"
 
     class Meta(EnhancedSoftDeleteModel.Meta):
         ordering = ["created_at", "id"]

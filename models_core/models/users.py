@@ -88,6 +88,9 @@ class User(CentralizedValidationMixin, AbstractUser, EnhancedSoftDeleteModel):
     objects = LiveUserManager()
     all_objects = AllUsersManager()
 
+    # Platform staff have no organization: organization-bound users never see them.
+    organization_path = "organization"
+
     class SoftDeleteMeta:
         # A user's tickets are not theirs to take along: tickets belong to the organization and stay visible
         # (with the customer shown as deleted). Their sessions are switched off so a trashed account is signed
@@ -96,7 +99,6 @@ class User(CentralizedValidationMixin, AbstractUser, EnhancedSoftDeleteModel):
         # purge removes them.
         cascade = ()
         deactivate = ("sessions",)
-        organization_path = "organization"
 
     class Meta(EnhancedSoftDeleteModel.Meta):
         ordering = ["username"]

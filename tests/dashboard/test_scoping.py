@@ -8,12 +8,14 @@ from django.views import View
 from dashboard.scoping import (
     StaffPermissionRequiredMixin,
     get_object_in_scope,
+    is_in_scope,
     is_platform_staff,
     scope_to_organization,
     staff_permission_required,
 )
-from models_core.models import User
-from tests.factories import UserFactory
+from models_core.models import Organization, User, UserSession
+from models_core.tenancy import organization_path
+from tests.factories import UserFactory, UserSessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -51,13 +53,59 @@ def test_anonymous_non_staff_and_inactive_see_nothing(make_staff, people, organi
     assert not is_platform_staff(UserFactory(organization=None, is_staff=False))
 
 
-def test_scope_follows_a_related_field(make_staff, organization, other_organization):
-    from dashboard.jobs.models import JobRun
+def test_scope_follows_the_models_declared_path(make_staff, organization, other_organization):
+    ours = UserSessionFactory(user=UserFactory(organization=organization))
+    UserSessionFactory(user=UserFactory(organization=other_organization))
+    assert UserSession.organization_path == "user__organization"
+    assert list(scope_to_organization(UserSession.objects.all(), make_staff())) == [ours]
+    # The organization itself ("pk").
+    assert list(scope_to_organization(Organization.objects.all(), make_staff())) == [organization]
 
-    ours = JobRun.objects.create(kind="k", started_by=UserFactory(organization=organization))
-    JobRun.objects.create(kind="k", started_by=UserFactory(organization=other_organization))
-    scoped = scope_to_organization(JobRun.objects.all(), make_staff(), field="started_by__organization")
-    assert list(scoped) == [ours]
+
+def test_a_model_that_declares_no_organization_is_platform_only(make_staff):
+    from dashboard.hooks.models import HookStat
+
+    HookStat.objects.create(key="k", model_label="models_core.Ticket", hook_type="before_save", name="h")
+    assert organization_path(HookStat) is None
+    assert not scope_to_organization(HookStat.objects.all(), make_staff()).exists()
+    assert scope_to_organization(HookStat.objects.all(), make_staff(organization=None)).count() == 1
+
+
+PROJECT_APPS = {"models_core", "dashboard", "trash", "validation", "dbhealth", "hooks"}
+
+
+def test_every_model_of_the_project_either_declares_its_organization_or_is_platform_only():
+    """One line per model: a model with an organization relation must say how its rows reach it."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        if model._meta.app_label not in {
+            "models_core",
+            "dashboard",
+            "trash",
+            "validation",
+            "dbhealth",
+            "hooks",
+        }:
+            continue
+        names = {f.name for f in model._meta.get_fields()}
+        path = organization_path(model)
+        if path is not None:
+            first = path.split("__")[0]
+            assert (
+                first == "pk" or first in names or first in {f.attname for f in model._meta.concrete_fields}
+            )
+        elif "organization" in names or "organization_id" in names:
+            # JobRun is scoped by who started it (you follow your own runs), not by its organization.
+            assert model._meta.label == "dashboard.JobRun", model
+
+
+def test_is_in_scope(make_staff, organization, other_organization):
+    ours, theirs = UserFactory(organization=organization), UserFactory(organization=other_organization)
+    viewer = make_staff()
+    assert is_in_scope(viewer, ours) and not is_in_scope(viewer, theirs)
+    assert is_in_scope(make_staff(organization=None), theirs)
+    assert not is_in_scope(AnonymousUser(), ours) and not is_in_scope(viewer, None)
 
 
 def test_get_object_in_scope(make_staff, people):
