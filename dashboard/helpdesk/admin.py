@@ -3,8 +3,9 @@
 Rules every admin here follows:
 - Querysets come from the default manager (`Model.objects`, live rows); the trash has its own pages.
 - Deleting moves rows to the trash, asking for a reason (dashboard.trash.admin.MoveToTrashAdminMixin).
-- A staff user bound to an organization sees and picks only that organization's rows (`scope_queryset`);
-  platform staff (no organization) see all.
+- A staff user bound to an organization sees and picks only that organization's rows, filter labels and
+  list columns included (`.scoped.OrganizationScopedMixin`, each model's `organization_path`); platform
+  staff (no organization) see all. Role ceilings (dashboard.ceilings) hold in the user form itself.
 - Foreign keys to big tables never render a <select> of every row: autocomplete or raw id widgets.
 - Big tables (tickets, comments, attachments, users, sessions) never count the whole table: unfold's
   InfinitePaginator plus `show_full_result_count = False`.
@@ -21,7 +22,6 @@ from django.contrib.postgres.fields import RangeField
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import QuerySet
-from django.forms import Field as FormField
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat, truncatechars
 from django.utils.text import capfirst
@@ -38,6 +38,7 @@ from unfold.forms import UserChangeForm as UnfoldUserChangeForm
 from unfold.forms import UserCreationForm as UnfoldUserCreationForm
 from unfold.paginator import InfinitePaginator
 
+from dashboard import ceilings
 from dashboard.dataio.admin import DataIOAdminMixin
 from dashboard.dataio.resources import (
     KnowledgeBaseArticleResource,
@@ -46,7 +47,7 @@ from dashboard.dataio.resources import (
     TicketResource,
     UserResource,
 )
-from dashboard.scoping import scope_to_organization
+from dashboard.scoping import is_platform_staff
 from dashboard.trash.admin import MoveToTrashAdminMixin
 from models_core.forms import form_keeping_trashed_choices
 from models_core.models import (
@@ -61,19 +62,7 @@ from models_core.models import (
     UserSession,
 )
 
-# Where each model finds its organization ("" = the row is the organization). Used both for an admin's own
-# rows and for the choices of foreign keys pointing at the model.
-ORGANIZATION_PATHS: dict[type[models.Model], str] = {
-    Organization: "",
-    User: "organization",
-    Ticket: "organization",
-    TicketComment: "organization",
-    TicketAttachment: "organization",
-    KnowledgeBaseArticle: "organization",
-    SLAPolicy: "organization",
-    UserSession: "user__organization",
-    UserPermission: "user__organization",
-}
+from .scoped import ScopedAdminMixin
 
 # Soft-delete bookkeeping: written by soft_delete()/restore() only, never by hand in a form.
 TRASH_FIELDS = (
@@ -108,14 +97,6 @@ PRIORITY_LABELS = {
 }
 
 
-def scope_to_user_organization(queryset: QuerySet, user: Any, path: str | None) -> QuerySet:
-    """The rows of `queryset` this user may see (see dashboard.scoping); `path` "" is the organization
-    itself, None means the model is not tenant data."""
-    if path is None:
-        return queryset
-    return scope_to_organization(queryset, user, field=path or "pk")
-
-
 class KeepTrashedChoicesAdminMixin:
     """Forms and inline formsets whose foreign keys keep a current value that is in the trash, marked
     "(in the trash)" (models_core.forms): an unchanged save never clears or refuses such a link."""
@@ -128,53 +109,8 @@ class KeepTrashedChoicesAdminMixin:
         return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
 
 
-class OrganizationScopedMixin(KeepTrashedChoicesAdminMixin):
-    """Scope an admin's rows and its foreign-key choices to the viewer's organization.
-
-    `organization_field` is the lookup path from this admin's model to its organization ("" when the model is
-    Organization itself, None for "not scoped").
-    """
-
-    organization_field: str | None = "organization"
-
-    def scope_queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return scope_to_user_organization(queryset, request.user, self.organization_field)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return self.scope_queryset(request, super().get_queryset(request))
-
-    def formfield_for_foreignkey(
-        self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
-    ) -> FormField | None:
-        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        related = db_field.related_model
-        if formfield is not None and related in ORGANIZATION_PATHS:
-            # Otherwise an org-bound user could attach rows to (and read names of) another tenant's records.
-            formfield.queryset = scope_to_user_organization(
-                formfield.queryset, request.user, ORGANIZATION_PATHS[related]
-            )
-        return formfield
-
-    def get_list_filter(self, request: HttpRequest) -> list:
-        # The organization filter lists every organization's name: platform staff only.
-        filters = list(super().get_list_filter(request))
-        if getattr(request.user, "organization_id", None) is not None:
-            filters = [f for f in filters if _filter_field(f) != "organization"]
-        return filters
-
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
-        # Deleting here moves rows to the trash (restorable); RESTRICT/PROTECT guard the purge (hard delete)
-        # only, so they must not block a soft delete.
-        deleted, model_count, perms_needed, _protected = super().get_deleted_objects(objs, request)
-        return deleted, model_count, perms_needed, []
-
-
-def _filter_field(list_filter: Any) -> str | None:
-    if isinstance(list_filter, str):
-        return list_filter
-    if isinstance(list_filter, tuple | list):
-        return list_filter[0]
-    return None
+class OrganizationScopedMixin(KeepTrashedChoicesAdminMixin, ScopedAdminMixin):
+    """Tenancy (`.scoped.ScopedAdminMixin`) and trashed links kept, for every admin of the helpdesk models."""
 
 
 class BaseAdmin(MoveToTrashAdminMixin, OrganizationScopedMixin, ModelAdmin):
@@ -234,7 +170,6 @@ class BigTableAdmin(CountedHistoryMixin, BaseAdmin):
 @admin.register(Organization)
 class OrganizationAdmin(DataIOAdminMixin, BaseAdmin):
     resource_classes = [OrganizationResource]
-    organization_field = ""
     list_display = ("name", "slug", "tier_badge", "last_ticket_number", "created_at")
     list_filter = (("subscription_tier", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter))
     # `__ilike`, not the default icontains (UPPER(col) LIKE, which no index serves): trigram GIN indexes.
@@ -255,6 +190,13 @@ class OrganizationAdmin(DataIOAdminMixin, BaseAdmin):
         TRASH_FIELDSET,
     )
 
+    # Organizations are the tenants: creating or trashing one is platform staff's (dashboard.ceilings).
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_platform_staff(request.user) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return is_platform_staff(request.user) and super().has_delete_permission(request, obj)
+
     @display(
         description="Tier",
         ordering="subscription_tier",
@@ -268,13 +210,54 @@ class OrganizationAdmin(DataIOAdminMixin, BaseAdmin):
 # ----------------------------------------------------------------------------------------------------
 
 
-class UserChangeForm(UnfoldUserChangeForm):
+class AccountCeilingFormMixin:
+    """The role ceilings (dashboard.ceilings) on whatever fields the form carries.
+
+    The admin also shows protected fields read-only, but the rule is here: a form built with every field,
+    or a replayed POST, still cannot set or clear an organization, the staff or superuser flag, or a group
+    the editor does not hold. `editor` is set by UserAdmin.get_form for the requesting user.
+    """
+
+    editor: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        adding = self.instance._state.adding
+        self._stored = None if adding else ceilings.user_account_values(self.instance)
+        if self.editor is not None and "groups" in self.fields:
+            self.fields["groups"].queryset = ceilings.groups_grantable(self.editor)
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        editor = self.editor
+        if editor is None:
+            return
+        account = self.instance
+        if self._stored is None and editor.organization_id is not None and account.organization_id is None:
+            account.organization_id = editor.organization_id  # new accounts join the editor's organization
+        for name, message in ceilings.user_account_errors(editor, account, before=self._stored).items():
+            self.add_error(name if name in self.fields else None, message)
+
+    def _save_m2m(self) -> None:
+        editor, data = self.editor, self.cleaned_data
+        if editor is not None and not editor.is_superuser:
+            current = [] if self._stored is None else list(self.instance.groups.all())
+            if "groups" in data:
+                data["groups"] = ceilings.groups_after_change(editor, current, list(data["groups"]))
+            if "user_permissions" in data:
+                # Per-user permissions are the superuser's alone: keep them as they are.
+                kept = [] if self._stored is None else list(self.instance.user_permissions.all())
+                data["user_permissions"] = kept
+        super()._save_m2m()
+
+
+class UserChangeForm(AccountCeilingFormMixin, UnfoldUserChangeForm):
     class Meta(UnfoldUserChangeForm.Meta):
         model = User
         fields = "__all__"
 
 
-class UserCreationForm(UnfoldUserCreationForm):
+class UserCreationForm(AccountCeilingFormMixin, UnfoldUserCreationForm):
     class Meta(UnfoldUserCreationForm.Meta):
         model = User
         fields = ("username", "email", "organization", "role")
@@ -365,13 +348,19 @@ class UserAdmin(
             },
         ),
     )
-    organization_field = "organization"
+
+    def get_form(self, request: HttpRequest, obj: models.Model | None = None, **kwargs: Any) -> type:
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"editor": request.user})
 
     def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> tuple:
         readonly = tuple(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:
-            # Staff may manage accounts but not hand out more power than they have.
-            readonly += ("is_superuser", "groups", "user_permissions")
+        user = request.user
+        if not user.is_superuser:
+            # Shown, not editable: the forms enforce the same ceilings (AccountCeilingFormMixin).
+            readonly += ("is_superuser", "user_permissions")
+        if user.organization_id is not None:
+            readonly += ("is_staff",) + (("organization",) if obj is not None else ())
         return readonly
 
     @display(description="Name", ordering="last_name")
@@ -401,7 +390,6 @@ class UserAdmin(
 
 class TicketCommentInline(OrganizationScopedMixin, TabularInline):
     model = TicketComment
-    organization_field = "organization"
     extra = 0
     per_page = 20  # a long conversation is paged, not rendered whole
     fields = ("comment_type", "author", "content", "created_at")
@@ -413,7 +401,6 @@ class TicketCommentInline(OrganizationScopedMixin, TabularInline):
 
 class TicketAttachmentInline(OrganizationScopedMixin, TabularInline):
     model = TicketAttachment
-    organization_field = "organization"
     extra = 0
     per_page = 20
     fields = ("filename", "file", "content_type", "size", "comment", "uploaded_by", "created_at")
@@ -506,7 +493,6 @@ class TicketAdmin(DataIOAdminMixin, BigTableAdmin):
 @admin.register(TicketComment)
 class TicketCommentAdmin(DataIOAdminMixin, BigTableAdmin):
     resource_classes = [TicketCommentResource]
-    organization_field = "organization"
     list_display = ("id", "ticket", "type_badge", "author", "excerpt", "created_at")
     list_select_related = ("ticket", "author")
     list_filter = (("comment_type", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter))
@@ -534,7 +520,6 @@ class TicketCommentAdmin(DataIOAdminMixin, BigTableAdmin):
 
 @admin.register(TicketAttachment)
 class TicketAttachmentAdmin(BigTableAdmin):
-    organization_field = "organization"
     list_display = (
         "filename",
         "ticket",
@@ -631,7 +616,6 @@ class SLAPolicyAdmin(BaseAdmin):
 
 @admin.register(UserSession)
 class UserSessionAdmin(BigTableAdmin):
-    organization_field = "user__organization"
     list_display = ("user", "ip_address", "agent", "is_active", "created_at", "last_seen_at")
     list_select_related = ("user",)
     list_filter = (
@@ -651,7 +635,6 @@ class UserSessionAdmin(BigTableAdmin):
 
 @admin.register(UserPermission)
 class UserPermissionAdmin(BaseAdmin):
-    organization_field = "user__organization"
     list_display = ("user", "permission", "granted_by", "created_at")
     list_select_related = ("user", "granted_by")
     list_filter = (("user", AutocompleteSelectFilter), ("created_at", RangeDateTimeFilter))

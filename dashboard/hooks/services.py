@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from dashboard.ceilings import platform_required
 from dashboard.hooks.models import HookBypass, HookStat
 from models_core.hooks import HookStatsDelta
 from models_core.hooks import registry as hook_registry
@@ -99,7 +100,10 @@ def hook_stats_reset(user: Any, key: str | None = None) -> int:
 
     This process's unflushed counts are written first, so they belong to the old period. Other processes
     may still flush counts from before the reset (at most their flush interval's worth).
+
+    The statistics are every organization's together: platform staff only (PermissionDenied otherwise).
     """
+    platform_required(user, "Resetting hook statistics")
     hook_stats_flush()
     registered = {hook.key: hook for hook in hook_registry.all_hooks()}
     now = timezone.now()

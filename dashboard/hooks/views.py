@@ -16,7 +16,7 @@ from dashboard.hooks.selectors import (
     hook_stats_orphans,
 )
 from dashboard.hooks.services import HookStatNotFound, hook_stats_reset
-from dashboard.scoping import staff_permission_required
+from dashboard.scoping import is_platform_staff, staff_permission_required
 from models_core.hooks import FLUSH_EVERY_SECONDS
 
 
@@ -38,7 +38,7 @@ def _render_registry(request: HttpRequest, form: HookFilterForm, status: int = 2
         "summary": hook_registry_summary(groups),
         "bypasses": hook_bypass_list(model_label) if shown else [],
         "orphans": hook_stats_orphans(model_label) if shown and not hook_type else [],
-        "can_reset": request.user.has_perm("dashboard.reset_hook_stats"),
+        "can_reset": request.user.has_perm("dashboard.reset_hook_stats") and is_platform_staff(request.user),
         "filtered": bool(model_label or hook_type),
         "filter_model": model_label or "",
         "filter_event": hook_type or "",
@@ -55,7 +55,7 @@ def hook_registry_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_permission_required("dashboard.view_hook_registry")
-@staff_permission_required("dashboard.reset_hook_stats")
+@staff_permission_required("dashboard.reset_hook_stats", platform_only=True)
 def hook_stats_reset_view(request: HttpRequest) -> HttpResponse:
     form = HookStatsResetForm(request.POST)
     if not form.is_valid():

@@ -16,12 +16,14 @@ from typing import Any
 
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, router, transaction
 from django.utils import timezone
 
+from dashboard import ceilings
+from dashboard.scoping import is_in_scope
 from dashboard.trash.models import PurgeRecord
-from dashboard.trash.selectors import batch_in_scope, organization_of, trash_models
+from dashboard.trash.selectors import batch_in_scope, trash_models
 from dashboard.trash.selectors import trash_record_label as _label
 from models_core.models import Organization
 from models_core.purge import PurgeStrategy, purge_roots
@@ -33,6 +35,7 @@ from models_core.softdelete import (
     batch_restore,
     restore_subtree,
 )
+from models_core.tenancy import organization_of
 
 Progress = Callable[[int, int], Any]
 
@@ -94,6 +97,7 @@ def trash_soft_delete(user: Any, queryset: models.QuerySet, reason: str) -> Batc
     if not reason:
         raise ValidationError("Say why these records go to the trash.", code="no_reason")
     model = queryset.model
+    _organizations_platform_only(user, [model])
     with transaction.atomic(using=router.db_for_write(model)):
         # Locked: a second move of the same rows (a replayed POST, another tab) waits here, then finds them
         # in the trash and moves and logs nothing, instead of logging a batch that took no row.
@@ -122,6 +126,13 @@ def trash_soft_delete(user: Any, queryset: models.QuerySet, reason: str) -> Batc
 # ----------------------------------------------------------------------------------------------------
 
 
+def _organizations_platform_only(user: Any, models_: Iterable[type[models.Model]]) -> None:
+    """Organizations are the tenants: only platform staff trash, restore or purge one (the retention job,
+    with no user, purges what is due)."""
+    if user is not None and any(issubclass(m, Organization) for m in models_):
+        ceilings.platform_required(user, "Moving, restoring or purging an organization")
+
+
 def _messages(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -135,6 +146,7 @@ def trash_restore(
     """Restore the selected rows, each with the rows its soft delete took along, after the chosen parent
     batches. Each batch is atomic; a conflicting one stays in the trash and the rest go ahead."""
     outcomes: list[Outcome] = []
+    _organizations_platform_only(user, {type(obj) for obj in items})
     steps = len(items) + len(set(parent_batches))
     done = 0
     for batch_id in dict.fromkeys(parent_batches):
@@ -252,6 +264,7 @@ def trash_purge(
     """Purge the selected rows, one transaction per batch; a batch that cannot go stays whole.
 
     `strategy`: see `models_core.purge.purge_roots` ("auto" unless a test or the benchmark picks one)."""
+    _organizations_platform_only(user, {type(obj) for obj in items})
     groups: dict[Any, list[SoftDeleteModel]] = defaultdict(list)
     for obj in items:
         groups[obj.deletion_batch or ("single", type(obj), obj.pk)].append(obj)
@@ -360,6 +373,8 @@ def retention_policy_update(
     The organization's `settings["retention_days"]` is the one place retention is configured (the soft delete
     reads it in SQL when it stamps `auto_delete_at`); it applies to deletes from now on.
     """
+    if not is_in_scope(user, organization):
+        raise PermissionDenied("You set the retention of your own organization only.")
     with transaction.atomic():
         org = Organization.all_objects.select_for_update().get(pk=organization.pk)
         new_settings = dict(org.settings or {})
