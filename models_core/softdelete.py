@@ -20,7 +20,8 @@ Cascade relations are declared on each model::
     class SoftDeleteMeta:
         cascade = ("comments", "attachments")  # reverse FKs whose live rows join the batch
         deactivate = ("sessions",)            # reverse FKs whose rows get is_active=False (never restored)
-        organization_path = "organization"    # where retention finds the tenant ("" = the row itself)
+
+Where a row finds its tenant is the model's `organization_path` (models_core.tenancy), not declared here.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import Col
@@ -214,6 +215,33 @@ class _AllRows:
         return self._model._base_manager
 
 
+def _unique_error_field(constraint: models.UniqueConstraint) -> str | None:
+    """The field a form shows a unique constraint's error on: its last column that is not the organization
+    (slug of (organization, slug)), or the field an expression reads (email of Lower("email"))."""
+    names = [n for n in constraint.fields if n != "organization"]
+    if not names:
+        names = [e.name for expr in constraint.expressions for e in expr.flatten() if isinstance(e, F)]
+    return names[-1] if names else None
+
+
+def _unique_errors_on_fields(model: type[models.Model], error: ValidationError) -> ValidationError:
+    """Django puts the error of a multi-column or expression unique constraint on the whole form; a person
+    fixes one field, so show it there (a duplicate must be a field error, never a 500 or a vague banner)."""
+    general = getattr(error, "error_dict", {}).get(NON_FIELD_ERRORS)
+    if not general:
+        return error
+    fields: dict[str, str] = {}
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and constraint.violation_error_code == "unique":
+            name = _unique_error_field(constraint)
+            if name:
+                fields[str(constraint.violation_error_message)] = name
+    moved: dict[str, list[ValidationError]] = {}
+    for item in error.error_dict[NON_FIELD_ERRORS]:
+        moved.setdefault(fields.get(str(item.message), NON_FIELD_ERRORS), []).append(item)
+    return ValidationError({**{k: v for k, v in error.error_dict.items() if k != NON_FIELD_ERRORS}, **moved})
+
+
 class SoftDeleteModel(ModelHooksMixin, models.Model):
     """Abstract base: rows are moved to the trash instead of being deleted."""
 
@@ -258,12 +286,17 @@ class SoftDeleteModel(ModelHooksMixin, models.Model):
         return super()._perform_unique_checks([(_AllRows(model), checks) for model, checks in unique_checks])
 
     def validate_constraints(self, exclude: Any = None) -> None:
+        # Forms never carry the trash columns (editable=False), so Django would skip every live-only
+        # (condition=LIVE) unique constraint and the duplicate would reach the database as an IntegrityError.
+        # Their values are the instance's own, never the user's: always check with them.
+        if exclude:
+            exclude = set(exclude) - {"deleted_at", "is_active"}
         try:
             super().validate_constraints(exclude=exclude)
-        except ValidationError:
+        except ValidationError as error:
             # DB health counts what validation stopped before it reached the database ("prevented").
             constraint_validation_failed.send(sender=type(self), instance=self, exclude=exclude)
-            raise
+            raise _unique_errors_on_fields(type(self), error) from None
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         """Django's UPDATE of `save()`, holding the trash state back (see TRASH_STATE_FIELDS).

@@ -4,6 +4,10 @@ XLSX is written here rather than by tablib: tablib hands every string to openpyx
 string starting with "=" as a formula, so a ticket subject like "=HYPERLINK(...)" would run in the reader's
 Excel. Writing such cells as explicit strings keeps the value exact (an import gives it back unchanged) and
 inert. The workbook is written in openpyxl's write-only mode, which keeps memory flat as rows are added.
+
+CSV has no cell types: every CSV cell the console writes goes through `dashboard.spreadsheet.csv_cell`
+(formula-like text gets an apostrophe, numbers stay as they are), and reading a CSV back removes exactly
+that prefix again, so an exported file still imports unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Any
 
 import tablib
 from import_export.formats import base_formats
+
+from dashboard.spreadsheet import csv_cell, csv_cell_read
 
 
 def _headers_tidy(dataset: tablib.Dataset) -> tablib.Dataset:
@@ -37,7 +43,19 @@ def _headers_tidy(dataset: tablib.Dataset) -> tablib.Dataset:
 
 class CSV(base_formats.CSV):
     def create_dataset(self, in_stream: Any, **kwargs: Any) -> tablib.Dataset:
-        return _headers_tidy(super().create_dataset(in_stream, **kwargs))
+        dataset = _headers_tidy(super().create_dataset(in_stream, **kwargs))
+        if not any(isinstance(v, str) and v.startswith("'") for row in dataset for v in row):
+            return dataset
+        unquoted = tablib.Dataset(headers=dataset.headers)
+        for row in dataset:
+            unquoted.append([csv_cell_read(v) for v in row])
+        return unquoted
+
+    def export_data(self, dataset: tablib.Dataset, **kwargs: Any) -> str:
+        safe = tablib.Dataset(headers=dataset.headers, title=dataset.title)
+        for row in dataset:
+            safe.append([csv_cell(v) for v in row])
+        return super().export_data(safe, **kwargs)
 
 
 class JSON(base_formats.JSON):

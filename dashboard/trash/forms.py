@@ -182,6 +182,11 @@ class PurgeForm(forms.Form):
 class RetentionForm(forms.Form):
     """Days per model; blank inherits ("default" of the organization, then the platform's setting)."""
 
+    # The boxes are named after models, and "organization" is one of them: without a prefix it would share
+    # its name with the page's organization chooser, and the save would land on the organization whose id
+    # was typed as a number of days.
+    prefix = "days"
+
     def __init__(self, *args: Any, current: dict | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         current = current or {}

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dashboard.jobs.selectors import job_run_get_for_user
 from dashboard.jobs.services import job_run_start
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
+from dashboard.spreadsheet import csv_cell
 from dashboard.trash import selectors, services, tasks
 from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
 from models_core.models import Organization
@@ -325,12 +326,12 @@ def _purge_records_csv(records: Any) -> StreamingHttpResponse:
         yield writer.writerow(header)
         for r in records.order_by("-pk").iterator(chunk_size=2000):
             yield writer.writerow(
-                [
+                map(csv_cell, [
                     r.pk, r.model_label, r.object_id, r.organization_id or "", r.batch_id or "",
                     r.purged_by_id or "", r.purged_at.isoformat(), r.trigger, r.reason,
                     r.deleted_at.isoformat() if r.deleted_at else "", r.total,
                     ";".join(f"{k}={v}" for k, v in r.counts.items()),
-                ]
+                ])
             )  # fmt: skip
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
@@ -351,9 +352,9 @@ def retention_view(request: HttpRequest) -> HttpResponse:
         organizations = list(matches.order_by("name").values_list("pk", "name")[:ORGANIZATION_MATCHES])
         org_id = request.POST.get("organization") or request.GET.get("organization")
         if org_id:
-            organization = get_object_in_scope(Organization.objects.all(), user, org_id, field="pk")
+            organization = get_object_in_scope(Organization.objects.all(), user, org_id)
     else:
-        organization = get_object_in_scope(Organization.objects.all(), user, user.organization_id, field="pk")
+        organization = get_object_in_scope(Organization.objects.all(), user, user.organization_id)
     current = (organization.settings or {}).get(RETENTION_KEY) or {} if organization else {}
     form = RetentionForm(request.POST if request.method == "POST" else None, current=current)
     if request.method == "POST":

@@ -19,9 +19,15 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff, scope_to_organization
+from dashboard.scoping import (
+    get_object_in_scope,
+    is_console_user,
+    is_in_scope,
+    is_platform_staff,
+    scope_to_organization,
+)
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
-from dashboard.validation.services import active_waivers, live_rows, organization_field
+from dashboard.validation.services import active_waivers, live_rows
 from models_core.validation import validator
 from models_core.validation.rules import ValidationRule
 
@@ -46,10 +52,7 @@ def rule_resolve(model_name: str, rule_name: str) -> tuple[type[models.Model], V
 
 def rows_in_scope(model: type[models.Model], user: Any) -> models.QuerySet:
     """Live rows of `model` the user may see."""
-    org = organization_field(model)
-    if org is None:
-        return live_rows(model) if is_platform_staff(user) else live_rows(model).none()
-    return scope_to_organization(live_rows(model), user, field=org)
+    return scope_to_organization(live_rows(model), user)
 
 
 def admin_change_url(obj: models.Model) -> str | None:
@@ -64,8 +67,38 @@ def admin_change_url(obj: models.Model) -> str | None:
 # ----------------------------------------------------------------------------------------------------
 
 
-def scans_recent(limit: int = 10) -> list[ValidationScan]:
-    return list(ValidationScan.objects.select_related("started_by", "job_run").order_by("-id")[:limit])
+def scans_recent(user: Any, limit: int = 10) -> list[ValidationScan]:
+    """The latest scans as `user` may see them (`scan_show_to`). A scan checks every organization, and each
+    viewer's report is built from it, so every viewer lists them; who started one and why it failed are
+    platform details."""
+    scans = list(ValidationScan.objects.select_related("started_by", "job_run").order_by("-id")[:limit])
+    for scan in scans:
+        scan_show_to(scan, user)
+    return scans
+
+
+def scan_show_to(scan: ValidationScan | None, user: Any) -> ValidationScan | None:
+    """Set `starter` (who started it, when that person is in the viewer's organization) and `error_shown`
+    (the failure text: error messages can quote another organization's rows) for the viewer."""
+    if scan is not None:
+        scan.starter = scan.started_by if is_in_scope(user, scan.started_by) else None
+        scan.error_shown = scan.error if is_platform_staff(user) else ""
+    return scan
+
+
+def scan_job_totals(scan: ValidationScan, organization_id: int | None) -> dict[str, int]:
+    """A scan's totals for one organization (None: every organization), for its job's stored result."""
+    if organization_id is None:
+        return {
+            "violations": scan.violations_total,
+            "waived": scan.waived_total,
+            "new": scan.new_total,
+            "resolved": scan.resolved_total,
+        }
+    sums = ScanOrganizationCount.objects.filter(result__scan=scan, organization_id=organization_id).aggregate(
+        **{name: Coalesce(Sum(name), 0) for name in ("violations", "waived", "new", "resolved")}
+    )
+    return {name: int(value) for name, value in sums.items()}
 
 
 def scan_in_progress() -> ValidationScan | None:

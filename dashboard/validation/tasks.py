@@ -2,7 +2,9 @@
 
 from procrastinate.contrib.django import app
 
+from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_progress, job_run_tracked
+from dashboard.validation.selectors import scan_job_totals
 from dashboard.validation.services import validation_history_prune, validation_scan_run
 
 
@@ -16,14 +18,10 @@ def validation_scan_task(scan_id: int, job_run_id: int | None = None) -> dict:
             job_run_progress(job_run_id, done, total)
 
     scan = validation_scan_run(scan_id, progress=progress)
-    return {
-        "scan_id": scan.pk,
-        "violations": scan.violations_total,
-        "waived": scan.waived_total,
-        "new": scan.new_total,
-        "resolved": scan.resolved_total,
-        "rules_errored": scan.rules_errored,
-    }
+    # The result is shown to whoever started the job: an organization-bound starter gets their
+    # organization's totals, never the platform's.
+    organization_id = JobRun.objects.filter(pk=job_run_id).values_list("organization_id", flat=True).first()
+    return {"scan_id": scan.pk, **scan_job_totals(scan, organization_id), "rules_errored": scan.rules_errored}
 
 
 @app.periodic(cron="27 3 * * *")  # daily, off the hour and ten minutes after prune_job_runs

@@ -19,6 +19,7 @@ from dashboard.dataio import formats
 from dashboard.scoping import get_object_in_scope, staff_permission_required
 from dashboard.validation import charts, selectors, services
 from dashboard.validation.resources import FailingRecordResource
+from models_core.tenancy import organization_path
 
 VIEW = "dashboard.view_validation_report"
 RUN = "dashboard.run_validation_scan"
@@ -47,7 +48,7 @@ def _refuse(request: HttpRequest, message: str, status: int = 400, back: str | N
 @require_GET
 @staff_permission_required(VIEW)
 def validation_overview_view(request: HttpRequest) -> HttpResponse:
-    scan = selectors.scan_for_report(request.GET.get("scan"))
+    scan = selectors.scan_show_to(selectors.scan_for_report(request.GET.get("scan")), request.user)
     rows = selectors.scan_results(scan, request.user) if scan else []
     trend = selectors.scan_trend(request.user)
     running = selectors.scan_in_progress()
@@ -67,7 +68,7 @@ def validation_overview_view(request: HttpRequest) -> HttpResponse:
             },
             "by_rule_figure": charts.violations_by_rule_figure(rows) if rows else None,
             "trend_figure": charts.violations_trend_figure(trend) if len(trend) > 1 else None,
-            "recent_scans": selectors.scans_recent(),
+            "recent_scans": selectors.scans_recent(request.user),
             "running": running,
             "can_run": request.user.has_perm(RUN),
         },
@@ -138,7 +139,7 @@ def validation_rule_export_view(request: HttpRequest, model_name: str, rule_name
     fmt_class = EXPORT_FORMATS.get(fmt_name)
     if fmt_class is None:
         return _refuse(request, f"Unknown export format {fmt_name[:20]!r}: use csv, xlsx or json.")
-    org = services.organization_field(model)
+    org = organization_path(model)
     qs = selectors.failing_rows_queryset(model, rule, request.user)
     if org:
         qs = qs.annotate(_v_org=F(org))

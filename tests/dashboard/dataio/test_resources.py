@@ -110,7 +110,7 @@ def test_choice_and_constraint_errors_name_row_and_column(tenant, org_admin):
 def test_unique_clash_inside_one_file_is_a_row_error(tenant, org_admin):
     data = csv_bytes(["title", "slug"], [["One", "same-slug"], ["Two", "same-slug"]])
     result = import_confirm(KnowledgeBaseArticleResource(user=org_admin), dataset_of(data))
-    assert row_errors(result) == [(2, "__all__", "This organization already has an article with this slug.")]
+    assert row_errors(result) == [(2, "slug", "This organization already has an article with this slug.")]
     assert not KnowledgeBaseArticle.objects.filter(slug="same-slug").exists()
 
 

@@ -277,9 +277,9 @@ def test_big_restores_run_as_a_background_job(client, manager, trashed, monkeypa
 
 def test_retention_form_saves_and_rejects_bad_days(client, org_admin, organization):
     client.force_login(org_admin)
-    assert client.post(RETENTION, {"default": "-1"}).status_code == 400
-    assert client.post(RETENTION, {"default": "abc"}).status_code == 400
-    response = client.post(RETENTION, {"default": "45", "ticket": "10"})
+    assert client.post(RETENTION, {"days-default": "-1"}).status_code == 400
+    assert client.post(RETENTION, {"days-default": "abc"}).status_code == 400
+    response = client.post(RETENTION, {"days-default": "45", "days-ticket": "10"})
     assert response.status_code == 302
     assert fresh(organization).settings["retention_days"] == {"default": 45, "ticket": 10}
 
