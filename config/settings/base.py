@@ -1,5 +1,6 @@
 """Settings shared by every environment, configured from the environment (12-factor)."""
 
+import datetime
 import os
 from pathlib import Path
 
@@ -84,12 +85,13 @@ CUSTODIAN_DBHEALTH_REPLICAS = replica_list(env_list("REPLICA_DATABASE_URLS"))
 # APPS
 # ------------------------------------------------------------------------------
 DJANGO_APPS = [
-    # unfold's apps must come before django.contrib.admin so its templates win.
-    "unfold",
+    # unfold's apps must come before django.contrib.admin so its templates win. BasicAppConfig leaves the
+    # admin site to django.contrib.admin's config, which here is ours (dashboard/adminconfig.py).
+    "unfold.apps.BasicAppConfig",
     "unfold.contrib.filters",
     "unfold.contrib.forms",
     "unfold.contrib.import_export",
-    "django.contrib.admin",
+    "dashboard.adminconfig.CustodianAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -101,6 +103,8 @@ THIRD_PARTY_APPS = [
     "import_export",
     "pgtrigger",
     "procrastinate.contrib.django",
+    "axes",
+    "csp",
 ]
 LOCAL_APPS = [
     "models_core",
@@ -121,6 +125,11 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 AUTH_USER_MODEL = "models_core.User"
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
+# django-axes first: a locked-out username + address is refused before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -139,8 +148,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Staff pages and exports carry other people's data: never kept by a browser or a proxy cache.
+    "dashboard.security.NoStoreMiddleware",
     # Tells the constraint-violation recorder which view and user a failed write came from.
     "dashboard.dbhealth.recorder.ViolationContextMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # STATIC AND MEDIA
@@ -183,6 +197,48 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# A staff session ends after this long (seconds; 8 hours: a working day) and when the browser closes.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from one
+# address, that pair is locked for AXES_COOLOFF_HOURS (others still sign in; nobody can lock a colleague
+# out from elsewhere). Platform superusers unlock early in the admin (Axes > Access attempts: delete).
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(hours=float(os.environ.get("AXES_COOLOFF_HOURS", "1")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Behind the TLS proxy, set CUSTODIAN_TRUSTED_PROXIES to the number of proxies in front of the web
+# processes, so the client's address is read from X-Forwarded-For (dashboard.security.client_ip).
+CUSTODIAN_TRUSTED_PROXIES = int(os.environ.get("CUSTODIAN_TRUSTED_PROXIES", "0"))
+AXES_CLIENT_IP_CALLABLE = "dashboard.security.client_ip"
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts from our own origin only (plotly
+# and unfold's assets are served from our static files), nothing may frame the console, forms post only
+# here. Two relaxations, both needed by what the pages run:
+# - script-src 'unsafe-eval': unfold's templates drive Alpine.js with inline expressions (x-data="{...}",
+#   @click="..."), which Alpine evaluates with `new Function`. Alpine's CSP build cannot evaluate inline
+#   object expressions and unfold ships no variant for it, so without this no menu, tab or filter opens.
+#   Inline <script> stays forbidden ('unsafe-inline' is not given), which is what blocks injected markup.
+# - style-src 'unsafe-inline': style attributes (progress bars, unfold's and Alpine's x-bind:style) and the
+#   <style> elements plotly.js inserts to draw charts.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # LOGGING
 # ------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -61,12 +63,27 @@ class Command(BaseCommand):
                 "DEBUG is off: this looks like production. setup_demo creates a superuser with a printed "
                 "password; pass --force if you really want that here."
             )
+        if password is not None:
+            self.password_validate(password)
         # Seed first: the first seeded tenant is "Acme Support", which the demo staff are then bound to.
         if not no_seed:
             self.seed_if_empty()
         self.seeded_staff_groups_assign()
         rows = self.demo_users_reset(password)
         self.print_sign_ins(rows, url)
+
+    def password_validate(self, password: str) -> None:
+        """Django's password validators (AUTH_PASSWORD_VALIDATORS) for every demo account, before any write:
+        a chosen password signs in to a superuser too."""
+        User = get_user_model()
+        for demo in DEMO_USERS:
+            candidate = User(username=demo.username, email=f"{demo.username}@example.com")
+            try:
+                validate_password(password, user=candidate)
+            except ValidationError as error:
+                raise CommandError(
+                    f"--password is refused for {demo.username}: {' '.join(error.messages)}"
+                ) from None
 
     @transaction.atomic
     def demo_users_reset(self, password: str | None) -> list[tuple[str, str, str, str]]:
