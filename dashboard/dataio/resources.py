@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from import_export import resources
 from import_export.instance_loaders import BaseInstanceLoader
 
+from dashboard import ceilings
 from dashboard.scoping import scope_to_organization
 from models_core.models import KnowledgeBaseArticle, Organization, Ticket, TicketComment, User
 
@@ -246,6 +247,15 @@ class UserResource(ScopedModelResource):
         if new:
             # Imported accounts cannot sign in until someone sets a password or sends a reset.
             instance.set_unusable_password()
+
+    def import_instance(self, instance: Any, row: dict, **kwargs: Any) -> None:
+        # The role ceilings hold for files too: an organization-bound importer gives or takes no console
+        # access (is_staff) and moves nobody to another organization (dashboard.ceilings).
+        before = None if instance._state.adding else ceilings.user_account_values(instance)
+        super().import_instance(instance, row, **kwargs)
+        errors = ceilings.user_account_errors(self.user, instance, before=before)
+        if errors:
+            raise ValidationError(errors)
 
 
 class TicketResource(ScopedModelResource):

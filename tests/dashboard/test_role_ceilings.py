@@ -234,3 +234,20 @@ def test_retention_service_refuses_another_organization(org_admin, other_organiz
 def test_groups_admin_is_platform_only(admin_client, org_admin, staff_groups):
     # Editing a group's permissions is editing every holder's rights across tenants.
     assert admin_client.get(reverse("admin:auth_group_changelist")).status_code == 403
+
+
+def test_an_import_by_an_org_admin_hands_out_no_staff_access(org_admin, organization):
+    from dashboard.dataio.resources import UserResource
+    from dashboard.dataio.services import import_confirm
+    from tests.dashboard.dataio.conftest import csv_bytes, dataset_of
+    from tests.dashboard.dataio.test_resources import row_errors
+
+    customer = UserFactory(organization=organization, username="cust", role=User.Role.CUSTOMER)
+    data = csv_bytes(["id", "username", "is_staff"], [[customer.pk, "cust", "1"]])
+    result = import_confirm(UserResource(user=org_admin), dataset_of(data))
+    assert [(n, column) for n, column, _ in row_errors(result)] == [(1, "is_staff")]
+    new = csv_bytes(["username", "is_staff"], [["newstaff", "1"]])
+    result = import_confirm(UserResource(user=org_admin), dataset_of(new))
+    assert [(n, column) for n, column, _ in row_errors(result)] == [(1, "is_staff")]
+    customer.refresh_from_db()
+    assert not customer.is_staff and not User.objects.filter(username="newstaff").exists()
