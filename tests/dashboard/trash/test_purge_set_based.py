@@ -127,7 +127,7 @@ def test_live_rows_refuse_with_the_same_message(organization, org_admin, strateg
 
 
 def test_files_go_only_after_the_commit_even_spooled_to_disk(
-    org_admin, monkeypatch, django_capture_on_commit_callbacks
+    platform_superuser, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(purge, "SPOOL_BYTES", 10)  # the names roll over to a temporary file
     org = build_tenant(tickets=3)
@@ -135,7 +135,7 @@ def test_files_go_only_after_the_commit_even_spooled_to_disk(
     assert len(names) == 6 and all(default_storage.exists(n) for n in names)
     org.soft_delete()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        [outcome] = services.trash_purge(org_admin, [fresh(org)], "closing", strategy="set")
+        [outcome] = services.trash_purge(platform_superuser, [fresh(org)], "closing", strategy="set")
     assert outcome.ok, outcome.message
     assert all(default_storage.exists(n) for n in names)
     for callback in callbacks:
