@@ -205,6 +205,9 @@ def fill(name: str, route: str, world: dict) -> list[str]:
         "<int:waiver_id>": foreign["waiver"].pk,
         "<id>": foreign["user"].pk,
         "<path:content_type_id>": ContentType.objects.get_for_model(Ticket).pk,
+        # DB health's advisor rows belong to no organization (its pages are platform-only): any id.
+        "<int:advice_id>": BASE_ID + 98,
+        "<int:dismissal_id>": BASE_ID + 98,
     }
     url = route
     if "<path:content_type_id>/<path:object_id>" in url:
