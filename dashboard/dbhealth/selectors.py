@@ -18,7 +18,13 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from dashboard.dbhealth import declarations, index_rules, nodes
-from dashboard.dbhealth.models import ConstraintViolation, IndexSnapshot, SnapshotRun, TableSnapshot
+from dashboard.dbhealth.models import (
+    ConstraintViolation,
+    DeclaredIndexDefinition,
+    IndexSnapshot,
+    SnapshotRun,
+    TableSnapshot,
+)
 from dashboard.jobs.models import JobRun
 
 # Schemas the statistics views call "user" schemas, minus other sessions' temporary tables.
@@ -287,7 +293,7 @@ def index_usage_list(window: Window) -> list[CatalogIndex]:
     baseline = _baseline_index_scans(window)
     declared_tables = declarations.declared_tables()
     unmanaged = declarations.unmanaged_tables()
-    definitions = declarations.declared_definitions()
+    definitions = declared_definitions_stored()
     indexes = index_catalog_list()
     replica_scans = nodes.replica_scans_in_window(window.start)
     for index in indexes:
@@ -299,14 +305,17 @@ def index_usage_list(window: Window) -> list[CatalogIndex]:
         if declared is not None and declared.table == index.table:
             index.provenance = declared.source
             index.declaration = declared.declaration
-            index.declared_definition = definitions.get(declared.name)
-            if (
-                index.declared_definition is not None
-                and index.declared_definition != index.normalised_definition
-            ):
-                index.drift = "differs"
+            if declared.name not in definitions:
+                index.drift = "unchecked"  # not computed for this code yet (manage.py dbhealth_declarations)
             else:
-                index.drift = "ok"
+                index.declared_definition = definitions[declared.name]
+                if (
+                    index.declared_definition is not None
+                    and index.declared_definition != index.normalised_definition
+                ):
+                    index.drift = "differs"
+                else:
+                    index.drift = "ok"
         elif index.schema == "public" and index.table in declared_tables:
             index.provenance = declarations.UNDECLARED
             index.declaration = f"table of {declared_tables[index.table]}"
@@ -319,6 +328,18 @@ def index_usage_list(window: Window) -> list[CatalogIndex]:
             )
             index.drift = "outside Django"
     return indexes
+
+
+def declared_definitions_stored() -> dict[str, str | None]:
+    """Declared index name -> the normalised definition migrate stored for today's statement (one query)."""
+    current = {item.name: item for item in declarations.declared_indexes().values()}
+    return {
+        name: definition
+        for name, sha, definition in DeclaredIndexDefinition.objects.values_list(
+            "name", "statement_sha", "definition"
+        )
+        if name in current and declarations.statement_sha(current[name]) == sha
+    }
 
 
 def index_missing_list(indexes: list[CatalogIndex] | None = None) -> list[Finding]:

@@ -100,6 +100,7 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         "indexes": indexes,
         "findings": findings,
         "finding_counts": [(kind, sum(1 for f in findings if f.kind == kind)) for kind in kinds],
+        "unchecked": sum(1 for index in indexes if index.drift == "unchecked"),
         "unused_small": selectors.index_unused_small(window, indexes, tables=tables),
         "scans_chart": render_figure(
             charts.scans_daily_figure(selectors.index_scans_daily(window)), "dbh-scans"

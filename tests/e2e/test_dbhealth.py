@@ -13,6 +13,14 @@ from tests.factories import TicketFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def declared_definitions():
+    # Transactional tests flush every table; migrate computed these once, so compute them again here.
+    from dashboard.dbhealth.services import declared_definitions_store
+
+    declared_definitions_store()
+
+
 def sidebar(page):
     return page.locator("#nav-sidebar")
 

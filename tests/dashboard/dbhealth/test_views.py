@@ -39,9 +39,6 @@ def test_organization_bound_users_get_403_even_with_the_permission(client, make_
 
 
 def test_index_usage_page_for_a_dba(client, dba, django_assert_max_num_queries):
-    from dashboard.dbhealth.declarations import declared_definitions
-
-    declared_definitions()  # built once per process (DDL on temporary tables), then cached
     client.force_login(dba)
     with django_assert_max_num_queries(30):
         response = client.get(INDEX_USAGE)
