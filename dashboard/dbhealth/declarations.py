@@ -233,7 +233,7 @@ def unmanaged_tables() -> dict[str, str]:
 def _runnable(item: DeclaredIndex, probe_table: str) -> str:
     if isinstance(item.statement, str):
         return item.statement.format(table=_qn(probe_table), name=_qn(item.name))
-    # Copies: rename_table_references rebinds the parts' table in place, and they are the cached declaration's.
+    # Copies: rename_table_references rebinds the parts' table, and they are the cached declaration's.
     parts = {key: copy.copy(part) for key, part in item.statement.parts.items()}
     statement = Statement(item.statement.template, **{**parts, "name": _qn(item.name)})
     if probe_table != item.table:
