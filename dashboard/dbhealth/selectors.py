@@ -21,6 +21,7 @@ from dashboard.dbhealth import declarations, index_rules, nodes
 from dashboard.dbhealth.models import (
     ConstraintViolation,
     DeclaredIndexDefinition,
+    IndexDailyStat,
     IndexSnapshot,
     SnapshotRun,
     TableSnapshot,
@@ -795,6 +796,25 @@ def index_scans_daily(window: Window, top: int = 10, node: str = DEFAULT_DB_ALIA
         taken for (taken, reset), (_, previous) in zip(runs[1:], runs, strict=False) if reset != previous
     ]
     return DailyScans(days, series, resets, index_resets, keys)
+
+
+def index_history(
+    schema: str, table: str, index: str, window: Window, node: str = DEFAULT_DB_ALIAS
+) -> list[dict]:
+    """One index's daily rows in the window (at most one per day): day, scans, size_bytes, reset."""
+    since = (window.baseline.taken_at if window.baseline else window.start).date()
+    return list(
+        IndexDailyStat.objects.filter(
+            node=node, schema_name=schema, table_name=table, index_name=index, day__gte=since
+        )
+        .order_by("day")
+        .values("day", "scans", "size_bytes", "reset")
+    )
+
+
+def snapshot_count(limit: int = 2, node: str = DEFAULT_DB_ALIAS) -> int:
+    """How many snapshots exist, counted up to `limit` (the empty charts only need 0, 1 or more)."""
+    return len(SnapshotRun.objects.filter(node=node).values_list("pk", flat=True)[:limit])
 
 
 @dataclass
