@@ -155,7 +155,7 @@ def _scans_cell(index: CatalogIndex) -> Any:
         ((node, node, f"{scans:,}") for node, scans in by_node.items()),
     )
     return format_html(
-        '<span data-scans>{}</span>{}', f"{index.scans_in_window:,}", per_node if len(by_node) > 1 else ""
+        "<span data-scans>{}</span>{}", f"{index.scans_in_window:,}", per_node if len(by_node) > 1 else ""
     )
 
 
