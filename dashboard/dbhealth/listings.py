@@ -186,7 +186,7 @@ def indexes_context(request: HttpRequest, params: dict, indexes: list[CatalogInd
                     "text-red-600 dark:text-red-500" if i.drift in ("differs", "undeclared") else "",
                     i.drift,
                 ),
-                format_html("<span data-scans>{}</span>", f"{i.scans_in_window:,}"),
+                _scans_cell(i),
                 filesizeformat(i.size_bytes),
                 format_html('<span class="text-xs">{}</span>', _flags(i)),
             ],
