@@ -10,10 +10,16 @@ class DbHealthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from dashboard.dbhealth import recorder
+        from dashboard.dbhealth.services import declared_definitions_after_migrate
         from dashboard.navigation import NavigationEntry, registry
 
         recorder.install()
+        post_migrate.connect(
+            declared_definitions_after_migrate, sender=self, dispatch_uid="dbhealth_declared_definitions"
+        )
         registry.register(
             NavigationEntry(
                 key="dbhealth",

@@ -8,11 +8,15 @@ upgrade that renames anything fails there first.
 Definitions are normalised by PostgreSQL, not by regexes: each declared statement is run against an empty
 temporary copy of its table inside a transaction that is always rolled back, and pg_get_indexdef of the
 result is compared with the real index's. Django's SQL and PostgreSQL's deparsed SQL differ in quoting,
-casts and IN-lists, which only PostgreSQL itself can reconcile.
+casts and IN-lists, which only PostgreSQL itself can reconcile. That is DDL, so it runs at migrate time
+(dbhealth.services.declared_definitions_store, from post_migrate or `manage.py dbhealth_declarations`) and
+pages read the stored result.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from functools import cache
@@ -229,8 +233,11 @@ def unmanaged_tables() -> dict[str, str]:
 def _runnable(item: DeclaredIndex, probe_table: str) -> str:
     if isinstance(item.statement, str):
         return item.statement.format(table=_qn(probe_table), name=_qn(item.name))
-    statement = Statement(item.statement.template, **{**item.statement.parts, "name": _qn(item.name)})
-    statement.rename_table_references(item.table, probe_table)
+    # Copies: rename_table_references rebinds the parts' table, and they are the cached declaration's.
+    parts = {key: copy.copy(part) for key, part in item.statement.parts.items()}
+    statement = Statement(item.statement.template, **{**parts, "name": _qn(item.name)})
+    if probe_table != item.table:
+        statement.rename_table_references(item.table, probe_table)
     return str(statement)
 
 
@@ -244,11 +251,16 @@ class _Rollback(Exception):
     pass
 
 
-@cache
-def declared_definitions() -> dict[str, str | None]:
+def statement_sha(item: DeclaredIndex) -> str:
+    """The hash of the statement that creates `item` on its own table (pure Python, no query)."""
+    return hashlib.sha256(_runnable(item, item.table).encode()).hexdigest()
+
+
+def declared_definitions_compute() -> dict[str, str | None]:
     """Declared index name -> normalised definition as PostgreSQL would store it (None if it cannot be built).
 
-    Computed once per process; runs DDL on temporary tables in a transaction that is always rolled back.
+    Runs DDL on temporary tables in a transaction that is always rolled back: migrate time only (see the
+    module's docstring), never from a page.
     """
     items: dict[int, DeclaredIndex] = {id(item): item for item in declared_indexes().values()}
     by_table: dict[str, list[DeclaredIndex]] = {}

@@ -119,6 +119,25 @@ class IndexDailyStat(models.Model):
         return f"{self.table_name}.{self.index_name} {self.day}"
 
 
+class DeclaredIndexDefinition(models.Model):
+    """A declared index's definition as PostgreSQL normalises it, computed at migrate time.
+
+    Rebuilding Django's statement on an empty copy of its table is the only reliable normaliser (quoting,
+    casts, IN-lists), and it is DDL: done by `migrate` (post_migrate) or `manage.py dbhealth_declarations`,
+    never by a page. `statement_sha` is the hash of the statement it was computed from, so a definition
+    stored by other code is not compared.
+    """
+
+    name = models.CharField(max_length=63, unique=True)
+    table_name = models.CharField(max_length=63)
+    statement_sha = models.CharField(max_length=64)
+    definition = models.TextField(null=True)  # None: the statement could not be rebuilt
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ConstraintViolation(models.Model):
     """One integrity error (or one caught earlier by model validation), without the row's values.
 

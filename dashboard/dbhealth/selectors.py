@@ -18,7 +18,14 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from dashboard.dbhealth import declarations, index_rules, nodes
-from dashboard.dbhealth.models import ConstraintViolation, IndexSnapshot, SnapshotRun, TableSnapshot
+from dashboard.dbhealth.models import (
+    ConstraintViolation,
+    DeclaredIndexDefinition,
+    IndexDailyStat,
+    IndexSnapshot,
+    SnapshotRun,
+    TableSnapshot,
+)
 from dashboard.jobs.models import JobRun
 from dashboard.scoping import scope_to_organization
 
@@ -288,7 +295,7 @@ def index_usage_list(window: Window) -> list[CatalogIndex]:
     baseline = _baseline_index_scans(window)
     declared_tables = declarations.declared_tables()
     unmanaged = declarations.unmanaged_tables()
-    definitions = declarations.declared_definitions()
+    definitions = declared_definitions_stored()
     indexes = index_catalog_list()
     replica_scans = nodes.replica_scans_in_window(window.start)
     for index in indexes:
@@ -300,14 +307,17 @@ def index_usage_list(window: Window) -> list[CatalogIndex]:
         if declared is not None and declared.table == index.table:
             index.provenance = declared.source
             index.declaration = declared.declaration
-            index.declared_definition = definitions.get(declared.name)
-            if (
-                index.declared_definition is not None
-                and index.declared_definition != index.normalised_definition
-            ):
-                index.drift = "differs"
+            if declared.name not in definitions:
+                index.drift = "unchecked"  # not computed for this code yet (manage.py dbhealth_declarations)
             else:
-                index.drift = "ok"
+                index.declared_definition = definitions[declared.name]
+                if (
+                    index.declared_definition is not None
+                    and index.declared_definition != index.normalised_definition
+                ):
+                    index.drift = "differs"
+                else:
+                    index.drift = "ok"
         elif index.schema == "public" and index.table in declared_tables:
             index.provenance = declarations.UNDECLARED
             index.declaration = f"table of {declared_tables[index.table]}"
@@ -320,6 +330,18 @@ def index_usage_list(window: Window) -> list[CatalogIndex]:
             )
             index.drift = "outside Django"
     return indexes
+
+
+def declared_definitions_stored() -> dict[str, str | None]:
+    """Declared index name -> the normalised definition migrate stored for today's statement (one query)."""
+    current = {item.name: item for item in declarations.declared_indexes().values()}
+    return {
+        name: definition
+        for name, sha, definition in DeclaredIndexDefinition.objects.values_list(
+            "name", "statement_sha", "definition"
+        )
+        if name in current and declarations.statement_sha(current[name]) == sha
+    }
 
 
 def index_missing_list(indexes: list[CatalogIndex] | None = None) -> list[Finding]:
@@ -775,6 +797,25 @@ def index_scans_daily(window: Window, top: int = 10, node: str = DEFAULT_DB_ALIA
         taken for (taken, reset), (_, previous) in zip(runs[1:], runs, strict=False) if reset != previous
     ]
     return DailyScans(days, series, resets, index_resets, keys)
+
+
+def index_history(
+    schema: str, table: str, index: str, window: Window, node: str = DEFAULT_DB_ALIAS
+) -> list[dict]:
+    """One index's daily rows in the window (at most one per day): day, scans, size_bytes, reset."""
+    since = (window.baseline.taken_at if window.baseline else window.start).date()
+    return list(
+        IndexDailyStat.objects.filter(
+            node=node, schema_name=schema, table_name=table, index_name=index, day__gte=since
+        )
+        .order_by("day")
+        .values("day", "scans", "size_bytes", "reset")
+    )
+
+
+def snapshot_count(limit: int = 2, node: str = DEFAULT_DB_ALIAS) -> int:
+    """How many snapshots exist, counted up to `limit` (the empty charts only need 0, 1 or more)."""
+    return len(SnapshotRun.objects.filter(node=node).values_list("pk", flat=True)[:limit])
 
 
 @dataclass

@@ -12,13 +12,14 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, models, transaction
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef
 from django.utils import timezone
 
 from dashboard.dbhealth import declarations, nodes
 from dashboard.dbhealth.models import (
     ConstraintViolation,
+    DeclaredIndexDefinition,
     IndexDailyStat,
     IndexSnapshot,
     SnapshotRun,
@@ -165,6 +166,40 @@ def dbhealth_snapshot_take(source: str = SnapshotRun.Source.JOB) -> SnapshotRun:
             if not replica_run.error:
                 index_daily_rollup(replica_run)
     return run
+
+
+def declared_definitions_store() -> int:
+    """Compute every declared index's normalised definition (DDL on temporary tables, rolled back) and
+    store them for the pages; run by migrate (post_migrate) and `manage.py dbhealth_declarations`."""
+    definitions = declarations.declared_definitions_compute()
+    items = {id(item): item for item in declarations.declared_indexes().values()}.values()
+    now = timezone.now()
+    rows = [
+        DeclaredIndexDefinition(
+            name=item.name,
+            table_name=item.table,
+            statement_sha=declarations.statement_sha(item),
+            definition=definitions.get(item.name),
+            computed_at=now,
+        )
+        for item in items
+        if item.name in definitions
+    ]
+    with transaction.atomic():
+        DeclaredIndexDefinition.objects.all().delete()
+        DeclaredIndexDefinition.objects.bulk_create(rows)
+    return len(rows)
+
+
+def declared_definitions_after_migrate(
+    sender: Any, using: str = DEFAULT_DB_ALIAS, plan: Any = None, **kw: Any
+) -> None:
+    """post_migrate receiver: a real migrate (flush sends no plan) on the default database."""
+    if plan is None or using != DEFAULT_DB_ALIAS:
+        return
+    if DeclaredIndexDefinition._meta.db_table not in connection.introspection.table_names():
+        return  # migrated backwards past the table
+    declared_definitions_store()
 
 
 def dbhealth_prune(older_than_days: int | None = None) -> dict[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -20,8 +21,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.charts import render_figure
-from dashboard.dbhealth import charts, nodes, selectors, services
-from dashboard.dbhealth.forms import WINDOW_CHOICES, ConstraintCheckForm, WindowForm
+from dashboard.dbhealth import charts, listings, nodes, selectors, services
+from dashboard.dbhealth.forms import (
+    WINDOW_CHOICES,
+    ConstraintCheckForm,
+    IndexKeyForm,
+    IndexListingForm,
+    WindowForm,
+)
 from dashboard.dbhealth.models import SnapshotRun
 from dashboard.scoping import staff_permission_required
 
@@ -74,20 +81,36 @@ def tabs_context(request: HttpRequest, active: str, days: int | None) -> dict[st
     }
 
 
+def _index_link(schema: str, table: str, name: str, days: int) -> str:
+    query = urlencode({"schema": schema, "table": table, "index": name, "days": days})
+    return f"{reverse('dashboard:dbhealth:index_detail')}?{query}"
+
+
 @require_GET
 @staff_permission_required(PERMISSION, platform_only=True)
 def index_usage_view(request: HttpRequest) -> HttpResponse:
     days = _window_days(request)
     if days is None:
         return _refuse(request, "The window must be 7, 30 or 90 days.")
+    listing = IndexListingForm(request.GET)
+    if not listing.is_valid():
+        return _refuse(request, "Unknown finding kind, sort order or page: " + listing.errors_text())
     window = selectors.window_for(days)
     indexes = selectors.index_usage_list(window)
     tables = selectors.table_usage_list(window)
     findings = selectors.index_findings_list(window, indexes, tables)
-    kinds = selectors.FINDING_KINDS
+    links = {f"{i.table}.{i.name}": _index_link(i.schema, i.table, i.name, days) for i in indexes}
+    by_key = {(i.table, i.name): i for i in indexes}
+    declared = {f"{i.table}.{i.name}": i.declaration or i.provenance for i in indexes}
+    daily = selectors.index_scans_daily(window)
+    start = (window.baseline.taken_at if window.baseline else window.start).date()
+    today = timezone.now().date()
+    since = f"{window.effective_start:%Y-%m-%d %H:%M} UTC" if window.effective_start else "the last reset"
     context = {
         **admin.site.each_context(request),
         **tabs_context(request, "index_usage", days),
+        **listings.findings_context(request, listing.cleaned_data, findings, by_key, links),
+        **listings.indexes_context(request, listing.cleaned_data, indexes, links),
         "title": "DB health: index usage",
         "window": window,
         "latest": selectors.snapshot_latest(),
@@ -97,17 +120,60 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         )
         if settings.CUSTODIAN_DBHEALTH_REPLICAS
         else None,
-        "indexes": indexes,
-        "findings": findings,
-        "finding_counts": [(kind, sum(1 for f in findings if f.kind == kind)) for kind in kinds],
+        "unchecked": sum(1 for index in indexes if index.drift == "unchecked"),
         "unused_small": selectors.index_unused_small(window, indexes, tables=tables),
         "scans_chart": render_figure(
-            charts.scans_daily_figure(selectors.index_scans_daily(window)), "dbh-scans"
+            charts.scans_daily_figure(
+                daily, start, today, selectors.snapshot_count(), links=links, declarations=declared
+            ),
+            "dbh-scans",
         ),
-        "size_chart": render_figure(charts.index_size_figure(indexes), "dbh-sizes"),
-        "tables_chart": render_figure(charts.busiest_tables_figure(tables), "dbh-tables"),
+        "size_chart": render_figure(charts.index_size_figure(indexes, links), "dbh-sizes"),
+        "tables_chart": render_figure(charts.busiest_tables_figure(tables, since), "dbh-tables"),
     }
     return render(request, "dbhealth/index_usage.html", context)
+
+
+@require_GET
+@staff_permission_required(PERMISSION, platform_only=True)
+def index_detail_view(request: HttpRequest) -> HttpResponse:
+    """One index: what it is, where it comes from, its findings and its own history in the window."""
+    days = _window_days(request)
+    form = IndexKeyForm(request.GET)
+    if days is None or not form.is_valid():
+        return _refuse(
+            request, "Name an index by schema, table and index, with a window of 7, 30 or 90 days."
+        )
+    schema, table, name = (form.cleaned_data[k] for k in ("schema", "table", "index"))
+    window = selectors.window_for(days)
+    indexes = selectors.index_usage_list(window)
+    index = next((i for i in indexes if i.key == (schema, table, name)), None)
+    history = selectors.index_history(schema, table, name, window)
+    if index is None and not history:
+        return _refuse(
+            request, f"No index {schema}.{name} on table {table}, now or in the window.", status=404
+        )
+    findings = [
+        f for f in selectors.index_findings_list(window, indexes) if f.table == table and f.index == name
+    ]
+    start = (window.baseline.taken_at if window.baseline else window.start).date()
+    scans_fig, size_fig = charts.index_history_figures(history, start, timezone.now().date())
+    context = {
+        **admin.site.each_context(request),
+        **tabs_context(request, "index_usage", days),
+        "title": f"Index {name}",
+        "index": index,
+        "schema": schema,
+        "table": table,
+        "name": name,
+        "window": window,
+        "findings": findings,
+        "days_with_data": len(history),
+        "back": reverse("dashboard:dbhealth:index_usage") + "?" + urlencode({"days": days, "itable": table}),
+        "scans_chart": render_figure(scans_fig, "dbh-index-scans"),
+        "size_chart": render_figure(size_fig, "dbh-index-size"),
+    }
+    return render(request, "dbhealth/index_detail.html", context)
 
 
 @require_POST
@@ -135,6 +201,7 @@ def violations_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     since = timezone.now() - timedelta(days=days)
     daily = selectors.violations_per_constraint_daily(user, since)
+    today = timezone.now().date()
     context = {
         **admin.site.each_context(request),
         **tabs_context(request, "violations", days),
@@ -144,7 +211,9 @@ def violations_view(request: HttpRequest) -> HttpResponse:
         "constraints": selectors.violation_constraint_summary(user, since),
         "recent": selectors.violations_recent(user),
         "checks": selectors.recent_constraint_checks(user),
-        "over_time_chart": render_figure(charts.violations_over_time_figure(daily), "dbh-violations-time"),
+        "over_time_chart": render_figure(
+            charts.violations_over_time_figure(daily, since.date(), today), "dbh-violations-time"
+        ),
         "sqlstate_chart": render_figure(
             charts.violations_by_sqlstate_figure(selectors.violations_by_sqlstate(user, since)),
             "dbh-violations-class",

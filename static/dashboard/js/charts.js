@@ -58,6 +58,16 @@
     var plot = el.hasAttribute("data-rendered-theme") ? window.Plotly.react : window.Plotly.newPlot;
     plot(el, figure.data || [], layout, config);
     el.setAttribute("data-rendered-theme", isDark() ? "dark" : "light");
+    if (!el.hasAttribute("data-click-bound") && el.on) {
+      // A trace's meta.link (or meta.links, one per point) is where a click on it goes.
+      el.on("plotly_click", function (event) {
+        var point = event && event.points && event.points[0];
+        var meta = point && point.data && point.data.meta;
+        var link = meta && (meta.links ? meta.links[point.pointIndex] : meta.link);
+        if (link) window.location.assign(link);
+      });
+      el.setAttribute("data-click-bound", "1");
+    }
   }
 
   function drawAll() {

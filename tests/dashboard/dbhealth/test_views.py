@@ -39,12 +39,11 @@ def test_organization_bound_users_get_403_even_with_the_permission(client, make_
 
 
 def test_index_usage_page_for_a_dba(client, dba, django_assert_max_num_queries):
-    from dashboard.dbhealth.declarations import declared_definitions
-
-    declared_definitions()  # built once per process (DDL on temporary tables), then cached
     client.force_login(dba)
     with django_assert_max_num_queries(30):
-        response = client.get(INDEX_USAGE)
+        response = client.get(
+            INDEX_USAGE, {"kind": "duplicate", "ftable": "models_core_ticket", "itable": "models_core_ticket"}
+        )
     assert response.status_code == 200
     content = response.content.decode()
     assert 'data-index-row="idx_ticket_org_status"' in content
@@ -116,3 +115,112 @@ def test_navigation_shows_both_pages_to_dbas_only(client, dba, manager):
 
     assert {entry.key for entry, _ in registry.visible_to(dba)} >= {"dbhealth", "dbhealth_violations"}
     assert not {entry.key for entry, _ in registry.visible_to(manager)} & {"dbhealth", "dbhealth_violations"}
+
+
+# The index page's listings and each index's own page
+# ----------------------------------------------------------------------------------------------------
+
+INDEX_DETAIL = reverse("dashboard:dbhealth:index_detail")
+
+
+def _index_rows(content: str) -> list[str]:
+    import re
+
+    return re.findall(r'data-index-row="([^"]+)"', content)
+
+
+def test_every_index_is_two_clicks_away_paged_filtered_and_sorted(client, dba):
+    import re
+    from html import unescape
+
+    from dashboard.dbhealth import selectors
+
+    client.force_login(dba)
+    first = client.get(INDEX_USAGE).content.decode()
+    every = {i.name for i in selectors.index_catalog_list()}
+    assert len(_index_rows(first)) == 50 < len(every)  # paged, not 19,000 px of rows
+    # Click 1: any page (every page number is a link); click 2: the index's own page.
+    pages = sorted(set(re.findall(r'href="(\?[^"]*ipage=\d+[^"]*)"', first)))
+    seen = set()
+    for link in pages:
+        content = client.get(INDEX_USAGE + unescape(link).split("#")[0]).content.decode()
+        seen.update(_index_rows(content))
+        for name in re.findall(r'data-index-link="([^"]+)"', content):
+            assert name in every
+    assert seen == every
+    only_ticket = client.get(INDEX_USAGE, {"itable": "models_core_ticket", "isort": "size"}).content.decode()
+    rows = _index_rows(only_ticket)
+    tickets = sorted(
+        (i for i in selectors.index_catalog_list() if i.table == "models_core_ticket"),
+        key=lambda i: (-i.size_bytes, i.name),
+    )
+    assert rows == [i.name for i in tickets][:50]
+
+
+def test_findings_are_grouped_by_kind_filtered_by_table_and_paged(client, dba):
+    client.force_login(dba)
+    content = client.get(INDEX_USAGE, {"kind": "duplicate"}).content.decode()
+    import re
+
+    kinds = set(re.findall(r'data-finding="([a-z]+)"', content))
+    assert kinds == {"duplicate"}
+    content = client.get(INDEX_USAGE, {"kind": "duplicate", "ftable": "models_core_user"}).content.decode()
+    tables = set(re.findall(r'data-finding="duplicate" data-index="[^"]+" data-table="([^"]+)"', content))
+    assert tables == {"models_core_user"}
+    assert 'data-index="idx_user_org_role"' in content
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"kind": "nonsense"}, {"fsort": "drop table"}, {"ipage": "0"}, {"ipage": "x"}, {"isort": "<script>"}],
+)
+def test_bad_listing_parameters_are_a_400_with_a_message(client, dba, query):
+    client.force_login(dba)
+    response = client.get(INDEX_USAGE, query)
+    assert response.status_code == 400
+    assert "Unknown finding kind, sort order or page" in response.content.decode()
+
+
+def test_a_page_past_the_end_shows_the_last_page(client, dba):
+    client.force_login(dba)
+    assert client.get(INDEX_USAGE, {"ipage": "999"}).status_code == 200
+
+
+def test_an_index_has_its_own_page_with_declaration_findings_and_history(client, dba):
+    from dashboard.dbhealth.services import dbhealth_snapshot_take
+
+    dbhealth_snapshot_take()
+    dbhealth_snapshot_take()
+    client.force_login(dba)
+    response = client.get(
+        INDEX_DETAIL, {"schema": "public", "table": "models_core_ticket", "index": "idx_ticket_org_status"}
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Ticket.Meta.indexes" in content
+    assert 'data-finding="duplicate"' in content
+    assert 'id="dbh-index-scans"' in content and 'id="dbh-index-size"' in content
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ({"schema": "public", "table": "models_core_ticket", "index": "no_such_index"}, 404),
+        ({"schema": "public", "table": "models_core_ticket"}, 400),
+        ({"schema": "public", "table": "models_core_ticket", "index": "x" * 64}, 400),
+        ({"schema": "public", "table": "t", "index": "i", "days": "5"}, 400),
+    ],
+)
+def test_an_unknown_or_malformed_index_is_a_4xx_with_a_message(client, dba, query, status):
+    client.force_login(dba)
+    response = client.get(INDEX_DETAIL, query)
+    assert response.status_code == status
+    assert 'data-testid="refused-message"' in response.content.decode()
+
+
+def test_the_index_page_needs_the_permission_and_no_organization(client, manager, make_staff):
+    query = {"schema": "public", "table": "models_core_ticket", "index": "idx_ticket_org_status"}
+    client.force_login(manager)
+    assert client.get(INDEX_DETAIL, query).status_code == 403
+    client.force_login(make_staff("DBAs"))
+    assert client.get(INDEX_DETAIL, query).status_code == 403
