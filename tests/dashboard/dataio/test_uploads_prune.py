@@ -10,6 +10,7 @@ from django.db import connection
 
 from dashboard.dataio.services import import_uploads_prune
 from dashboard.dataio.tmp_storage import UPLOAD_FOLDER, SharedMediaStorage, upload_storage
+from tests.conditions import backend_pid, wait_until_locks_released
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +61,13 @@ def test_an_upload_being_confirmed_is_left_alone(file_storage):
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        other_pid = backend_pid(other)
         assert import_uploads_prune() == 0
         assert file_storage.exists(path)
     finally:
         other.close()
+    # close() returns before the server process has ended and let go of the lock.
+    wait_until_locks_released(other_pid)
     assert import_uploads_prune() == 1
 
 
