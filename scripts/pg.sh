@@ -149,8 +149,9 @@ replica_start() {
     if [ ! -f "$REPLICA_DATA/PG_VERSION" ]; then
         mkdir -p "$REPLICA"
         [ "$(id -u)" = 0 ] && chown postgres "$REPLICA"
+        # -c fast: checkpoint now, not spread over checkpoint_timeout (minutes of waiting otherwise).
         echo "Copying the primary into $REPLICA_DATA (pg_basebackup)"
-        as_owner "$BIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$REPLICA_DATA" -R -X stream \
+        as_owner "$BIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$REPLICA_DATA" -R -X stream -c fast \
             >"$REPLICA/basebackup.log" 2>&1 || { cat "$REPLICA/basebackup.log" >&2; exit 1; }
     fi
     if replica_running; then
