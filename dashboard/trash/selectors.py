@@ -499,11 +499,7 @@ def trash_item_fields(obj: models.Model, user: Any) -> list[FieldRow]:
 def _related_in_scope(model: type[models.Model], pk: Any, user: Any) -> models.Model | None:
     if not hasattr(model, "SoftDeleteMeta"):
         return None  # not a helpdesk record: its id is all the page needs
-    path = organization_path(model)
-    rows = model._base_manager.filter(pk=pk)
-    if path is not None:
-        rows = scope_to_organization(rows, user, field=path)
-    return rows.first()
+    return scope_to_organization(model._base_manager.filter(pk=pk), user).first()
 
 
 @dataclass

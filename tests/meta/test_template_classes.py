@@ -8,7 +8,8 @@ import unfold
 
 REPO = Path(__file__).resolve().parents[2]
 UNFOLD_CSS = Path(unfold.__file__).parent / "static" / "unfold" / "css" / "styles.css"
-OUR_CSS = REPO / "static" / "dashboard" / "css" / "console.css"
+# Every stylesheet of ours: the console's and each capability's own (e.g. dbhealth/static/dbhealth/).
+OUR_CSS = sorted([*REPO.glob("static/**/*.css"), *REPO.glob("dashboard/*/static/**/*.css")])
 # Classes that are hooks for scripts or Django's admin markup, not styles.
 HOOKS = {"object-tools"}
 
@@ -26,7 +27,11 @@ def template_classes(path: Path) -> set[str]:
 
 
 def test_every_template_class_is_defined():
-    defined = defined_classes(UNFOLD_CSS.read_text()) | defined_classes(OUR_CSS.read_text()) | HOOKS
+    defined = (
+        defined_classes(UNFOLD_CSS.read_text())
+        | set().union(*(defined_classes(css.read_text()) for css in OUR_CSS))
+        | HOOKS
+    )
     templates = [*REPO.glob("templates/**/*.html"), *REPO.glob("dashboard/**/templates/**/*.html")]
     undefined = {
         f"{path.relative_to(REPO)}: {name}"

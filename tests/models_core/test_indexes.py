@@ -5,6 +5,7 @@ from django.db import connection
 
 from models_core.models import Ticket, User, UserPermission, UserSession
 from models_core.softdelete import soft_delete_models
+from models_core.tenancy import ORGANIZATION_ITSELF, organization_path
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +114,7 @@ def test_every_soft_delete_model_has_its_trash_indexes():
         trash = [d for d in mine if "WHERE (deleted_at IS NOT NULL)" in d and "btree" in d]
         roots = [d for d in mine if "cascaded" in d]
         batch = [d for d in mine if "WHERE (deletion_batch IS NOT NULL)" in d]
-        scoped = model.SoftDeleteMeta.organization_path != ""
+        scoped = organization_path(model) != ORGANIZATION_ITSELF
         # Listings (all and per organization; roots only and with what went along; per deleter), purge due,
         # batch (and its roots).
         assert len(trash) == (3 if scoped else 2) and len(batch) == 1, table
