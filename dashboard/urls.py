@@ -1,10 +1,12 @@
 from django.urls import include, path
 
-from dashboard.jobs.views import job_run_status_view
+from dashboard.jobs.views import job_run_cancel_view, job_run_retry_view, job_run_status_view
 
 app_name = "dashboard"
 urlpatterns: list = [
     path("jobs/<int:job_run_id>/status/", job_run_status_view, name="job_run_status"),
+    path("jobs/<int:job_run_id>/retry/", job_run_retry_view, name="job_run_retry"),
+    path("jobs/<int:job_run_id>/cancel/", job_run_cancel_view, name="job_run_cancel"),
     path("trash/", include("dashboard.trash.urls")),
     path("validation/", include("dashboard.validation.urls")),
     path("hooks/", include("dashboard.hooks.urls")),

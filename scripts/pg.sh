@@ -5,12 +5,13 @@
 #   scripts/pg.sh status  print whether it runs and on which port
 #   scripts/pg.sh replica start|stop|status
 #                         a streaming replica of it (pg_basebackup -R) in .pg/replica/, on its own port
-# The cluster lives in .pg/ (git-ignored). As root it runs as the `postgres` user,
-# because PostgreSQL refuses to run as root.
+# The cluster lives in .pg/ (git-ignored), or in $CUSTODIAN_PG_HOME when set (the fault tests stop and
+# start a cluster of their own there, leaving the suite's cluster alone). As root it runs as the
+# `postgres` user, because PostgreSQL refuses to run as root.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PGHOME="$ROOT/.pg"
+PGHOME="${CUSTODIAN_PG_HOME:-$ROOT/.pg}"
 DATA="$PGHOME/data"
 PORT_FILE="$PGHOME/port"
 LOG="$PGHOME/server.log"
@@ -56,7 +57,7 @@ choose_port() {
 # (a clone in `mktemp -d` is mode 700): grant search (x) only where it is missing.
 grant_traverse() {
     [ "$(id -u)" = 0 ] || return 0
-    local d="$ROOT"
+    local d="$PGHOME"
     while [ "$d" != "/" ]; do
         if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
             chmod o+x "$d"

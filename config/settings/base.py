@@ -317,6 +317,22 @@ CUSTODIAN_EXPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_MAX_ROWS", "100
 # in the same PostgreSQL database as the data, so a task can be deferred in the transaction that needs it.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
 PROCRASTINATE_DATABASE_ALIAS = "default"
+# A worker writes a heartbeat every CUSTODIAN_WORKER_HEARTBEAT_SECONDS; one silent for
+# CUSTODIAN_JOB_STALLED_SECONDS is gone (killed, or cut off from the database), and `dashboard.reconcile_jobs`
+# (every minute) retries its running jobs up to CUSTODIAN_JOB_STALLED_RETRIES times, then fails them.
+CUSTODIAN_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("CUSTODIAN_WORKER_HEARTBEAT_SECONDS", "10"))
+CUSTODIAN_JOB_STALLED_SECONDS = float(os.environ.get("CUSTODIAN_JOB_STALLED_SECONDS", "30"))
+CUSTODIAN_JOB_STALLED_RETRIES = int(os.environ.get("CUSTODIAN_JOB_STALLED_RETRIES", "2"))
+# `manage.py jobs_worker` reconnects after losing the database for up to this long, then exits with status 1
+# so a supervisor (systemd Restart=always, scripts/serve.sh) starts it again.
+CUSTODIAN_WORKER_RECONNECT_SECONDS = float(os.environ.get("CUSTODIAN_WORKER_RECONNECT_SECONDS", "300"))
+# procrastinate's own rows of succeeded jobs are removed after this many hours (dashboard.remove_old_jobs,
+# daily); failed, cancelled and aborted ones stay as long as their JobRun (CUSTODIAN_JOB_RUN_RETENTION_DAYS).
+CUSTODIAN_QUEUE_JOB_RETENTION_HOURS = int(os.environ.get("CUSTODIAN_QUEUE_JOB_RETENTION_HOURS", "168"))
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": CUSTODIAN_WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": CUSTODIAN_JOB_STALLED_SECONDS,
+}
 
 # UNFOLD
 # ------------------------------------------------------------------------------

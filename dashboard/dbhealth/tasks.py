@@ -5,9 +5,14 @@ from procrastinate.contrib.django import app
 from dashboard.dbhealth.advisor.services import advisor_run
 from dashboard.dbhealth.models import SnapshotRun
 from dashboard.dbhealth.recorder import violation_context
+from dashboard.dbhealth.selectors import CONSTRAINT_CHECK_KIND
 from dashboard.dbhealth.services import constraint_check_run, dbhealth_prune, dbhealth_snapshot_take
+from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_tracked
+
+# DB health is platform-wide: its runs have no organization, so only platform staff with the right share them.
+job_kind_register(CONSTRAINT_CHECK_KIND, permission="dashboard.view_dbhealth")
 
 
 @app.periodic(cron="7 * * * *")  # hourly, off the hour

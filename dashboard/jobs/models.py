@@ -11,8 +11,13 @@ class JobRun(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
-    FINISHED = (Status.SUCCEEDED, Status.FAILED)
+    UNFINISHED = (Status.QUEUED, Status.RUNNING)
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    # What a person may retry: the job did not do its work (a retry of a job that names exactly what it acts
+    # on does the rest, or nothing).
+    RETRYABLE = (Status.FAILED, Status.CANCELLED)
 
     kind = models.CharField(max_length=100)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
@@ -39,6 +44,12 @@ class JobRun(models.Model):
             models.Index(fields=["started_by", "-created_at"], name="jobrun_user_recent_idx"),
             # Pruning old runs scans by age.
             models.Index(fields=["created_at"], name="jobrun_created_idx"),
+            # The reconciler reads only unfinished runs, a handful however many finished ones there are.
+            models.Index(
+                fields=["procrastinate_job_id"],
+                condition=Q(status__in=["queued", "running"]),
+                name="jobrun_unfinished_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -18,12 +18,22 @@ from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, router, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from dashboard import ceilings
+from dashboard.jobs.services import job_run_start
 from dashboard.scoping import is_in_scope
 from dashboard.trash.models import PurgeRecord
-from dashboard.trash.selectors import batch_in_scope, trash_models
+from dashboard.trash.selectors import (
+    BACKGROUND_THRESHOLD,
+    batch_in_scope,
+    trash_item_value,
+    trash_items_get,
+    trash_models,
+    trash_purge_preview,
+    trash_restore_size,
+)
 from dashboard.trash.selectors import trash_record_label as _label
 from models_core.models import Organization
 from models_core.purge import PurgeStrategy, purge_roots
@@ -283,6 +293,109 @@ def trash_purge(
         if progress:
             progress(done, len(items))
     return outcomes
+
+
+# Starting restores and purges (inline, or as a background job above BACKGROUND_THRESHOLD rows)
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Started:
+    """What a restore or purge request led to: outcomes when it ran here, or the job that will run it."""
+
+    rows: int
+    outcomes: list[Outcome] | None = None
+    job: Any = None
+
+
+def trash_items_named(items: Iterable[SoftDeleteModel]) -> list[list[str]]:
+    """[item value, batch id] per row: a job acts on the deletion it was asked about, not a later one."""
+    return [[trash_item_value(o), str(o.deletion_batch or "")] for o in items]
+
+
+def _items_as_named(user: Any, named: list[Any]) -> tuple[list[SoftDeleteModel], list[Outcome]]:
+    """The named rows still in the trash from the same deletion; an outcome saying "nothing done" for the
+    others (restored, purged, or deleted again since the job was queued)."""
+    objs: list[SoftDeleteModel] = []
+    skipped: list[Outcome] = []
+    for entry in named:
+        # A bare value is a job queued before jobs named their batch: it acts on the row's current deletion.
+        value, batch = (entry, None) if isinstance(entry, str) else entry
+        try:
+            (obj,) = trash_items_get(user, [value])
+        except Http404:
+            skipped.append(
+                Outcome(value, False, "Not in the trash any more (restored or purged since); nothing done.")
+            )
+            continue
+        if batch is not None and str(obj.deletion_batch or "") != batch:
+            skipped.append(
+                Outcome(
+                    _label(obj),
+                    False,
+                    "Deleted again since this job was queued; that deletion is left alone.",
+                )
+            )
+            continue
+        objs.append(obj)
+    return objs, skipped
+
+
+def trash_restore_start(
+    *, user: Any, items: list[SoftDeleteModel], parent_batches: list[uuid.UUID]
+) -> Started:
+    """Restore here and now, or as a background job when it brings back more than BACKGROUND_THRESHOLD rows.
+
+    The size is one capped count of the batches (trash_restore_size), decided before any planning: the plan
+    of an organization's batch is seconds of work, the job's, not the request's."""
+    rows = trash_restore_size(items, parent_batches)
+    if rows <= BACKGROUND_THRESHOLD:
+        return Started(rows, outcomes=trash_restore(user, items, parent_batches))
+    from dashboard.trash.tasks import trash_restore_task
+
+    job = job_run_start(
+        "trash_restore",
+        user,
+        trash_restore_task,
+        user_id=user.pk,
+        items=trash_items_named(items),
+        parent_batches=[str(b) for b in dict.fromkeys(parent_batches)],
+    )
+    return Started(rows, job=job)
+
+
+def trash_purge_start(
+    *, user: Any, items: list[SoftDeleteModel], reason: str, total: int | None = None
+) -> Started:
+    """Purge here and now, or as a background job when it removes more than BACKGROUND_THRESHOLD rows.
+
+    `total` is the row count of the preview the page already built for these items."""
+    if total is None:
+        total = sum(p.total for p in trash_purge_preview(user, items))
+    if total <= BACKGROUND_THRESHOLD:
+        return Started(total, outcomes=trash_purge(user, items, reason))
+    from dashboard.trash.tasks import trash_purge_task
+
+    job = job_run_start(
+        "trash_purge", user, trash_purge_task, user_id=user.pk, items=trash_items_named(items), reason=reason
+    )
+    return Started(total, job=job)
+
+
+def trash_restore_named(
+    user: Any, named: list[list[str]], parent_batches: list[str], progress: Progress | None = None
+) -> list[Outcome]:
+    """The restore job's body: exactly the deletions it names; running it again restores nothing more."""
+    objs, skipped = _items_as_named(user, named)
+    return skipped + trash_restore(user, objs, [uuid.UUID(b) for b in parent_batches], progress=progress)
+
+
+def trash_purge_named(
+    user: Any, named: list[list[str]], reason: str, progress: Progress | None = None
+) -> list[Outcome]:
+    """The purge job's body: exactly the deletions it names; a row purged already is reported."""
+    objs, skipped = _items_as_named(user, named)
+    return skipped + trash_purge(user, objs, reason, progress=progress)
 
 
 # Retention

@@ -1,4 +1,8 @@
-"""procrastinate tasks of the trash: big restores and purges started from its pages; the retention purge."""
+"""procrastinate tasks of the trash: big restores and purges started from its pages; the retention purge.
+
+Restore and purge jobs name each row with the deletion batch it was in when the job was queued, so a retry
+(automatic after a killed worker, or by a person) does the rest of that work or nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from procrastinate.contrib.django import app
 
-from dashboard.jobs.services import job_run_progress, job_run_tracked
+from dashboard.jobs.kinds import job_kind_register
+from dashboard.jobs.services import job_progress, job_run_tracked
 
-
-def _progress(job_run_id: int | None):
-    def report(done: int, total: int) -> None:
-        if job_run_id is not None:
-            job_run_progress(job_run_id, min(done, total), total)
-
-    return report
+job_kind_register("trash_restore", permission="dashboard.restore_trash")
+job_kind_register("trash_purge", permission="dashboard.purge_trash")
 
 
 def _user(user_id: int) -> Any:
@@ -26,34 +26,28 @@ def _user(user_id: int) -> Any:
 @app.task(name="trash.restore_items", queue="trash")
 @job_run_tracked
 def trash_restore_task(
-    user_id: int, items: list[str], parent_batches: list[str], job_run_id: int | None = None
+    user_id: int, items: list[list[str]], parent_batches: list[str], job_run_id: int | None = None
 ) -> dict:
-    import uuid
-
-    from dashboard.trash.selectors import trash_items_get
-    from dashboard.trash.services import trash_restore
+    from dashboard.trash.services import trash_restore_named
 
     user = _user(user_id)
     if not user.has_perm("dashboard.restore_trash"):
         raise PermissionError("The user may no longer restore from the trash.")
-    objs = trash_items_get(user, items)
-    outcomes = trash_restore(
-        user, objs, [uuid.UUID(b) for b in parent_batches], progress=_progress(job_run_id)
-    )
+    outcomes = trash_restore_named(user, items, parent_batches, progress=job_progress(job_run_id))
     return {"outcomes": [o.as_dict() for o in outcomes]}
 
 
 @app.task(name="trash.purge_items", queue="trash")
 @job_run_tracked
-def trash_purge_task(user_id: int, items: list[str], reason: str = "", job_run_id: int | None = None) -> dict:
-    from dashboard.trash.selectors import trash_items_get
-    from dashboard.trash.services import trash_purge
+def trash_purge_task(
+    user_id: int, items: list[list[str]], reason: str = "", job_run_id: int | None = None
+) -> dict:
+    from dashboard.trash.services import trash_purge_named
 
     user = _user(user_id)
     if not user.has_perm("dashboard.purge_trash"):
         raise PermissionError("The user may no longer purge the trash.")
-    objs = trash_items_get(user, items)
-    outcomes = trash_purge(user, objs, reason, progress=_progress(job_run_id))
+    outcomes = trash_purge_named(user, items, reason, progress=job_progress(job_run_id))
     return {"outcomes": [o.as_dict() for o in outcomes]}
 
 
@@ -64,4 +58,4 @@ def trash_purge_expired_task(timestamp: int | None = None, job_run_id: int | Non
     """Purge what is past its `auto_delete_at` (the same work as `manage.py purge_expired`)."""
     from dashboard.trash.services import trash_purge_expired
 
-    return trash_purge_expired(progress=_progress(job_run_id))
+    return trash_purge_expired(progress=job_progress(job_run_id))

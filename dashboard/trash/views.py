@@ -17,10 +17,9 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard.jobs.selectors import job_run_get_for_user
-from dashboard.jobs.services import job_run_start
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
 from dashboard.spreadsheet import csv_cell
-from dashboard.trash import selectors, services, tasks
+from dashboard.trash import selectors, services
 from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
 from models_core.models import Organization
 from models_core.retention import RETENTION_KEY
@@ -184,26 +183,15 @@ def trash_restore_view(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         return _bad_request(request, " ".join(error.messages))
     if request.method == "POST":
-        # Decide "background or now" from the batches' sizes (one capped count) before any planning: the
-        # plan of an organization's batch is seconds of work, the job's, not the request's.
-        rows = selectors.trash_restore_size(items, parent_batches)
-        if rows > selectors.BACKGROUND_THRESHOLD:
-            job = job_run_start(
-                "trash_restore",
-                request.user,
-                tasks.trash_restore_task,
-                user_id=request.user.pk,
-                items=[selectors.trash_item_value(o) for o in items],
-                parent_batches=[str(b) for b in parent_batches],
-            )
+        started = services.trash_restore_start(user=request.user, items=items, parent_batches=parent_batches)
+        if started.job is not None:
             messages.info(
                 request,
                 f"Restoring more than {selectors.BACKGROUND_THRESHOLD:,} rows in the background; "
                 "progress is shown below.",
             )
-            return redirect(f"{reverse('dashboard:trash:list')}?{urlencode({'job': job.pk})}")
-        outcomes = services.trash_restore(request.user, items, parent_batches)
-        _summarize(request, outcomes, "Restored")
+            return redirect(f"{reverse('dashboard:trash:list')}?{urlencode({'job': started.job.pk})}")
+        _summarize(request, started.outcomes, "Restored")
         return redirect("dashboard:trash:list")
     plan = selectors.trash_restore_plan(request.user, items)
     return _render(
@@ -232,19 +220,11 @@ def trash_purge_view(request: HttpRequest) -> HttpResponse:
     total = sum(p.total for p in previews)
     if request.method == "POST" and form.is_valid():
         reason = form.cleaned_data["reason"].strip()
-        if total > selectors.BACKGROUND_THRESHOLD:
-            job = job_run_start(
-                "trash_purge",
-                request.user,
-                tasks.trash_purge_task,
-                user_id=request.user.pk,
-                items=[selectors.trash_item_value(o) for o in items],
-                reason=reason,
-            )
-            messages.info(request, f"Purging {total} rows in the background; progress is shown below.")
-            return redirect(f"{reverse('dashboard:trash:list')}?{urlencode({'job': job.pk})}")
-        outcomes = services.trash_purge(request.user, items, reason)
-        _summarize(request, outcomes, "Purged")
+        started = services.trash_purge_start(user=request.user, items=items, reason=reason, total=total)
+        if started.job is not None:
+            messages.info(request, f"Purging {started.rows} rows in the background; progress is shown below.")
+            return redirect(f"{reverse('dashboard:trash:list')}?{urlencode({'job': started.job.pk})}")
+        _summarize(request, started.outcomes, "Purged")
         return redirect("dashboard:trash:list")
     return _render(
         request,

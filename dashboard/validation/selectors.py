@@ -7,12 +7,13 @@ pages read the failing rows with keyset pagination.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import models
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db import connection, models
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
@@ -101,17 +102,42 @@ def scan_job_totals(scan: ValidationScan, organization_id: int | None) -> dict[s
     return {name: int(value) for name, value in sums.items()}
 
 
-def scan_in_progress() -> ValidationScan | None:
-    """The scan being run, unless its job already ended (a worker that died before the scan could say so)."""
+# A scan being run holds this session advisory lock (with its id as the second key) for as long as it runs:
+# a killed worker or command loses it with its connection, so a dead scan stops blocking at once.
+SCAN_RUN_LOCK_KEY = 0x56414C53
+# A queued scan nobody has taken yet blocks new scans while its job is waiting; one without a job (the command
+# creates its scan and runs it at once) only this long.
+SCAN_UNCLAIMED_GRACE = datetime.timedelta(minutes=1)
+
+
+def scans_being_run() -> list[int]:
+    """Ids of the scans whose run lock some session holds right now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objsubid = 2"
+            " AND granted",
+            [SCAN_RUN_LOCK_KEY],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def scans_in_progress() -> QuerySet[ValidationScan]:
+    """Scans that are really queued or running: running under their lock, or queued with a job still waiting.
+    A scan whose worker was killed is neither, whatever its status says."""
     from dashboard.jobs.models import JobRun
 
-    return (
-        ValidationScan.objects.filter(status__in=ValidationScan.UNFINISHED)
-        .filter(Q(job_run__isnull=True) | ~Q(job_run__status__in=JobRun.FINISHED))
-        .select_related("job_run")
-        .order_by("-id")
-        .first()
+    waiting = Q(status=ValidationScan.Status.QUEUED) & (
+        Q(job_run__status__in=JobRun.UNFINISHED)
+        | Q(job_run__isnull=True, created_at__gte=timezone.now() - SCAN_UNCLAIMED_GRACE)
     )
+    return ValidationScan.objects.filter(status__in=ValidationScan.UNFINISHED).filter(
+        Q(pk__in=scans_being_run()) | waiting
+    )
+
+
+def scan_in_progress() -> ValidationScan | None:
+    """The scan being run or waiting for a worker, if any."""
+    return scans_in_progress().select_related("job_run").order_by("-id").first()
 
 
 def scan_for_report(scan_id: Any = None) -> ValidationScan | None:

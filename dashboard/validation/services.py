@@ -11,10 +11,11 @@ the scan goes on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from dashboard.validation.models import (
@@ -40,8 +41,6 @@ from models_core.validation.rules import ValidationRule
 logger = logging.getLogger(__name__)
 
 STREAM_CHUNK_SIZE = 2000
-# A scan still "running" after this long lost its worker; it no longer blocks a new one.
-SCAN_STALE_AFTER = datetime.timedelta(hours=6)
 MAX_WAIVER_DAYS = 366
 _SCAN_LOCK_KEY = 0x56414C49  # pg advisory lock: one scan is started at a time
 # Most scans one prune removes: their ids are passed as query parameters (the rest go on the next run).
@@ -76,8 +75,27 @@ def waived_exists(model_label: str, rule_name: str, object_id: Any) -> Exists:
 
 
 def _scans_in_progress() -> models.QuerySet[ValidationScan]:
-    cutoff = timezone.now() - SCAN_STALE_AFTER
-    return ValidationScan.objects.filter(status__in=ValidationScan.UNFINISHED, created_at__gte=cutoff)
+    # Function-local: the selectors module imports this one (live_rows, active_waivers).
+    from dashboard.validation.selectors import scans_in_progress
+
+    return scans_in_progress()
+
+
+@contextlib.contextmanager
+def _scan_run_lock(scan_id: int) -> Iterator[bool]:
+    """Hold the scan's run lock (a session advisory lock) while running it; yields False if another session
+    runs it. The lock goes with the connection, so a killed run never leaves the scan looking alive."""
+    from dashboard.validation.selectors import SCAN_RUN_LOCK_KEY
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SCAN_RUN_LOCK_KEY, scan_id])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SCAN_RUN_LOCK_KEY, scan_id])
 
 
 def validation_scan_create(user: Any) -> ValidationScan:
@@ -86,9 +104,16 @@ def validation_scan_create(user: Any) -> ValidationScan:
         with connection.cursor() as cursor:
             # Two clicks (or two web processes) must not both pass the check below.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCAN_LOCK_KEY])
-        running = _scans_in_progress().first()
+        in_progress = _scans_in_progress()
+        running = in_progress.first()
         if running is not None:
             raise ScanRefused(f"Scan #{running.pk} is already {running.get_status_display().lower()}.")
+        # Scans whose worker or command died say so, rather than "Running" for ever.
+        ValidationScan.objects.filter(status__in=ValidationScan.UNFINISHED).update(
+            status=ValidationScan.Status.FAILED,
+            finished_at=Now(),
+            error="Interrupted: the worker or command running it stopped.",
+        )
         return ValidationScan.objects.create(started_by=user)
 
 
@@ -113,19 +138,50 @@ def scan_rules() -> list[tuple[type[models.Model], ValidationRule]]:
 
 
 def validation_scan_run(scan_id: int, progress: Progress | None = None) -> ValidationScan:
-    """Run a queued scan to the end; marked failed (and the error re-raised) if it cannot go on."""
-    updated = ValidationScan.objects.filter(pk=scan_id, status=ValidationScan.Status.QUEUED).update(
-        status=ValidationScan.Status.RUNNING, started_at=timezone.now()
-    )
-    if not updated:
-        raise ScanRefused(f"Scan #{scan_id} is not queued.")
+    """Run a scan to the end; marked failed (and the error re-raised) if it cannot go on.
+
+    Safe to run again (a retried job): a succeeded scan is returned as it is; an interrupted or failed one
+    resumes, skipping the rules whose results it already stored (each rule is its own transaction), unless
+    a newer scan exists, which makes it moot (marked failed, "superseded"). ScanRefused while another
+    session runs the same scan.
+    """
+    with _scan_run_lock(scan_id) as held:
+        if not held:
+            raise ScanRefused(f"Scan #{scan_id} is being run elsewhere.")
+        scan = ValidationScan.objects.filter(pk=scan_id).first()
+        if scan is None:
+            raise ScanRefused(f"Scan #{scan_id} does not exist any more.")
+        if scan.status == ValidationScan.Status.SUCCEEDED:
+            return scan
+        if scan.status != ValidationScan.Status.QUEUED:
+            newer = ValidationScan.objects.filter(pk__gt=scan_id).exclude(status=ValidationScan.Status.FAILED)
+            if newer.exists():
+                ValidationScan.objects.filter(pk=scan_id).update(
+                    status=ValidationScan.Status.FAILED,
+                    finished_at=Coalesce(F("finished_at"), Now()),
+                    error=f"Superseded by scan #{newer.order_by('pk').first().pk}; not resumed.",
+                )
+                scan.refresh_from_db()
+                return scan
+        ValidationScan.objects.filter(pk=scan_id).update(
+            status=ValidationScan.Status.RUNNING,
+            started_at=Coalesce(F("started_at"), Now()),
+            finished_at=None,
+            error="",
+        )
+        return _scan_rules_run(scan_id, progress)
+
+
+def _scan_rules_run(scan_id: int, progress: Progress | None) -> ValidationScan:
     scan = ValidationScan.objects.get(pk=scan_id)
     pairs = scan_rules()
+    stored = set(ScanResult.objects.filter(scan=scan).values_list("model_label", "rule_name"))
     try:
         for done, (model, rule) in enumerate(pairs):
             if progress is not None:
                 progress(done, len(pairs))
-            _rule_scan(scan, model, rule)
+            if (model._meta.label_lower, rule.name) not in stored:
+                _rule_scan(scan, model, rule)
         if progress is not None:
             progress(len(pairs), len(pairs))
         totals = ScanResult.objects.filter(scan=scan).aggregate(

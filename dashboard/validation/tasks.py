@@ -2,22 +2,20 @@
 
 from procrastinate.contrib.django import app
 
+from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.models import JobRun
-from dashboard.jobs.services import job_run_progress, job_run_tracked
+from dashboard.jobs.services import job_progress, job_run_tracked
 from dashboard.validation.selectors import scan_job_totals
 from dashboard.validation.services import validation_history_prune, validation_scan_run
+
+job_kind_register("validation_scan", permission="dashboard.run_validation_scan")
 
 
 @app.task(name="validation.scan", queue="validation")
 @job_run_tracked
 def validation_scan_task(scan_id: int, job_run_id: int | None = None) -> dict:
-    """Run one queued scan; progress is counted in (model, rule) pairs."""
-
-    def progress(done: int, total: int) -> None:
-        if job_run_id is not None:
-            job_run_progress(job_run_id, done, total)
-
-    scan = validation_scan_run(scan_id, progress=progress)
+    """Run (or resume) one scan; progress is counted in (model, rule) pairs."""
+    scan = validation_scan_run(scan_id, progress=job_progress(job_run_id))
     # The result is shown to whoever started the job: an organization-bound starter gets their
     # organization's totals, never the platform's.
     organization_id = JobRun.objects.filter(pk=job_run_id).values_list("organization_id", flat=True).first()

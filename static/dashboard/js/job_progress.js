@@ -1,7 +1,8 @@
 /*
  * Follows background jobs on a page: every element with data-job-run-status-url polls that JSON endpoint
  * (dashboard/jobs/<id>/status/) until the job finishes, updating its [data-job-run-bar] width,
- * [data-job-run-label] text and [data-job-run-error]. Polling slows down while a job runs long and stops
+ * [data-job-run-label] text and [data-job-run-error], and showing the viewer's retry / cancel forms
+ * ([data-job-run-retry], [data-job-run-cancel]) as the job's state allows. Polling slows down while a job runs long and stops
  * on finish or on an answer that is not 200 (the job was pruned, or the session ended).
  */
 (function () {
@@ -23,6 +24,10 @@
       label.textContent = text;
     }
     if (error) error.textContent = data.error ? data.error.slice(0, 200) : "";
+    var retry = el.querySelector("[data-job-run-retry]");
+    var cancel = el.querySelector("[data-job-run-cancel]");
+    if (retry) retry.hidden = !data.can_retry;
+    if (cancel) cancel.hidden = !data.can_cancel;
     el.setAttribute("data-job-run-status", data.status);
     el.setAttribute("data-job-run-finished", data.finished ? "1" : "0");
   }

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from dashboard.validation import services
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
+from dashboard.validation.selectors import SCAN_RUN_LOCK_KEY
 from models_core.models import Ticket, User
 from models_core.validation import ValidationRule, validator
 
@@ -112,18 +113,54 @@ def test_only_one_scan_at_a_time():
     scan = services.validation_scan_create(None)
     with pytest.raises(services.ScanRefused):
         services.validation_scan_create(None)
-    services.validation_scan_run(scan.pk)
-    with pytest.raises(services.ScanRefused):
-        services.validation_scan_run(scan.pk)  # not queued any more
+    done = services.validation_scan_run(scan.pk)
+    # Run again (a job delivered twice): nothing is done twice.
+    assert services.validation_scan_run(scan.pk).finished_at == done.finished_at
+    assert ScanResult.objects.filter(scan=scan).count() == done.rules_total
     services.validation_scan_create(None)
 
 
-def test_a_stale_scan_does_not_block_forever():
-    stale = services.validation_scan_create(None)
-    ValidationScan.objects.filter(pk=stale.pk).update(
-        created_at=timezone.now() - services.SCAN_STALE_AFTER - datetime.timedelta(minutes=1)
-    )
-    services.validation_scan_create(None)
+def test_a_scan_whose_runner_died_does_not_block_and_its_retry_resumes(legacy_rows):
+    from dashboard.jobs.services import job_run_fail
+
+    # The worker was killed mid-scan: the scan says "running", its run lock is gone with the connection,
+    # its JobRun failed (the stalled-job reconciler).
+    scan = services.validation_scan_start(None)
+    pairs = services.scan_rules()
+    ValidationScan.objects.filter(pk=scan.pk).update(status="running")
+    services._rule_scan(scan, *pairs[0])  # the first rule's result was committed before the kill
+    job_run_fail(scan.job_run_id, "Its worker stopped")
+
+    # The retry resumes: the stored rule is not run again, the rest are.
+    resumed = services.validation_scan_run(scan.pk)
+    assert resumed.status == "succeeded" and resumed.rules_total == len(pairs)
+    assert ScanResult.objects.filter(scan=scan).count() == len(pairs)
+
+    # A new scan can start at once; an interrupted one is marked, and resuming it after a newer scan is moot.
+    dead = services.validation_scan_create(None)
+    ValidationScan.objects.filter(pk=dead.pk).update(status="running")
+    newer = services.validation_scan_create(None)
+    dead.refresh_from_db()
+    assert dead.status == "failed" and "Interrupted" in dead.error
+    assert services.validation_scan_run(dead.pk).error.startswith(f"Superseded by scan #{newer.pk}")
+    assert not ScanResult.objects.filter(scan=dead).exists()
+
+
+def test_a_scan_being_run_elsewhere_blocks_and_is_not_run_twice():
+    from django.db import connections
+
+    scan = services.validation_scan_create(None)
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [SCAN_RUN_LOCK_KEY, scan.pk])
+        ValidationScan.objects.filter(pk=scan.pk).update(status="running")
+        with pytest.raises(services.ScanRefused, match="already running"):
+            services.validation_scan_create(None)
+        with pytest.raises(services.ScanRefused, match="being run elsewhere"):
+            services.validation_scan_run(scan.pk)
+    finally:
+        other.close()
 
 
 def test_waivers_count_apart_and_return_when_they_expire(legacy_rows, org_admin):

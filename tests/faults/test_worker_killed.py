@@ -1,0 +1,115 @@
+"""kill -9 of a worker mid-job: within bounded time the job is retried or visibly failed with a retry button;
+nothing is lost, nothing is done twice."""
+
+import pytest
+from django.db import connections
+from django.test import override_settings
+from django.urls import reverse
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from dashboard.jobs.models import JobRun
+from dashboard.jobs.services import job_run_start, job_runs_reconcile
+from dashboard.trash.models import PurgeRecord
+from dashboard.trash.services import trash_items_named
+from dashboard.trash.tasks import trash_purge_task
+from models_core.models import Ticket, TicketComment
+from tests.factories import TicketCommentFactory, TicketFactory
+from tests.faults.conftest import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def run_status(run: JobRun) -> str:
+    run.refresh_from_db()
+    return run.status
+
+
+def test_a_purge_killed_mid_job_is_retried_and_done_once(start_worker, organization, make_staff, client):
+    admin = make_staff("Admins")
+    ticket = TicketFactory(organization=organization)
+    TicketCommentFactory.create_batch(3, ticket=ticket)
+    ticket.soft_delete()
+    ticket = Ticket.all_objects.get(pk=ticket.pk)
+
+    # Another session holds the ticket's row: the worker's purge blocks inside its transaction, mid-job.
+    blocker = connections.create_connection("default")
+    blocker.set_autocommit(False)
+    with blocker.cursor() as cursor:
+        cursor.execute("SELECT id FROM models_core_ticket WHERE id = %s FOR UPDATE", [ticket.pk])
+
+    run = job_run_start(
+        "trash_purge", admin, trash_purge_task, user_id=admin.pk, items=trash_items_named([ticket]), reason=""
+    )
+    worker = start_worker()
+    try:
+        wait_for(lambda: run_status(run) == "running", 60, f"the worker to start the job\n{worker.output()}")
+        worker.kill()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert run_status(run) == "running"  # what the pages showed for ever before
+    assert Ticket.all_objects.filter(pk=ticket.pk).exists()  # the killed transaction removed nothing
+
+    # Its heartbeat is silent now: the reconciler (every minute in production) fails it, retries exhausted.
+    with override_settings(CUSTODIAN_JOB_STALLED_RETRIES=0):
+        wait_for(
+            lambda: job_runs_reconcile(seconds_since_heartbeat=2)["failed"] == 1,
+            30,
+            "the killed worker's job to count as stalled",
+            every=0.5,
+        )
+    run.refresh_from_db()
+    assert run.status == "failed" and "worker stopped" in run.error
+    assert ProcrastinateJob.objects.get(pk=run.procrastinate_job_id).status == "failed"
+
+    # The home page shows it failed, with a retry button for the person who started it.
+    client.force_login(admin)
+    home = client.get(reverse("admin:index")).content.decode()
+    assert 'data-testid="job-retry"' in home
+    assert f'action="{reverse("dashboard:job_run_retry", args=[run.pk])}" data-job-run-retry >' in home
+
+    response = client.post(reverse("dashboard:job_run_retry", args=[run.pk]), {"next": "/"})
+    assert response.status_code == 302
+    assert run_status(run) == "queued"
+
+    # A new worker (the supervisor's restart) runs it to the end, once.
+    worker = start_worker()
+    wait_for(lambda: run_status(run) == "succeeded", 60, f"the retried job to finish\n{worker.output()}")
+    assert worker.stop() == 0
+    assert not Ticket.all_objects.filter(pk=ticket.pk).exists()
+    assert not TicketComment.all_objects.filter(ticket_id=ticket.pk).exists()
+    assert PurgeRecord.objects.filter(object_id=str(ticket.pk)).count() == 1
+    assert run.result["outcomes"][0]["ok"] is True
+
+
+def test_a_job_killed_mid_run_is_retried_automatically(start_worker, organization, make_staff):
+    admin = make_staff("Admins")
+    ticket = TicketFactory(organization=organization)
+    ticket.soft_delete()
+    ticket = Ticket.all_objects.get(pk=ticket.pk)
+    blocker = connections.create_connection("default")
+    blocker.set_autocommit(False)
+    with blocker.cursor() as cursor:
+        cursor.execute("SELECT id FROM models_core_ticket WHERE id = %s FOR UPDATE", [ticket.pk])
+    run = job_run_start(
+        "trash_purge", admin, trash_purge_task, user_id=admin.pk, items=trash_items_named([ticket]), reason=""
+    )
+    worker = start_worker()
+    try:
+        wait_for(lambda: run_status(run) == "running", 60, f"the worker to start the job\n{worker.output()}")
+        worker.kill()
+    finally:
+        blocker.rollback()
+        blocker.close()
+
+    # The supervisor starts a new worker; reconcilers (ours here, the worker's own every minute) retry it.
+    worker = start_worker()
+    wait_for(
+        lambda: job_runs_reconcile(seconds_since_heartbeat=2) and run_status(run) == "succeeded",
+        60,
+        f"the killed worker's job to be retried and finish\n{worker.output()}",
+        every=0.5,
+    )
+    assert PurgeRecord.objects.filter(object_id=str(ticket.pk)).count() == 1
+    # procrastinate counts the retry and the run that finished it: retried once, not twice.
+    assert ProcrastinateJob.objects.get(pk=run.procrastinate_job_id).attempts == 2
