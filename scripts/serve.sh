@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: the development web server and a procrastinate worker side by side; Ctrl-C stops both.
 #   scripts/serve.sh [HOST] [PORT]
+# The worker (`manage.py jobs_worker`) rides out short database restarts itself; if it exits anyway (it gave
+# up on the database, or crashed), it is started again here, like systemd's Restart=always in production,
+# and the web server keeps serving.
 set -u
 host=${1:-127.0.0.1}
 port=${2:-8000}
@@ -13,7 +16,21 @@ if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
     exit 1
 fi
 
-$py manage.py procrastinate worker &
+WORKER_RESTART_DELAY=${WORKER_RESTART_DELAY:-2}
+worker_loop() {
+    local child status
+    trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' INT TERM
+    while :; do
+        $py manage.py jobs_worker &
+        child=$!
+        wait "$child"
+        status=$?
+        echo "Custodian: the worker exited (status $status); starting it again in ${WORKER_RESTART_DELAY} s." >&2
+        sleep "$WORKER_RESTART_DELAY" &
+        wait $!
+    done
+}
+worker_loop &
 worker=$!
 $py manage.py runserver "$host:$port" &
 web=$!
@@ -26,8 +43,8 @@ stop() {
     exit "${1:-0}"
 }
 trap 'stop 0' INT TERM
-# Whichever ends first (a crash, or Ctrl-C) takes the other down with it.
-wait -n "$web" "$worker"
+# The worker loop only ends when told to; the web server ending (a crash) stops everything.
+wait "$web"
 status=$?
-echo "Custodian: a process exited (status $status); stopping the other." >&2
+echo "Custodian: the web server exited (status $status); stopping the worker." >&2
 stop "$status"

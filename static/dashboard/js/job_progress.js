@@ -3,7 +3,8 @@
  * (dashboard/jobs/<id>/status/) until the job finishes, updating its [data-job-run-bar] width,
  * [data-job-run-label] text and [data-job-run-error], and showing the viewer's retry / cancel forms
  * ([data-job-run-retry], [data-job-run-cancel]) as the job's state allows. Polling slows down while a job runs long and stops
- * on finish or on an answer that is not 200 (the job was pruned, or the session ended).
+ * on finish or on an answer that is not 200 (the job was pruned, or the session ended); a 503 (the database
+ * is away for a moment) keeps it polling.
  */
 (function () {
   "use strict";
@@ -39,12 +40,13 @@
     function poll() {
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
+          if (response.status === 503) return null; // the database is away for a moment: keep following
           if (!response.ok) throw new Error("status " + response.status);
           return response.json();
         })
         .then(function (data) {
-          render(el, data);
-          if (!data.finished) {
+          if (data) render(el, data);
+          if (!data || !data.finished) {
             delay = Math.min(delay * 1.5, MAX_DELAY_MS);
             window.setTimeout(poll, delay);
           }

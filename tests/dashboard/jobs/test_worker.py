@@ -77,3 +77,46 @@ def test_pruning_tasks_run_in_a_worker(run_worker, task, keys):
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
     assert set(run.result) == keys
+
+
+@pytest.mark.parametrize(
+    ("name", "cron"),
+    [("dashboard.reconcile_jobs", "* * * * *"), ("dashboard.remove_old_jobs", "37 3 * * *")],
+)
+def test_queue_housekeeping_is_scheduled(name, cron):
+    periodic = {task.task.name: task for task in app.periodic_registry.periodic_tasks.values()}
+    assert periodic[name].cron == cron
+    assert periodic[name].task.queue == "housekeeping"
+
+
+def test_remove_old_jobs_prunes_procrastinate_tables_in_a_worker(run_worker, settings):
+    from django.db import connection
+
+    from dashboard.tasks import remove_old_jobs
+
+    settings.CUSTODIAN_QUEUE_JOB_RETENTION_HOURS = 1
+    settings.CUSTODIAN_JOB_RUN_RETENTION_DAYS = 1
+    user = UserFactory(is_staff=True)
+    old_ok = job_run_start("prune_job_runs", user, prune_job_runs)
+    recent_ok = job_run_start("prune_job_runs", user, prune_job_runs)
+    old_failed = job_run_start("prune_job_runs", user, prune_job_runs)
+    run_worker()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %s", [old_failed.procrastinate_job_id]
+        )
+        # Age the events the cleanup goes by: two hours for one success, two days for the failure.
+        cursor.execute(
+            "UPDATE procrastinate_events SET at = at - interval '2 hours' WHERE job_id = %s",
+            [old_ok.procrastinate_job_id],
+        )
+        cursor.execute(
+            "UPDATE procrastinate_events SET at = at - interval '2 days' WHERE job_id = %s",
+            [old_failed.procrastinate_job_id],
+        )
+    remove_old_jobs.defer()
+    run_worker()
+    kept = set(ProcrastinateJob.objects.values_list("pk", flat=True))
+    assert old_ok.procrastinate_job_id not in kept
+    assert old_failed.procrastinate_job_id not in kept
+    assert recent_ok.procrastinate_job_id in kept

@@ -1,0 +1,87 @@
+"""`make run`'s scripts/serve.sh: a worker that dies is started again; the web server keeps serving."""
+
+import os
+import signal
+import socket
+import subprocess
+import urllib.request
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from procrastinate.contrib.django.models import ProcrastinateWorker
+
+from tests.faults.conftest import FAST_WORKER_ENV, database_url, wait_for
+
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    out = subprocess.run(
+        ["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
+    return [
+        (int(line.split(None, 1)[0]), line.split(None, 1)[1]) for line in out.splitlines() if line.strip()
+    ]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_a_dead_worker_is_restarted_and_the_web_server_stays_up(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "WORKER_RESTART_DELAY": "0.2",
+        **FAST_WORKER_ENV,
+    }
+    log = (tmp_path / "serve.log").open("w+")
+    serve = subprocess.Popen(
+        ["scripts/serve.sh", "127.0.0.1", str(port)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    login = f"http://127.0.0.1:{port}/login/"
+
+    def output() -> str:
+        log.flush()
+        return (tmp_path / "serve.log").read_text()
+
+    try:
+        wait_for(lambda: answers(login), 60, "the web server")
+        first = wait_for(
+            lambda: ProcrastinateWorker.objects.values_list("pk", flat=True).first(), 60, "a worker"
+        )
+        loop = next(pid for pid, args in children(serve.pid) if "runserver" not in args)
+        (worker_pid,) = [pid for pid, args in children(loop) if "jobs_worker" in args]
+        os.kill(worker_pid, signal.SIGKILL)
+
+        wait_for(
+            lambda: ProcrastinateWorker.objects.exclude(pk=first).exists(),
+            60,
+            f"a new worker after the kill\n{output()}",
+        )
+        assert answers(login), output()
+        assert "starting it again" in output()
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0, output()
+        log.close()
+    # Stopping serve.sh stopped everything it started.
+    assert not children(serve.pid)
