@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
@@ -26,6 +25,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from procrastinate import jobs as procrastinate_jobs
 from procrastinate import manager as procrastinate_manager
+from procrastinate import sql as procrastinate_sql
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -47,10 +47,33 @@ TODO, FAILED, ABORTED, CANCELLED = (
 )
 
 
+def _connector() -> DjangoConnector:
+    return DjangoConnector(alias=settings.PROCRASTINATE_DATABASE_ALIAS)
+
+
 def _queue() -> procrastinate_manager.JobManager:
     """procrastinate's job manager on Django's own connection, so its writes join the caller's transaction
     (the worker's app uses a pool of its own; this one is for the web, commands and reconciling)."""
-    return procrastinate_manager.JobManager(DjangoConnector(alias=settings.PROCRASTINATE_DATABASE_ALIAS))
+    return procrastinate_manager.JobManager(_connector())
+
+
+def _stalled_jobs(seconds_since_heartbeat: float) -> list[procrastinate_jobs.Job]:
+    """JobManager.get_stalled_jobs, through the connector's synchronous path: the manager only offers it as a
+    coroutine, and async_to_sync refuses to run in a thread that has an event loop (a test's browser)."""
+    rows = _connector().execute_query_all(
+        query=procrastinate_sql.queries["select_stalled_jobs_by_heartbeat"],
+        queue=None,
+        task_name=None,
+        seconds_since_heartbeat=seconds_since_heartbeat,
+    )
+    return [procrastinate_jobs.Job.from_row(row) for row in rows]
+
+
+def _job_fail(job_id: int) -> None:
+    """JobManager.finish_job_by_id_async(status=FAILED), synchronously (see _stalled_jobs)."""
+    _connector().execute_query(
+        query=procrastinate_sql.queries["finish_job"], job_id=job_id, status=FAILED, delete_job=False
+    )
 
 
 def _db_now() -> Any:
@@ -227,7 +250,7 @@ def _reconcile(seconds_since_heartbeat: float | None) -> dict[str, int]:
     )
     queue = _queue()
     counts = {"retried": 0, "failed": 0, "marked_failed": 0, "marked_cancelled": 0, "requeued": 0}
-    for job in async_to_sync(queue.get_stalled_jobs)(seconds_since_heartbeat=seconds):
+    for job in _stalled_jobs(seconds):
         assert job.id is not None
         if job.attempts < settings.CUSTODIAN_JOB_STALLED_RETRIES:
             queue.retry_job_by_id(job_id=job.id, retry_at=_db_now())
@@ -239,9 +262,7 @@ def _reconcile(seconds_since_heartbeat: float | None) -> dict[str, int]:
                 "Retrying stalled job %s (%s), attempt %s", job.id, job.task_name, job.attempts + 1
             )
         else:
-            async_to_sync(queue.finish_job_by_id_async)(
-                job_id=job.id, status=QueueStatus.FAILED, delete_job=False
-            )
+            _job_fail(job.id)
             counts["failed"] += 1
             logger.error("Stalled job %s (%s) failed after %s attempts", job.id, job.task_name, job.attempts)
 

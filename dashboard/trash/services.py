@@ -24,9 +24,9 @@ from django.utils import timezone
 from dashboard import ceilings
 from dashboard.jobs.services import job_run_start
 from dashboard.scoping import is_in_scope
+from dashboard.trash import selectors as trash_selectors
 from dashboard.trash.models import PurgeRecord
 from dashboard.trash.selectors import (
-    BACKGROUND_THRESHOLD,
     batch_in_scope,
     trash_item_value,
     trash_items_get,
@@ -349,7 +349,7 @@ def trash_restore_start(
     The size is one capped count of the batches (trash_restore_size), decided before any planning: the plan
     of an organization's batch is seconds of work, the job's, not the request's."""
     rows = trash_restore_size(items, parent_batches)
-    if rows <= BACKGROUND_THRESHOLD:
+    if rows <= trash_selectors.BACKGROUND_THRESHOLD:
         return Started(rows, outcomes=trash_restore(user, items, parent_batches))
     from dashboard.trash.tasks import trash_restore_task
 
@@ -372,7 +372,7 @@ def trash_purge_start(
     `total` is the row count of the preview the page already built for these items."""
     if total is None:
         total = sum(p.total for p in trash_purge_preview(user, items))
-    if total <= BACKGROUND_THRESHOLD:
+    if total <= trash_selectors.BACKGROUND_THRESHOLD:
         return Started(total, outcomes=trash_purge(user, items, reason))
     from dashboard.trash.tasks import trash_purge_task
 

@@ -2,8 +2,8 @@
 queue job failed without it stops "Running", people who may retry and cancel."""
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.db import connection
+from procrastinate import sql
 from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.exceptions import JobAborted
 
@@ -25,10 +25,10 @@ pytestmark = pytest.mark.django_db
 
 def take_job(job_id: int, *, heartbeat_age_seconds: int) -> int:
     """A worker (registered the way procrastinate registers one) takes the job, then falls silent."""
-    queue = _queue()
-    worker_id = async_to_sync(queue.register_worker)()
-    job = async_to_sync(queue.fetch_job)(queues=None, worker_id=worker_id)
-    assert job is not None and job.id == job_id
+    connector = _queue().connector
+    worker_id = connector.execute_query_one(query=sql.queries["register_worker"])["worker_id"]
+    job = connector.execute_query_one(query=sql.queries["fetch_job"], queues=None, worker_id=worker_id)
+    assert job["id"] == job_id
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE procrastinate_workers SET last_heartbeat = now() - make_interval(secs => %s)"

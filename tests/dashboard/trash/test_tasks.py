@@ -46,3 +46,35 @@ def test_the_periodic_purge_takes_what_is_due(trashed):
     result = trash_purge_expired_task(timestamp=0)
     assert result["purged"]["models_core.Ticket"] == 1
     assert PurgeRecord.objects.get().trigger == PurgeRecord.Trigger.RETENTION
+
+
+def test_a_restore_retried_late_leaves_a_later_deletion_alone(manager, organization):
+    """Killed at 21:40, retried at 22:26: the ticket was restored and deleted again at 22:10 in between."""
+    from dashboard.trash.services import trash_items_named
+
+    ticket = TicketFactory(organization=organization)
+    ticket.soft_delete()
+    named = trash_items_named([Ticket.all_objects.get(pk=ticket.pk)])
+    Ticket.all_objects.get(pk=ticket.pk).restore()
+    Ticket.objects.get(pk=ticket.pk).soft_delete(reason="deleted again at 22:10")
+    later_batch = Ticket.all_objects.get(pk=ticket.pk).deletion_batch
+
+    run = JobRun.objects.create(kind="trash_restore", started_by=manager)
+    result = trash_restore_task(user_id=manager.pk, items=named, parent_batches=[], job_run_id=run.pk)
+    assert result["outcomes"][0]["ok"] is False and "Deleted again since" in result["outcomes"][0]["message"]
+    assert Ticket.all_objects.get(pk=ticket.pk).deletion_batch == later_batch  # still in the trash
+
+
+def test_a_restore_run_twice_restores_once(manager, trashed):
+    from dashboard.trash.services import trash_items_named
+
+    named = trash_items_named([Ticket.all_objects.get(pk=trashed.pk)])
+    first = JobRun.objects.create(kind="trash_restore", started_by=manager)
+    trash_restore_task(user_id=manager.pk, items=named, parent_batches=[], job_run_id=first.pk)
+    second = JobRun.objects.create(kind="trash_restore", started_by=manager)
+    result = trash_restore_task(user_id=manager.pk, items=named, parent_batches=[], job_run_id=second.pk)
+    assert (
+        result["outcomes"][0]["ok"] is False
+        and "Not in the trash any more" in result["outcomes"][0]["message"]
+    )
+    assert Ticket.objects.filter(pk=trashed.pk).exists()
