@@ -28,7 +28,7 @@ from django.db import connection
 
 from tests.faults.conftest import Process, database_url, wait_for
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PG_SH = str(settings.BASE_DIR / "scripts" / "pg.sh")
 

@@ -13,7 +13,7 @@ from procrastinate.contrib.django.models import ProcrastinateWorker
 
 from tests.faults.conftest import FAST_WORKER_ENV, database_url, wait_for
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def free_port() -> int:
