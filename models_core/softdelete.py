@@ -1,6 +1,6 @@
 """Soft delete for the helpdesk's models: base models, querysets/managers and cascade groups.
 
-Rules (DESIGN.md, "Model layer rules"):
+Rules:
 
 - "In the trash" means ``deleted_at IS NOT NULL``. ``is_active`` is set to False on delete (so the report's
   ``is_active=True`` queries still mean "live"), but for ``User`` and ``SLAPolicy`` it has a meaning of its
