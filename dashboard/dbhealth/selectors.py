@@ -239,10 +239,14 @@ def index_catalog_list() -> list[CatalogIndex]:
     ]
 
 
+# Read on the primary here and on each replica by the snapshot service.
+STATS_RESET_SQL = "SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()"
+
+
 def stats_reset_current() -> datetime | None:
     """pg_stat_database.stats_reset of this database (None if never reset)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()")
+        cursor.execute(STATS_RESET_SQL)
         row = cursor.fetchone()
     return row[0] if row else None
 

@@ -25,7 +25,12 @@ from dashboard.dbhealth.models import (
     SnapshotRun,
     TableSnapshot,
 )
-from dashboard.dbhealth.selectors import CONSTRAINT_CHECK_KIND, USER_SCHEMAS_SQL, stats_reset_current
+from dashboard.dbhealth.selectors import (
+    CONSTRAINT_CHECK_KIND,
+    STATS_RESET_SQL,
+    USER_SCHEMAS_SQL,
+    stats_reset_current,
+)
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_start
 
@@ -59,7 +64,6 @@ SELECT %s, s.schemaname, s.relname, pg_total_relation_size(s.relid), COALESCE(s.
 FROM pg_stat_user_tables s
 WHERE {USER_SCHEMAS_SQL}
 """
-STATS_RESET_SQL = "SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()"
 
 
 def _snapshot_primary(source: str) -> SnapshotRun:

@@ -37,8 +37,11 @@ PERMISSION = "dashboard.view_dbhealth"
 SNAPSHOT_MIN_INTERVAL = timedelta(seconds=30)
 
 
-def _refuse(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
-    context = {**admin.site.each_context(request), "title": "DB health", "message": message}
+def dbhealth_refuse(
+    request: HttpRequest, message: str, status: int = 400, title: str = "DB health"
+) -> HttpResponse:
+    """A DB health page's refusal (bad input, double submit), in the pages' own layout."""
+    context = {**admin.site.each_context(request), "title": title, "message": message}
     return render(request, "dbhealth/refused.html", context, status=status)
 
 
@@ -91,10 +94,10 @@ def _index_link(schema: str, table: str, name: str, days: int) -> str:
 def index_usage_view(request: HttpRequest) -> HttpResponse:
     days = _window_days(request)
     if days is None:
-        return _refuse(request, "The window must be 7, 30 or 90 days.")
+        return dbhealth_refuse(request, "The window must be 7, 30 or 90 days.")
     listing = IndexListingForm(request.GET)
     if not listing.is_valid():
-        return _refuse(request, "Unknown finding kind, sort order or page: " + listing.errors_text())
+        return dbhealth_refuse(request, "Unknown finding kind, sort order or page: " + listing.errors_text())
     window = selectors.window_for(days)
     indexes = selectors.index_usage_list(window)
     tables = selectors.table_usage_list(window)
@@ -141,7 +144,7 @@ def index_detail_view(request: HttpRequest) -> HttpResponse:
     days = _window_days(request)
     form = IndexKeyForm(request.GET)
     if days is None or not form.is_valid():
-        return _refuse(
+        return dbhealth_refuse(
             request, "Name an index by schema, table and index, with a window of 7, 30 or 90 days."
         )
     schema, table, name = (form.cleaned_data[k] for k in ("schema", "table", "index"))
@@ -150,7 +153,7 @@ def index_detail_view(request: HttpRequest) -> HttpResponse:
     index = next((i for i in indexes if i.key == (schema, table, name)), None)
     history = selectors.index_history(schema, table, name, window)
     if index is None and not history:
-        return _refuse(
+        return dbhealth_refuse(
             request, f"No index {schema}.{name} on table {table}, now or in the window.", status=404
         )
     findings = [
@@ -181,7 +184,7 @@ def index_detail_view(request: HttpRequest) -> HttpResponse:
 def snapshot_take_view(request: HttpRequest) -> HttpResponse:
     latest = selectors.snapshot_latest()
     if latest is not None and timezone.now() - latest.taken_at < SNAPSHOT_MIN_INTERVAL:
-        return _refuse(
+        return dbhealth_refuse(
             request,
             f"A snapshot was taken at {latest.taken_at:%H:%M:%S} UTC, moments ago; "
             "wait a little before taking another.",
@@ -197,7 +200,7 @@ def snapshot_take_view(request: HttpRequest) -> HttpResponse:
 def violations_view(request: HttpRequest) -> HttpResponse:
     days = _window_days(request)
     if days is None:
-        return _refuse(request, "The window must be 7, 30 or 90 days.")
+        return dbhealth_refuse(request, "The window must be 7, 30 or 90 days.")
     user = request.user
     since = timezone.now() - timedelta(days=days)
     daily = selectors.violations_per_constraint_daily(user, since)
@@ -231,13 +234,13 @@ def violations_view(request: HttpRequest) -> HttpResponse:
 def constraint_check_view(request: HttpRequest) -> HttpResponse:
     form = ConstraintCheckForm(request.POST)
     if not form.is_valid():
-        return _refuse(request, "Choose a constraint to check.")
+        return dbhealth_refuse(request, "Choose a constraint to check.")
     name = form.cleaned_data["constraint"]
     if selectors.constraint_check_pending(name):
-        return _refuse(request, f"A check of {name} is already queued or running.", status=409)
+        return dbhealth_refuse(request, f"A check of {name} is already queued or running.", status=409)
     try:
         services.constraint_check_start(request.user, name)
     except ValidationError as exc:
-        return _refuse(request, " ".join(exc.messages))
+        return dbhealth_refuse(request, " ".join(exc.messages))
     messages.success(request, f"Counting the rows that violate {name}: the result appears below when done.")
     return redirect(reverse("dashboard:dbhealth:violations") + f"?days={_window_days(request) or 30}#checks")

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.dbhealth.advisor import selectors, services
 from dashboard.dbhealth.forms import AdviceDismissForm
-from dashboard.dbhealth.views import tabs_context
+from dashboard.dbhealth.views import dbhealth_refuse, tabs_context
 from dashboard.scoping import staff_permission_required
 
 PERMISSION = "dashboard.view_dbhealth"
@@ -26,8 +26,7 @@ def _back() -> HttpResponse:
 
 
 def _refuse(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
-    context = {**admin.site.each_context(request), "title": "Index advisor", "message": message}
-    return render(request, "dbhealth/refused.html", context, status=status)
+    return dbhealth_refuse(request, message, status=status, title="Index advisor")
 
 
 @require_GET
