@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install db db-stop migrate demo run test test-fast lint format clean bench
+.PHONY: install db db-stop migrate demo run test test-fast test-soak lint format clean bench
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ BENCH_TICKETS ?= 200000
 BENCH_ORGS ?= 200
 bench: install db
 	$(BIN)/python bench/run.py --tickets $(BENCH_TICKETS) --orgs $(BENCH_ORGS) $(BENCH_ARGS)
+
+# The suite SOAK_RUNS times (10) in new random orders beside a CPU load; stops at the first failure.
+SOAK_RUNS ?= 10
+test-soak: install db
+	SOAK_RUNS=$(SOAK_RUNS) scripts/soak.sh $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

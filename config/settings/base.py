@@ -262,6 +262,10 @@ CUSTODIAN_DEFAULT_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_DEFAULT_RETENTI
 # How long finished and abandoned background job runs are kept (dashboard.prune_job_runs, daily).
 CUSTODIAN_JOB_RUN_RETENTION_DAYS = int(os.environ.get("CUSTODIAN_JOB_RUN_RETENTION_DAYS", "30"))
 
+# How often pages following a background job ask for its status (milliseconds): first after this, then
+# half as long again each time up to the second value, so a long job costs few requests.
+CUSTODIAN_JOB_POLL_MS = (1000, 10000)
+
 # Hook statistics are counted in each process and written to the database in batches (models_core.hooks);
 # off, they are written only when code calls hook_stats_flush().
 CUSTODIAN_HOOK_STATS_AUTOFLUSH = env_bool("CUSTODIAN_HOOK_STATS_AUTOFLUSH", True)

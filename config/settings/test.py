@@ -19,3 +19,6 @@ WHITENOISE_AUTOREFRESH = True
 # Hook statistics are flushed only where a test asks for it: an automatic flush at exit would otherwise
 # write the run's counts into the development database once pytest-django has switched back to it.
 CUSTODIAN_HOOK_STATS_AUTOFLUSH = False
+# Browser tests follow jobs the way users do, through the page's poller: poll often so they wait for the
+# job, not for the poller's back-off.
+CUSTODIAN_JOB_POLL_MS = (100, 250)

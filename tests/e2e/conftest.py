@@ -4,11 +4,16 @@ import os
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from tests.browser_skips import CHROMIUM, chromium_skip_reason
+
+# Every expect() waits for its condition up to this bound (Playwright's default is 5 s): a busy machine may
+# take longer to serve a page, and a passing check returns as soon as it holds, so no test sets its own.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")

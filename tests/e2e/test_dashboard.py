@@ -76,10 +76,10 @@ def test_job_progress_updates_without_reloading(page, sign_in, manager):
     expect(item.locator("[data-job-run-label]")).to_have_text("Queued")
 
     job_run_progress(run.pk, 5, 10)
-    expect(item.locator("[data-job-run-label]")).to_have_text("Running · 50%", timeout=10_000)
+    expect(item.locator("[data-job-run-label]")).to_have_text("Running · 50%")
 
     job_run_finish(run.pk, {"violations": 0})
-    expect(item.locator("[data-job-run-label]")).to_have_text("Succeeded · 100%", timeout=15_000)
+    expect(item.locator("[data-job-run-label]")).to_have_text("Succeeded · 100%")
     expect(item).to_have_attribute("data-job-run-finished", "1")
     assert item.locator("[data-job-run-bar]").evaluate("el => el.style.width") == "100%"
 

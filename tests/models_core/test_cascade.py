@@ -21,6 +21,7 @@ from models_core.models import (
     UserSession,
 )
 from models_core.softdelete import batch_restore, batch_summary, restore_conflicts, soft_delete_models
+from tests.conditions import TIMEOUT_SECONDS, backend_pid, wait_until, wait_until_waiting_on_lock
 from tests.factories import (
     KnowledgeBaseArticleFactory,
     OrganizationFactory,
@@ -290,6 +291,7 @@ def test_a_restore_waiting_on_another_sees_it_committed():
     ticket = TicketFactory()
     batch = ticket.soft_delete().batch_id
     first_holds_lock = threading.Event()
+    second_pid: list[int] = []
     outcome: dict[str, object] = {}
 
     def first() -> None:
@@ -297,13 +299,16 @@ def test_a_restore_waiting_on_another_sees_it_committed():
             with transaction.atomic():
                 outcome["first"] = batch_restore(batch)
                 first_holds_lock.set()
-                threading.Event().wait(0.5)
+                # Commit only once the second restore is queued behind our lock (not after some time).
+                wait_until(lambda: second_pid, what="connected (second restore)")
+                wait_until_waiting_on_lock(second_pid[0])
         finally:
             connection.close()
 
     def second() -> None:
         try:
-            first_holds_lock.wait(timeout=10)
+            second_pid.append(backend_pid())
+            assert first_holds_lock.wait(timeout=TIMEOUT_SECONDS)
             outcome["second"] = batch_restore(batch)
         except ValidationError as error:
             outcome["second"] = error

@@ -5,12 +5,21 @@
  * ([data-job-run-retry], [data-job-run-cancel]) as the job's state allows. Polling slows down while a job runs long and stops
  * on finish or on an answer that is not 200 (the job was pruned, or the session ended); a 503 (the database
  * is away for a moment) keeps it polling.
+ * Load it with {% job_progress_script %} (dashboard/templatetags/custodian_jobs.py): the script tag carries
+ * the delays from settings.CUSTODIAN_JOB_POLL_MS, so tests can make the poller fast.
  */
 (function () {
   "use strict";
 
-  var FIRST_DELAY_MS = 1000;
-  var MAX_DELAY_MS = 10000;
+  var script = document.currentScript;
+
+  function delaySetting(name, fallback) {
+    var value = script ? parseInt(script.getAttribute(name), 10) : NaN;
+    return value > 0 ? value : fallback;
+  }
+
+  var FIRST_DELAY_MS = delaySetting("data-poll-first-ms", 1000);
+  var MAX_DELAY_MS = Math.max(delaySetting("data-poll-max-ms", 10000), FIRST_DELAY_MS);
 
   function render(el, data) {
     var bar = el.querySelector("[data-job-run-bar]");
@@ -47,8 +56,8 @@
         .then(function (data) {
           if (data) render(el, data);
           if (!data || !data.finished) {
-            delay = Math.min(delay * 1.5, MAX_DELAY_MS);
             window.setTimeout(poll, delay);
+            delay = Math.min(delay * 1.5, MAX_DELAY_MS);
           }
         })
         .catch(function () {
