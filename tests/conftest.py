@@ -27,6 +27,16 @@ def ensure_staff_groups() -> None:
     importlib.import_module("dashboard.migrations.0003_helpdesk_model_permissions").grant(apps, schema_editor)
 
 
+@pytest.fixture(autouse=True)
+def fresh_storages(settings):
+    """Every test starts with empty storages: the test settings keep files in memory, and one process-wide
+    InMemoryStorage would otherwise hand each test the files of the tests before it.
+
+    Setting STORAGES (even to its own value) makes Django drop the storage instances it holds.
+    """
+    settings.STORAGES = {**settings.STORAGES}
+
+
 @pytest.fixture
 def staff_groups(db) -> dict[str, Group]:
     if Group.objects.filter(name__in=GROUP_NAMES).count() != len(GROUP_NAMES):

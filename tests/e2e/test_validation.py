@@ -1,37 +1,19 @@
 """An Admin runs a scan in the browser, a real worker runs it, and the Admin drills into a failing ticket."""
 
 import datetime
-import threading
 
 import pytest
 from django.contrib import admin
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
-from procrastinate.contrib.django import app
 
 from dashboard.validation import services
 from dashboard.validation.models import Waiver
 from models_core.models import Ticket
 from tests.factories import CustomerFactory, TicketFactory
+from tests.worker import run_queued_jobs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def run_worker() -> None:
-    """Run the queued jobs once, in a thread of its own: Playwright's event loop owns this one."""
-
-    def work() -> None:
-        try:
-            with app.replace_connector(app.connector.get_worker_connector()):
-                app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join(timeout=60)
-    assert not thread.is_alive()
 
 
 def test_admin_runs_a_scan_and_drills_into_a_failing_ticket(
@@ -48,7 +30,7 @@ def test_admin_runs_a_scan_and_drills_into_a_failing_ticket(
 
     page.get_by_role("button", name="Run scan").click()
     expect(page.get_by_test_id("scan-running")).to_be_visible()
-    run_worker()
+    run_queued_jobs()
     # The poller sees the job finish and the page reloads with the report.
     expect(page.get_by_test_id("total-violations")).to_have_text("1")
     expect(page.locator("#validation-by-rule .main-svg").first).to_be_attached(timeout=15_000)

@@ -13,17 +13,13 @@ from dashboard.jobs.services import job_run_start
 from dashboard.tasks import prune_job_runs
 from dashboard.validation.tasks import prune_validation_history
 from tests.factories import UserFactory
+from tests.worker import run_queued_jobs
 
 
 @pytest.fixture
 def run_worker(transactional_db):
-    """Run every queued job once, then return (the documented way to test with a real worker)."""
-
-    def run() -> None:
-        with app.replace_connector(app.connector.get_worker_connector()):
-            app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
-
-    return run
+    """Run every queued job once, then return."""
+    return run_queued_jobs
 
 
 def test_prune_job_runs_end_to_end(run_worker, settings):

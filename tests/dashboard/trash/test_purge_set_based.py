@@ -151,7 +151,7 @@ def _org_with(tickets: int) -> Organization:
 
 def test_set_based_queries_do_not_grow_with_the_rows(org_admin):
     # A first purge fills the process-wide caches (content types for the admin log) whatever ran before.
-    _purge_group([_org_with(1)], user=org_admin, trigger="manual", reason="", strategy="set")
+    trash_batch_purge([_org_with(1)], user=org_admin, trigger="manual", reason="", strategy="set")
     counts = []
     for tickets in (5, 50):
         org = _org_with(tickets)
