@@ -96,7 +96,7 @@ def test_charts_draw_and_follow_dark_mode(page, live_server, manager, sign_in):
         </head><body>{render_figure(figure, "scans")}</body></html>"""
     )
     chart = page.locator("#scans")
-    expect(chart.locator(".main-svg").first).to_be_attached(timeout=15_000)
+    expect(chart.locator(".main-svg").first).to_be_attached()
     expect(chart).to_have_attribute("data-rendered-theme", "light")
     # The name with a script end tag reached Plotly intact (Plotly keeps the drawn data on the element).
     assert chart.evaluate("el => el.data[0].name") == "</script> scans"

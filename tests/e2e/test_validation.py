@@ -33,7 +33,7 @@ def test_admin_runs_a_scan_and_drills_into_a_failing_ticket(
     run_queued_jobs()
     # The poller sees the job finish and the page reloads with the report.
     expect(page.get_by_test_id("total-violations")).to_have_text("1")
-    expect(page.locator("#validation-by-rule .main-svg").first).to_be_attached(timeout=15_000)
+    expect(page.locator("#validation-by-rule .main-svg").first).to_be_attached()
     page.screenshot(path="/tmp/validation-overview.png", full_page=True)
 
     page.locator('[data-rule="models_core.ticket.subject_required"]').get_by_role("link").click()

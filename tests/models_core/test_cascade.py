@@ -260,7 +260,7 @@ def test_two_concurrent_restores_of_one_batch_restore_it_once():
 
     def restore(name: str) -> None:
         try:
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=TIMEOUT_SECONDS)
             outcomes[name] = batch_restore(batch)
         except ValidationError as error:
             outcomes[name] = error
@@ -271,7 +271,7 @@ def test_two_concurrent_restores_of_one_batch_restore_it_once():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=TIMEOUT_SECONDS)
     results = [o for o in outcomes.values() if not isinstance(o, ValidationError)]
     errors = [o for o in outcomes.values() if isinstance(o, ValidationError)]
     assert len(results) == 1 and len(errors) == 1, outcomes
@@ -319,7 +319,7 @@ def test_a_restore_waiting_on_another_sees_it_committed():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=TIMEOUT_SECONDS)
     assert outcome["first"].counts["models_core.Ticket"] == 1
     assert isinstance(outcome["second"], ValidationError)
     assert Ticket.objects.filter(pk=ticket.pk).exists()
