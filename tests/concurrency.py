@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connection, connections, transaction
+
+from tests.conditions import wait_until
 
 
 def run_blocked_behind(hold: Callable[[], Any], contender: Callable[[], Any], timeout: float = 20.0) -> Any:
@@ -31,16 +32,14 @@ def run_blocked_behind(hold: Callable[[], Any], contender: Callable[[], Any], ti
     with transaction.atomic():
         hold()
         worker.start()
-        deadline = time.monotonic() + timeout
-        with connection.cursor() as cursor:
-            while worker.is_alive():
-                # pg_locks, not pg_stat_activity: the latter is a snapshot frozen for this transaction.
+
+        def contender_waits_or_ended() -> bool:
+            # pg_locks, not pg_stat_activity: the latter is a snapshot frozen for this transaction.
+            with connection.cursor() as cursor:
                 cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-                if cursor.fetchone()[0]:
-                    break
-                if time.monotonic() > deadline:
-                    raise AssertionError("The contender never waited for the lock.")
-                time.sleep(0.01)  # polling a condition, not waiting for time to pass
+                return cursor.fetchone()[0] > 0 or not worker.is_alive()
+
+        wait_until(contender_waits_or_ended, timeout=timeout, what="the contender to wait for the lock")
     worker.join(timeout)
     if "error" in outcome:
         raise outcome["error"]

@@ -300,7 +300,7 @@ def test_a_restore_waiting_on_another_sees_it_committed():
                 outcome["first"] = batch_restore(batch)
                 first_holds_lock.set()
                 # Commit only once the second restore is queued behind our lock (not after some time).
-                wait_until(lambda: second_pid, what="connected (second restore)")
+                wait_until(lambda: second_pid, what="the second restore to connect")
                 wait_until_waiting_on_lock(second_pid[0])
         finally:
             connection.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from django.utils import timezone
 from dashboard.dbhealth import nodes, selectors
 from dashboard.dbhealth.models import IndexSnapshot, SnapshotRun
 from dashboard.dbhealth.services import dbhealth_snapshot_take, index_daily_rollup
+from tests.conditions import wait_until
 
 ROOT = Path(settings.BASE_DIR)
 INDEX = "test_replica_only_idx"
@@ -50,13 +50,7 @@ def replica(replica_address, settings):
 
 
 def _wait_for(check, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out after {WAIT_SECONDS} s waiting for {what}")
+    return wait_until(check, timeout=WAIT_SECONDS, what=what)
 
 
 def _on_replica(replica: nodes.Replica, sql: str) -> list[tuple]:
