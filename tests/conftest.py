@@ -9,8 +9,10 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from models_core.hooks import registry as hook_registry
-from tests.browser_skips import pytest_terminal_summary  # noqa: F401 (a hook: the skipped-browser warning)
 from tests.factories import OrganizationFactory, UserFactory
+
+# Our plugins, each with a terminal summary: the skipped-browser warning, the random order's replay line.
+pytest_plugins = ["tests.browser_skips", "tests.random_order"]
 
 GROUP_NAMES = ("Support managers", "Admins", "DBAs")
 
@@ -105,12 +107,3 @@ def hooks():
     yield register
     for hook in registered:
         hook_registry.unregister(hook)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Repeat pytest-randomly's seed under the failures: the header that shows it has long scrolled away."""
-    seed = config.getoption("randomly_seed", default=None)  # None under -p no:randomly
-    if exitstatus != 0 and isinstance(seed, int):
-        terminalreporter.write_line(
-            f"Random order; replay it: make test PYTEST_ARGS='-p randomly --randomly-seed={seed}'"
-        )
