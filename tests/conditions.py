@@ -14,17 +14,26 @@ INTERVAL_SECONDS = 0.01
 
 
 def wait_until(
-    condition: Callable[[], object], *, timeout: float = TIMEOUT_SECONDS, what: str = ""
+    condition: Callable[[], object],
+    *,
+    timeout: float = TIMEOUT_SECONDS,
+    what: str | Callable[[], str] = "",
+    interval: float = INTERVAL_SECONDS,
 ) -> object:
-    """Call `condition` until it returns something truthy and return that; AssertionError after `timeout`."""
+    """Call `condition` until it returns something truthy and return that; AssertionError after `timeout`.
+
+    `what` names the condition in the failure; a callable is called only then, so a message can carry a
+    subprocess's output as it was when the wait gave up, not when it began.
+    """
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() >= deadline:
-            raise AssertionError(f"Timed out after {timeout:g} s waiting for {what or 'the condition'}")
-        time.sleep(INTERVAL_SECONDS)
+            described = what() if callable(what) else what
+            raise AssertionError(f"Timed out after {timeout:g} s waiting for {described or 'the condition'}")
+        time.sleep(interval)
 
 
 def backend_pid(conn=None) -> int:

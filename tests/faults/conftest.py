@@ -8,8 +8,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,18 +21,6 @@ FAST_WORKER_ENV = {"CUSTODIAN_WORKER_HEARTBEAT_SECONDS": "0.5", "CUSTODIAN_JOB_S
 def database_url(settings_dict: dict) -> str:
     user, password = settings_dict["USER"], settings_dict["PASSWORD"] or ""
     return f"postgres://{user}:{password}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str, every: float = 0.2) -> object:
-    """Poll `condition` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"Timed out after {timeout:g} s waiting for {what}")
-        time.sleep(every)
 
 
 class Process:

@@ -26,7 +26,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.faults.conftest import Process, database_url, wait_for
+from tests.conditions import wait_until
+from tests.faults.conftest import Process, database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -122,7 +123,12 @@ def test_a_database_restart_answers_503_then_recovers_and_the_worker_survives(cl
     impatient = None
     try:
         browser = Browser(f"http://127.0.0.1:{port}")
-        wait_for(lambda: browser.get("/login/")[0] == 200, 60, f"the web server\n{web.output()}")
+        wait_until(
+            lambda: browser.get("/login/")[0] == 200,
+            timeout=60,
+            what=lambda: f"the web server\n{web.output()}",
+            interval=0.2,
+        )
         status, page = browser.post("/login/?next=/", {"username": "root", "password": "pw"})
         assert status == 200 and 'data-testid="jobs-card"' in page, web.output()[-3000:]
         assert browser.get("/")[0] == 200
@@ -140,7 +146,12 @@ def test_a_database_restart_answers_503_then_recovers_and_the_worker_survives(cl
         assert worker.popen.poll() is None, worker.output()  # the patient one waits
 
         cluster.run("start")
-        wait_for(lambda: browser.get("/")[0] == 200, 30, "the site to recover without a restart")
+        wait_until(
+            lambda: browser.get("/")[0] == 200,
+            timeout=30,
+            what="the site to recover without a restart",
+            interval=0.2,
+        )
 
         subprocess.run(
             [*manage, "procrastinate", "defer", "dashboard.prune_job_runs"],
@@ -150,11 +161,11 @@ def test_a_database_restart_answers_503_then_recovers_and_the_worker_survives(cl
             (job_id,) = conn.execute(
                 "SELECT max(id) FROM procrastinate_jobs WHERE task_name = 'dashboard.prune_job_runs'"
             ).fetchone()
-        wait_for(
+        wait_until(
             lambda: queue_job_status(cluster.url, job_id) == "succeeded",
-            90,
-            f"the worker to run a job queued after the restart\n{worker.output()}",
-            every=0.5,
+            timeout=90,
+            what=lambda: f"the worker to run a job queued after the restart\n{worker.output()}",
+            interval=0.5,
         )
         assert worker.popen.poll() is None
     finally:

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import connection
 from procrastinate.contrib.django.models import ProcrastinateWorker
 
-from tests.faults.conftest import FAST_WORKER_ENV, database_url, wait_for
+from tests.conditions import wait_until
+from tests.faults.conftest import FAST_WORKER_ENV, database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -64,18 +65,24 @@ def test_a_dead_worker_is_restarted_and_the_web_server_stays_up(tmp_path):
         return (tmp_path / "serve.log").read_text()
 
     try:
-        wait_for(lambda: answers(login), 60, "the web server")
-        first = wait_for(
-            lambda: ProcrastinateWorker.objects.values_list("pk", flat=True).first(), 60, "a worker"
+        wait_until(
+            lambda: answers(login), timeout=60, what=lambda: f"the web server\n{output()}", interval=0.2
+        )
+        first = wait_until(
+            lambda: ProcrastinateWorker.objects.values_list("pk", flat=True).first(),
+            timeout=60,
+            what=lambda: f"a worker\n{output()}",
+            interval=0.2,
         )
         loop = next(pid for pid, args in children(serve.pid) if "runserver" not in args)
         (worker_pid,) = [pid for pid, args in children(loop) if "jobs_worker" in args]
         os.kill(worker_pid, signal.SIGKILL)
 
-        wait_for(
+        wait_until(
             lambda: ProcrastinateWorker.objects.exclude(pk=first).exists(),
-            60,
-            f"a new worker after the kill\n{output()}",
+            timeout=60,
+            what=lambda: f"a new worker after the kill\n{output()}",
+            interval=0.2,
         )
         assert answers(login), output()
         assert "starting it again" in output()

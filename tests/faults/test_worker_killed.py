@@ -13,8 +13,8 @@ from dashboard.trash.models import PurgeRecord
 from dashboard.trash.services import trash_items_named
 from dashboard.trash.tasks import trash_purge_task
 from models_core.models import Ticket, TicketComment
+from tests.conditions import wait_until
 from tests.factories import TicketCommentFactory, TicketFactory
-from tests.faults.conftest import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,12 @@ def test_a_purge_killed_mid_job_is_retried_and_done_once(start_worker, organizat
     )
     worker = start_worker()
     try:
-        wait_for(lambda: run_status(run) == "running", 60, f"the worker to start the job\n{worker.output()}")
+        wait_until(
+            lambda: run_status(run) == "running",
+            timeout=60,
+            what=lambda: f"the worker to start the job\n{worker.output()}",
+            interval=0.2,
+        )
         worker.kill()
     finally:
         blocker.rollback()
@@ -53,11 +58,11 @@ def test_a_purge_killed_mid_job_is_retried_and_done_once(start_worker, organizat
     # Its heartbeat is silent now: the reconciler (every minute in production) fails it, retries exhausted.
     with override_settings(CUSTODIAN_JOB_STALLED_RETRIES=0):
         # The killed worker may also have held its own periodic reconcile job: wait for this run's.
-        wait_for(
+        wait_until(
             lambda: job_runs_reconcile(seconds_since_heartbeat=2) and run_status(run) == "failed",
-            30,
-            "the killed worker's job to count as stalled",
-            every=0.5,
+            timeout=30,
+            what="the killed worker's job to count as stalled",
+            interval=0.5,
         )
     run.refresh_from_db()
     assert run.status == "failed" and "worker stopped" in run.error
@@ -75,7 +80,12 @@ def test_a_purge_killed_mid_job_is_retried_and_done_once(start_worker, organizat
 
     # A new worker (the supervisor's restart) runs it to the end, once.
     worker = start_worker()
-    wait_for(lambda: run_status(run) == "succeeded", 60, f"the retried job to finish\n{worker.output()}")
+    wait_until(
+        lambda: run_status(run) == "succeeded",
+        timeout=60,
+        what=lambda: f"the retried job to finish\n{worker.output()}",
+        interval=0.2,
+    )
     assert worker.stop() == 0
     assert not Ticket.all_objects.filter(pk=ticket.pk).exists()
     assert not TicketComment.all_objects.filter(ticket_id=ticket.pk).exists()
@@ -97,7 +107,12 @@ def test_a_job_killed_mid_run_is_retried_automatically(start_worker, organizatio
     )
     worker = start_worker()
     try:
-        wait_for(lambda: run_status(run) == "running", 60, f"the worker to start the job\n{worker.output()}")
+        wait_until(
+            lambda: run_status(run) == "running",
+            timeout=60,
+            what=lambda: f"the worker to start the job\n{worker.output()}",
+            interval=0.2,
+        )
         worker.kill()
     finally:
         blocker.rollback()
@@ -105,11 +120,11 @@ def test_a_job_killed_mid_run_is_retried_automatically(start_worker, organizatio
 
     # The supervisor starts a new worker; reconcilers (ours here, the worker's own every minute) retry it.
     worker = start_worker()
-    wait_for(
+    wait_until(
         lambda: job_runs_reconcile(seconds_since_heartbeat=2) and run_status(run) == "succeeded",
-        60,
-        f"the killed worker's job to be retried and finish\n{worker.output()}",
-        every=0.5,
+        timeout=60,
+        what=lambda: f"the killed worker's job to be retried and finish\n{worker.output()}",
+        interval=0.5,
     )
     assert PurgeRecord.objects.filter(object_id=str(ticket.pk)).count() == 1
     # procrastinate counts the retry and the run that finished it: retried once, not twice.
