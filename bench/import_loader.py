@@ -33,7 +33,7 @@ class Rollback(Exception):
 def main() -> None:
     from import_export.instance_loaders import ModelInstanceLoader
 
-    from dashboard.dataio import formats
+    from dashboard import formats
     from dashboard.dataio.resources import TicketResource
     from dashboard.dataio.services import import_dataset_parse
     from models_core.models import Organization, Ticket, User

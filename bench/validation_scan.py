@@ -55,7 +55,7 @@ def generate(n: int) -> None:
 
 
 def main() -> None:
-    from dashboard.validation import services
+    from dashboard.validation import selectors, services
     from models_core.models import Ticket
     from models_core.validation import validator
 
@@ -73,7 +73,10 @@ def main() -> None:
             baseline = 0.0
             for rule in rules:
                 sql, params = (
-                    services.live_rows(Ticket).filter(rule.violation_q()).values("pk").query.sql_with_params()
+                    selectors.live_rows(Ticket)
+                    .filter(rule.violation_q())
+                    .values("pk")
+                    .query.sql_with_params()
                 )
                 t = time.perf_counter()
                 with connection.cursor() as cursor:

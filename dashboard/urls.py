@@ -1,6 +1,8 @@
 from django.urls import include, path
 
+from dashboard.dbhealth.views import index_findings_export_view
 from dashboard.jobs.views import job_run_cancel_view, job_run_retry_view, job_run_status_view
+from dashboard.trash.views import trash_export_view
 
 app_name = "dashboard"
 urlpatterns: list = [
@@ -11,5 +13,17 @@ urlpatterns: list = [
     path("validation/", include("dashboard.validation.urls")),
     path("hooks/", include("dashboard.hooks.urls")),
     path("dbhealth/", include("dashboard.dbhealth.urls")),
-    path("exports/", include("dashboard.dataio.urls")),
+    # Report downloads: each capability's own export view (dashboard.exports answers), under one prefix.
+    path(
+        "exports/",
+        include(
+            (
+                [
+                    path("trash/", trash_export_view, name="trash_export"),
+                    path("index-findings/", index_findings_export_view, name="index_findings_export"),
+                ],
+                "exports",
+            )
+        ),
+    ),
 ]

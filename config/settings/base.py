@@ -296,7 +296,7 @@ CUSTODIAN_VALIDATION_HISTORY_DAYS = int(os.environ.get("CUSTODIAN_VALIDATION_HIS
 
 # IMPORT AND EXPORT (django-import-export, dashboard/dataio)
 # ------------------------------------------------------------------------------
-# Formats: CSV, XLSX, JSON (dashboard.dataio.formats, set on DataIOAdminMixin).
+# Formats: CSV, XLSX, JSON (dashboard.formats, set on DataIOAdminMixin).
 # Import needs the model's add right (Admins; dataio also asks for change), export its view right (Support
 # managers too).
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"

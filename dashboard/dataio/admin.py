@@ -34,11 +34,12 @@ from import_export.admin import ImportExportMixin
 from import_export.signals import post_import
 from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
-from . import formats
+from dashboard import formats
+from dashboard.exports import export_filename
+
 from .forms import DataIOImportForm
 from .selectors import queryset_exceeds
 from .services import (
-    export_filename,
     import_confirm,
     import_confirm_lock,
     import_dataset_parse,

@@ -1,4 +1,4 @@
-"""The import pipeline's rules and the export response: one module every import and export goes through.
+"""The import pipeline's rules: one module every import goes through (exports: dashboard.exports).
 
 Imports run in two steps (import-export's dry run, then confirm), both through `import_file_read` /
 `import_dataset_parse` and `import_columns_check` (malformed files never reach the resource), and the
@@ -9,7 +9,6 @@ and of other organizations refused. `import_confirm` writes: the whole file in o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.http import HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.text import slugify
 from import_export.formats.base_formats import Format
 from import_export.results import Result
 
@@ -214,37 +211,3 @@ def import_confirm(resource: ScopedModelResource, dataset: tablib.Dataset, **kwa
 
 def import_result_failed(result: Result) -> bool:
     return result.has_errors() or result.has_validation_errors()
-
-
-# Exports
-# ----------------------------------------------------------------------------------------------------
-
-
-def export_filename(stem: str, extension: str) -> str:
-    """ "tickets-2025-03-01.csv": what a download is called."""
-    return f"{slugify(stem) or 'export'}-{timezone.now():%Y-%m-%d}.{extension}"
-
-
-def export_response(dataset: tablib.Dataset, file_format: Format, filename_stem: str) -> HttpResponse:
-    """A download of `dataset` in `file_format` (one of dashboard.dataio.formats), for any report page."""
-    response = HttpResponse(file_format.export_data(dataset), content_type=file_format.get_content_type())
-    name = export_filename(filename_stem, file_format.get_extension())
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-def export_format_get(key: str) -> Format | None:
-    """The export format named by a query string value ("csv", "xlsx", "json"); None for anything else."""
-    from . import formats
-
-    return {"csv": formats.CSV, "xlsx": formats.XLSX, "json": formats.JSON}.get(
-        (key or "").lower(), lambda: None
-    )()
-
-
-def dataset_build(headers: Iterable[str], rows: Iterable[Iterable[Any]], title: str = "") -> tablib.Dataset:
-    """A dataset from plain rows (report exports), values as they are."""
-    dataset = tablib.Dataset(headers=list(headers), title=title[:31] or None)
-    for row in rows:
-        dataset.append(list(row))
-    return dataset

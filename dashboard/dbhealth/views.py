@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.charts import render_figure
-from dashboard.dbhealth import charts, listings, nodes, selectors, services
+from dashboard.dbhealth import charts, listings, nodes, reports, selectors, services
 from dashboard.dbhealth.forms import (
     WINDOW_CHOICES,
     ConstraintCheckForm,
@@ -30,6 +30,7 @@ from dashboard.dbhealth.forms import (
     WindowForm,
 )
 from dashboard.dbhealth.models import SnapshotRun
+from dashboard.exports import FORMATS_TEXT, export_format_get, export_refused, report_response
 from dashboard.scoping import staff_permission_required
 
 PERMISSION = "dashboard.view_dbhealth"
@@ -244,3 +245,15 @@ def constraint_check_view(request: HttpRequest) -> HttpResponse:
         return dbhealth_refuse(request, " ".join(exc.messages))
     messages.success(request, f"Counting the rows that violate {name}: the result appears below when done.")
     return redirect(reverse("dashboard:dbhealth:violations") + f"?days={_window_days(request) or 30}#checks")
+
+
+@require_GET
+@staff_permission_required(PERMISSION, platform_only=True)
+def index_findings_export_view(request: HttpRequest) -> HttpResponse:
+    file_format = export_format_get(request.GET.get("format", ""))
+    if file_format is None:
+        return export_refused(request, f"Choose an export format: {FORMATS_TEXT}.")
+    form = WindowForm(request.GET)
+    if not form.is_valid():
+        return export_refused(request, "The window must be 7, 30 or 90 days.")
+    return report_response(reports.index_findings_report(form.cleaned_data["days"]), file_format)

@@ -3,23 +3,28 @@ scopes to the viewer's organization, and changes nothing on GET."""
 
 from __future__ import annotations
 
-import csv
 import uuid
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from dashboard.exports import (
+    FORMATS_TEXT,
+    export_csv_stream,
+    export_format_get,
+    export_refused,
+    report_response,
+)
 from dashboard.jobs.selectors import job_run_get_for_user
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
-from dashboard.spreadsheet import csv_cell
-from dashboard.trash import selectors, services
+from dashboard.trash import reports, selectors, services, tasks
 from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
 from models_core.models import Organization
 from models_core.retention import RETENTION_KEY
@@ -254,7 +259,9 @@ def purge_records_view(request: HttpRequest) -> HttpResponse:
     if model:
         records = records.filter(model_label=model)
     if request.GET.get("export") == "csv":
-        return _purge_records_csv(records)
+        return export_csv_stream(
+            reports.PURGE_RECORD_HEADERS, reports.purge_record_rows(records), "purge-records"
+        )
     before = request.GET.get("before", "")
     if before:
         if not before.isdigit() or len(before) > 18:
@@ -287,36 +294,6 @@ def purge_records_view(request: HttpRequest) -> HttpResponse:
 
 def _labels() -> list:
     return list(zip(selectors.trash_models(), selectors.trash_model_choices(), strict=True))
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _purge_records_csv(records: Any) -> StreamingHttpResponse:
-    """Streams every matching record (bounded memory: a server-side cursor, no list)."""
-    writer = csv.writer(_Echo())
-    header = [
-        "id", "model", "object_id", "organization_id", "batch_id", "purged_by_id", "purged_at", "trigger",
-        "reason", "deleted_at", "total", "counts",
-    ]  # fmt: skip
-
-    def rows():
-        yield writer.writerow(header)
-        for r in records.order_by("-pk").iterator(chunk_size=2000):
-            yield writer.writerow(
-                map(csv_cell, [
-                    r.pk, r.model_label, r.object_id, r.organization_id or "", r.batch_id or "",
-                    r.purged_by_id or "", r.purged_at.isoformat(), r.trigger, r.reason,
-                    r.deleted_at.isoformat() if r.deleted_at else "", r.total,
-                    ";".join(f"{k}={v}" for k, v in r.counts.items()),
-                ])
-            )  # fmt: skip
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="purge-records.csv"'
-    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -369,3 +346,21 @@ def retention_view(request: HttpRequest) -> HttpResponse:
         },
         status=400 if form.is_bound and form.errors else 200,
     )
+
+
+@require_GET
+@staff_permission_required(VIEW)
+def trash_export_view(request: HttpRequest) -> HttpResponse:
+    """The trash list as a file, with the list's filters from the query string."""
+    file_format = export_format_get(request.GET.get("format", ""))
+    if file_format is None:
+        return export_refused(request, f"Choose an export format: {FORMATS_TEXT}.")
+    query = request.GET.copy()
+    query.pop("format", None)
+    query.pop("after", None)
+    form = TrashFilterForm(query or None, user=request.user)
+    if form.is_bound and not form.is_valid():
+        errors = "; ".join(" ".join(field_errors) for field_errors in form.errors.values())
+        return export_refused(request, f"Invalid filter: {errors}")
+    filters = form.filters() if form.is_bound else selectors.TrashFilters()
+    return report_response(reports.trash_report(request.user, filters), file_format)

@@ -20,7 +20,7 @@ class FailingRecordResource(resources.Resource):
 
     id = Field(attribute="pk", column_name="id")
     record = Field(column_name="record")
-    organization_id = Field(attribute="_v_org", column_name="organization_id")
+    organization_id = Field(attribute="report_organization_id", column_name="organization_id")
     field = Field(column_name="field")
     value = Field(column_name="value")
     rule = Field(column_name="rule")

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import connection, models
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
@@ -28,7 +28,6 @@ from dashboard.scoping import (
     scope_to_organization,
 )
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
-from dashboard.validation.services import active_waivers, live_rows
 from models_core.validation import validator
 from models_core.validation.rules import ValidationRule
 
@@ -39,6 +38,19 @@ TREND_SCANS = 30
 
 # Models and rules
 # ----------------------------------------------------------------------------------------------------
+
+
+def live_rows(model: type[models.Model]) -> models.QuerySet:
+    """What scans and pages read: live rows (the trash is not validated), unordered."""
+    return model._default_manager.all().order_by()
+
+
+def active_waivers(now: datetime.datetime | None = None) -> models.QuerySet[Waiver]:
+    return Waiver.objects.filter(expires_at__gt=now or timezone.now())
+
+
+def waived_exists(model_label: str, rule_name: str, object_id: Any) -> Exists:
+    return Exists(active_waivers().filter(model_label=model_label, rule_name=rule_name, object_id=object_id))
 
 
 def rule_resolve(model_name: str, rule_name: str) -> tuple[type[models.Model], ValidationRule]:

@@ -34,6 +34,7 @@ from dashboard.validation.models import (
     Violation,
     Waiver,
 )
+from dashboard.validation.selectors import live_rows, waived_exists
 from models_core.tenancy import organization_path
 from models_core.validation import validator
 from models_core.validation.rules import ValidationRule
@@ -51,23 +52,6 @@ Progress = Callable[[int, int], Any]
 
 class ScanRefused(Exception):
     """A scan cannot start now (another one is queued or running)."""
-
-
-# Models and rules
-# ----------------------------------------------------------------------------------------------------
-
-
-def live_rows(model: type[models.Model]) -> models.QuerySet:
-    """What scans and pages read: live rows (the trash is not validated), unordered."""
-    return model._default_manager.all().order_by()
-
-
-def active_waivers(now: datetime.datetime | None = None) -> models.QuerySet[Waiver]:
-    return Waiver.objects.filter(expires_at__gt=now or timezone.now())
-
-
-def waived_exists(model_label: str, rule_name: str, object_id: Any) -> Exists:
-    return Exists(active_waivers().filter(model_label=model_label, rule_name=rule_name, object_id=object_id))
 
 
 # Starting a scan

@@ -7,7 +7,6 @@ import datetime
 from django.contrib import admin, messages
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,16 +14,12 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.dataio import formats
+from dashboard.exports import FORMATS_TEXT, export_format_get, report_response
 from dashboard.scoping import get_object_in_scope, staff_permission_required
-from dashboard.validation import charts, selectors, services
-from dashboard.validation.resources import FailingRecordResource
-from models_core.tenancy import organization_path
+from dashboard.validation import charts, reports, selectors, services
 
 VIEW = "dashboard.view_validation_report"
 RUN = "dashboard.run_validation_scan"
-# dataio's formats: its XLSX writes cells starting with "=" as text, never as formulas.
-EXPORT_FORMATS = {"csv": formats.CSV, "xlsx": formats.XLSX, "json": formats.JSON}
 
 
 def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -135,25 +130,10 @@ def validation_rule_view(request: HttpRequest, model_name: str, rule_name: str) 
 @staff_permission_required(VIEW)
 def validation_rule_export_view(request: HttpRequest, model_name: str, rule_name: str) -> HttpResponse:
     model, rule = selectors.rule_resolve(model_name, rule_name)
-    fmt_name = request.GET.get("format", "csv")
-    fmt_class = EXPORT_FORMATS.get(fmt_name)
-    if fmt_class is None:
-        return _refuse(request, f"Unknown export format {fmt_name[:20]!r}: use csv, xlsx or json.")
-    org = organization_path(model)
-    qs = selectors.failing_rows_queryset(model, rule, request.user)
-    if org:
-        qs = qs.annotate(_v_org=F(org))
-        if "__" in org:
-            qs = qs.select_related(org.split("__")[0])
-    # Bounded: the first EXPORT_CAP failing records by id; the page says so.
-    dataset = FailingRecordResource(model, rule).export(queryset=list(qs[: selectors.EXPORT_CAP]))
-    fmt = fmt_class()
-    response = HttpResponse(fmt.export_data(dataset), content_type=fmt.get_content_type())
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{model._meta.model_name}-{rule.name}-{stamp}.{fmt.get_extension()}"'
-    )
-    return response
+    file_format = export_format_get(request.GET.get("format", "csv"))
+    if file_format is None:
+        return _refuse(request, f"Unknown export format: use {FORMATS_TEXT}.")
+    return report_response(reports.failing_records_report(model, rule, request.user), file_format)
 
 
 def _parse_expiry(value: str | None) -> datetime.datetime:

@@ -7,7 +7,7 @@ import json
 import pytest
 import tablib
 
-from dashboard.dataio import formats
+from dashboard import formats
 from tests.factories import (
     CustomerFactory,
     KnowledgeBaseArticleFactory,

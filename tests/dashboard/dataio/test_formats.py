@@ -6,7 +6,7 @@ import openpyxl
 import pytest
 import tablib
 
-from dashboard.dataio import formats
+from dashboard import formats
 from dashboard.dataio.resources import TicketResource
 from dashboard.dataio.services import import_confirm
 from models_core.models import Ticket

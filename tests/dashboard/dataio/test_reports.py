@@ -13,8 +13,8 @@ from tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
 
-TRASH_EXPORT = reverse("dashboard:dataio:trash_export")
-FINDINGS_EXPORT = reverse("dashboard:dataio:index_findings_export")
+TRASH_EXPORT = reverse("dashboard:exports:trash_export")
+FINDINGS_EXPORT = reverse("dashboard:exports:index_findings_export")
 
 
 def csv_rows(response) -> list[dict]:

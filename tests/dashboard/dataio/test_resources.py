@@ -2,7 +2,7 @@
 
 import pytest
 
-from dashboard.dataio import formats
+from dashboard import formats
 from dashboard.dataio.resources import (
     KnowledgeBaseArticleResource,
     OrganizationResource,

@@ -7,7 +7,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.test import override_settings
 from django.urls import reverse
 
-from dashboard.dataio import formats
+from dashboard import formats
 from dashboard.dataio.resources import TicketResource
 from models_core.models import Ticket
 from tests.dashboard.dataio.conftest import csv_bytes, json_bytes, xlsx_bytes

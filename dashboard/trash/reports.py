@@ -1,30 +1,21 @@
-"""Report exports: the rows a capability's page shows, as a tablib Dataset, built from that capability's own
-selectors (scoping and filters included). Views in dashboard.dataio.views turn them into downloads.
+"""The trash's exports: the rows its pages show, as report datasets (dashboard.exports formats and answers).
 
-Each builder stops at settings.CUSTODIAN_EXPORT_MAX_ROWS rows and reads in pages, so memory stays bounded by
-the cap, not by the size of the table. `truncated` on the result says whether the cap cut it short.
+The listing export stops at settings.CUSTODIAN_EXPORT_MAX_ROWS rows and reads the list's own keyset pages, so
+memory stays bounded by the cap, not by the size of the trash; `truncated` says whether the cap cut it short.
+The purge records stream as CSV, every matching record, through a server-side cursor.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
-import tablib
 from django.conf import settings
+from django.db.models import QuerySet
 
-from .services import dataset_build
-
-
-@dataclass
-class Report:
-    dataset: tablib.Dataset
-    filename_stem: str
-    truncated: bool = False
-
-
-# Trash listing (dashboard.trash)
-# ----------------------------------------------------------------------------------------------------
+from dashboard.exports import Report, dataset_build
+from dashboard.trash import selectors
+from dashboard.trash.models import PurgeRecord
 
 TRASH_HEADERS = [
     "type",
@@ -44,10 +35,8 @@ TRASH_HEADERS = [
 TRASH_PAGE = 1000
 
 
-def trash_report(user: Any, filters: Any) -> Report:
+def trash_report(user: Any, filters: selectors.TrashFilters) -> Report:
     """Every trashed row the trash list shows this user for `filters`, newest first (its keyset pages)."""
-    from dashboard.trash import selectors
-
     limit = settings.CUSTODIAN_EXPORT_MAX_ROWS
     rows: list[list] = []
     cursor = None
@@ -82,19 +71,18 @@ def trash_report(user: Any, filters: Any) -> Report:
     return Report(dataset_build(TRASH_HEADERS, rows, title="Trash"), "trash", truncated)
 
 
-# Index findings (dashboard.dbhealth)
-# ----------------------------------------------------------------------------------------------------
+PURGE_RECORD_HEADERS = [
+    "id", "model", "object_id", "organization_id", "batch_id", "purged_by_id", "purged_at", "trigger",
+    "reason", "deleted_at", "total", "counts",
+]  # fmt: skip
 
-FINDING_HEADERS = ["kind", "table", "index", "detail", "action", "size_bytes"]
 
-
-def index_findings_report(days: int) -> Report:
-    """The findings the index usage page lists for a window of `days` (unused, duplicate, invalid, bloated,
-    missing, undeclared, differs), from the same selectors."""
-    from dashboard.dbhealth import selectors
-
-    window = selectors.window_for(days)
-    indexes = selectors.index_usage_list(window)
-    findings = selectors.index_findings_list(window, indexes)
-    rows = [[f.kind, f.table, f.index, f.detail, f.action, f.size_bytes] for f in findings]
-    return Report(dataset_build(FINDING_HEADERS, rows, title="Index findings"), f"index-findings-{days}d")
+def purge_record_rows(records: QuerySet[PurgeRecord]) -> Iterator[list[Any]]:
+    """One CSV row per record, newest first, read in chunks (never the whole list in memory)."""
+    for r in records.order_by("-pk").iterator(chunk_size=2000):
+        yield [
+            r.pk, r.model_label, r.object_id, r.organization_id or "", r.batch_id or "",
+            r.purged_by_id or "", r.purged_at.isoformat(), r.trigger, r.reason,
+            r.deleted_at.isoformat() if r.deleted_at else "", r.total,
+            ";".join(f"{k}={v}" for k, v in r.counts.items()),
+        ]  # fmt: skip
