@@ -7,9 +7,9 @@ class ModelsCoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from .helpdesk_rules import validator_setup
         from .lookups import lookups_register
         from .softdelete import cascade_edges, soft_delete_models
-        from .validation import validator_setup
 
         lookups_register()
         # Read every SoftDeleteMeta once at start-up, so a wrong relation name fails here, not in a delete.

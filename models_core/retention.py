@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -34,9 +35,9 @@ _DAYS_PATTERN = r"^[0-9]{1,5}$"
 
 
 def retention_model_keys() -> set[str]:
-    from .softdelete import soft_delete_models
-
-    return {model._meta.model_name for model in soft_delete_models()}
+    # Every soft-delete model carries a SoftDeleteMeta (inherited from SoftDeleteModel); reading it from the
+    # app registry keeps this module below softdelete.py, which uses retention_expression().
+    return {model._meta.model_name for model in apps.get_models() if hasattr(model, "SoftDeleteMeta")}
 
 
 def retention_settings_validate(organization_settings: Any) -> None:

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, models, transaction
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef
 from django.utils import timezone
+from procrastinate.contrib.django import app
 
 from dashboard.dbhealth import declarations, nodes
 from dashboard.dbhealth.models import (
@@ -303,14 +304,14 @@ def constraint_violating_rows_count(name: str) -> int:
 def constraint_check_start(user: Any, name: str) -> JobRun:
     """Queue a background count of the rows violating `name` (it reads a whole table); ValidationError if
     the constraint is unknown or cannot be counted."""
-    from dashboard.dbhealth.tasks import check_constraint
-
     item = declarations.declared_constraints().get(name)
     if item is None:
         raise ValidationError(f"No constraint named {name!r} is declared.", code="unknown_constraint")
     if item.kind not in {"check", "unique", "exclusion", "foreign key"}:
         raise ValidationError(f"Cannot count rows for a {item.kind} constraint.", code="unsupported")
-    return job_run_start(CONSTRAINT_CHECK_KIND, user, check_constraint, constraint=item.name)
+    # Deferred by name: the task module imports this one, so importing it here would close a circle.
+    task = app.configure_task("dbhealth.check_constraint", allow_unknown=False)
+    return job_run_start(CONSTRAINT_CHECK_KIND, user, task, constraint=item.name)
 
 
 def constraint_check_run(name: str, job_run_id: int | None = None) -> dict:

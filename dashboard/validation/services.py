@@ -25,6 +25,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
+from procrastinate.contrib.django import app
 
 from dashboard.validation.models import (
     SAMPLE_SIZE,
@@ -104,11 +105,12 @@ def validation_scan_create(user: Any) -> ValidationScan:
 def validation_scan_start(user: Any) -> ValidationScan:
     """Create a scan and queue it for a worker, with a JobRun the pages follow (one transaction)."""
     from dashboard.jobs.services import job_run_start
-    from dashboard.validation.tasks import validation_scan_task
 
+    # Deferred by name: the task module imports this one, so importing it here would close a circle.
+    task = app.configure_task("validation.scan", allow_unknown=False)
     with transaction.atomic():
         scan = validation_scan_create(user)
-        scan.job_run = job_run_start("validation_scan", user, validation_scan_task, scan_id=scan.pk)
+        scan.job_run = job_run_start("validation_scan", user, task, scan_id=scan.pk)
         scan.save(update_fields=["job_run"])
     return scan
 

@@ -1,7 +1,7 @@
 """Centralized validation: rule classes, the registry (filled once at start-up), the mixin, the defaults."""
 
 from .mixin import CentralizedValidationMixin
-from .registry import CentralizedValidator, validator, validator_setup
+from .registry import CentralizedValidator, validator
 from .rules import (
     ChoiceValidationRule,
     EmailValidationRule,
@@ -25,5 +25,4 @@ __all__ = [
     "TimestampValidationRule",
     "ValidationRule",
     "validator",
-    "validator_setup",
 ]

@@ -1,13 +1,12 @@
 """CentralizedValidator: the rules per model, registered once at start-up (ModelsCoreConfig.ready()).
 
 The report built a new validator inside every `clean()` (its defect 4); here one module-level `validator`
-holds every rule, and `validator_setup()` fills it with the defaults exactly once.
+holds every rule; models_core.helpdesk_rules.validator_setup() fills it with the defaults exactly once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -140,20 +139,6 @@ class CentralizedValidator:
 
 
 validator = CentralizedValidator()
-_setup_lock = threading.Lock()
-_setup_done = False
-
-
-def validator_setup() -> CentralizedValidator:
-    """Register the default rules once per process (idempotent; called from ModelsCoreConfig.ready())."""
-    global _setup_done
-    with _setup_lock:
-        if not _setup_done:
-            from .defaults import default_rules_register
-
-            default_rules_register(validator)
-            _setup_done = True
-    return validator
 
 
 def errors_as_validation_error(errors: ErrorDict) -> ValidationError:

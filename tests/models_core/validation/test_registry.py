@@ -6,8 +6,9 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db.models import CheckConstraint, Q
 
+from models_core.helpdesk_rules import validator_setup
 from models_core.models import Organization, SLAPolicy, Ticket, User
-from models_core.validation import RequiredValidationRule, validator, validator_setup
+from models_core.validation import RequiredValidationRule, validator
 from models_core.validation.registry import CentralizedValidator
 from tests.factories import (
     CustomerFactory,

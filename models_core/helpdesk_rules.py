@@ -1,4 +1,4 @@
-"""The default rules per model, as the report lists them, in agreement with models_core/schema.py.
+"""The helpdesk models' validation rules, as the report lists them, in agreement with models_core/schema.py.
 
 Every check constraint has a twin rule (`constraint=`), so legacy rows written before a constraint existed, or
 through raw SQL with the constraint deferred, are found by a scan and forms key the message on its field.
@@ -8,6 +8,7 @@ Constraints without a twin are declared database-only with the reason (a test en
 from __future__ import annotations
 
 import datetime
+import threading
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -16,10 +17,10 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from .. import schema
-from ..retention import retention_settings_validate
-from .registry import CentralizedValidator
-from .rules import (
+from . import schema
+from .retention import retention_settings_validate
+from .validation.registry import CentralizedValidator, validator
+from .validation.rules import (
     ChoiceValidationRule,
     EmailValidationRule,
     ForeignKeyValidationRule,
@@ -117,7 +118,7 @@ class AgentCapacityRule(ValidationRule):
         super().__init__("max_concurrent_tickets", **kw)
 
     def _open_tickets(self) -> models.QuerySet:
-        from ..models import Ticket
+        from .models import Ticket
 
         return Ticket.objects.filter(status__in=schema.TICKET_OPEN_STATUSES)
 
@@ -182,7 +183,7 @@ class RetentionSettingsRule(ValidationRule):
 
 
 def default_rules_register(validator: CentralizedValidator) -> None:
-    from ..models import (
+    from .models import (
         KnowledgeBaseArticle,
         Organization,
         SLAPolicy,
@@ -394,3 +395,17 @@ def default_rules_register(validator: CentralizedValidator) -> None:
     validator.mark_database_only(SLAPolicy, ["check_sla_trashed_inactive"], trash_why)
     validator.mark_database_only(UserSession, ["exclude_duplicate_active_sessions"], unique_why)
     validator.mark_database_only(UserPermission, ["unique_user_permission"], unique_why)
+
+
+_setup_lock = threading.Lock()
+_setup_done = False
+
+
+def validator_setup() -> CentralizedValidator:
+    """Register the default rules once per process (idempotent; called from ModelsCoreConfig.ready())."""
+    global _setup_done
+    with _setup_lock:
+        if not _setup_done:
+            default_rules_register(validator)
+            _setup_done = True
+    return validator
