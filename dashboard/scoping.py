@@ -97,17 +97,7 @@ def staff_permission_required(
                 raise PermissionDenied("This page covers every organization: platform staff only.")
             return view(request, *args, **kwargs)
 
-        wrapped.required_permission = permission  # type: ignore[attr-defined]
+        wrapped.required_permission = permission
         return wrapped
 
     return decorator
-
-
-class StaffPermissionRequiredMixin:
-    """Class-based twin of `staff_permission_required`: set `permission_required` on the view."""
-
-    permission_required: str | None = None
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        guarded = staff_permission_required(self.permission_required)(super().dispatch)  # type: ignore[misc]
-        return guarded(request, *args, **kwargs)

@@ -1,4 +1,4 @@
-"""The helpdesk models' validation rules, as the report lists them, in agreement with models_core/schema.py.
+"""The helpdesk models' validation rules, in agreement with models_core/schema.py.
 
 Every check constraint has a twin rule (`constraint=`), so legacy rows written before a constraint existed, or
 through raw SQL with the constraint deferred, are found by a scan and forms key the message on its field.

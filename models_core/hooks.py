@@ -1,4 +1,4 @@
-"""Model hooks: the report's `ModelHookRegistry`, `@model_hook` and `ModelHooksMixin`, made to run.
+"""Model hooks: the `ModelHookRegistry`, `@model_hook` and `ModelHooksMixin`.
 
 A hook is a function registered for one (hook type, model) pair::
 
@@ -533,10 +533,6 @@ class ModelHookRegistry:
         return [hook for hooks in self._hooks.values() for hook in hooks]
 
     # Firing
-    def execute_hooks(self, hook_type: HookType | str, instance: models.Model, **context: Any) -> None:
-        """Run the hooks of `hook_type` for `instance` (the report's entry point)."""
-        fire(self._hooks.get((HookType(hook_type), type(instance)), ()), instance, context)
-
     def fire_for_rows(
         self,
         hook_type: HookType,
@@ -643,7 +639,6 @@ class ModelHookRegistry:
 
 
 registry = ModelHookRegistry()
-hook_registry = registry  # the report's name
 
 
 def model_hook(
@@ -659,7 +654,7 @@ def model_hook(
     """Decorator: register the function as a hook (see `ModelHookRegistry.register_hook`)."""
 
     def decorator(func: Callable) -> Callable:
-        func.model_hook = registry.register_hook(  # type: ignore[attr-defined]
+        func.model_hook = registry.register_hook(
             hook_type,
             model,
             func,
@@ -736,7 +731,7 @@ class ModelHooksMixin:
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Sequence[str], values: Sequence[Any]) -> models.Model:
-        instance = super().from_db(db, field_names, values)  # type: ignore[misc]
+        instance = super().from_db(db, field_names, values)
         initial = dict(zip(field_names, values, strict=False))
         for attname in _mutable_attnames(cls):
             if attname in initial:
@@ -747,20 +742,20 @@ class ModelHooksMixin:
 
     def initial_value(self, field: str) -> Any:
         """The value `field` had when the instance was loaded or last saved (None before the first save)."""
-        attname = self._meta.get_field(field).attname  # type: ignore[attr-defined]
-        return _initial_of(self, attname, None if self._state.adding else getattr(self, attname))  # type: ignore[attr-defined]
+        attname = self._meta.get_field(field).attname
+        return _initial_of(self, attname, None if self._state.adding else getattr(self, attname))
 
     def has_changed(self, field: str) -> bool:
         """Whether `field` differs from its stored value (always True for a new instance's set fields)."""
-        attname = self._meta.get_field(field).attname  # type: ignore[attr-defined]
+        attname = self._meta.get_field(field).attname
         current = getattr(self, attname)
         return _initial_of(self, attname, current) != current
 
     def refresh_from_db(
         self, using: str | None = None, fields: Any = None, from_queryset: Any = None
     ) -> None:
-        super().refresh_from_db(using, fields, from_queryset)  # type: ignore[misc]
-        _remember_saved(self, fields)  # type: ignore[arg-type]
+        super().refresh_from_db(using, fields, from_queryset)
+        _remember_saved(self, fields)
 
     def save(self, *args: Any, skip_hooks: bool = False, **kwargs: Any) -> None:
         plan = _save_plans.get(self.__class__)
@@ -768,30 +763,30 @@ class ModelHooksMixin:
             _buffer.note_bypass(self.__class__, "skip_hooks" if skip_hooks else "bypass_hooks", 1)
             plan = None
         if plan is None:
-            super().save(*args, **kwargs)  # type: ignore[misc]
+            super().save(*args, **kwargs)
             _remember_saved(self, kwargs.get("update_fields"))
             return
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and not update_fields:
             return  # Django's no-op: no query, no signal, so no hook either
-        created = self._state.adding  # type: ignore[attr-defined]
+        created = self._state.adding
         context = {"created": created, "update_fields": update_fields}
         before, after = (
             (plan.create_before, plan.create_after) if created else (plan.update_before, plan.update_after)
         )
         if before:
-            touched = fire(before, self, context)  # type: ignore[arg-type]
+            touched = fire(before, self, context)
             if touched and update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, *touched}
-        super().save(*args, **kwargs)  # type: ignore[misc]
+        super().save(*args, **kwargs)
         if after:
-            fire(after, self, context)  # type: ignore[arg-type]
+            fire(after, self, context)
         # After the after-hooks, so they still see what changed (lifecycle's order too).
         _remember_saved(self, kwargs.get("update_fields"))
         if time.monotonic() >= _buffer.deadline:
             _buffer.flush_if_due()
 
-    save.alters_data = True  # type: ignore[attr-defined]
+    save.alters_data = True
 
 
 def _initial_of(instance: models.Model, attname: str, default: Any) -> Any:
@@ -815,7 +810,7 @@ def _remember_saved(instance: models.Model, update_fields: Iterable[str] | None)
         fields = [f for f in fields if f.name in names or f.attname in names]
     initial = instance.__dict__.get("_hooks_initial")
     if initial is None:
-        initial = instance._hooks_initial = {}  # type: ignore[attr-defined]
+        initial = instance._hooks_initial = {}
     mutable = _mutable_attnames(type(instance))
     values = instance.__dict__
     for f in fields:

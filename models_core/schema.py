@@ -9,7 +9,7 @@ Conventions:
   listing it, finding a batch and finding what is due for purge cost little to keep.
 - Index names stay within Django's 30 characters.
 
-Known overlaps kept because the report names them (DB health will flag them as prefix duplicates):
+Known overlaps kept on purpose (DB health will flag them as prefix duplicates):
 ``idx_ticket_org_status`` is a prefix of ``idx_ticket_org_status_priority``, ``idx_ticket_org_agent`` of
 ``idx_ticket_org_agent_status``, ``idx_user_org_role`` of ``idx_user_org_role_active``. Foreign keys whose
 column leads one of these indexes are declared with ``db_index=False`` so Django adds no third copy.
@@ -86,7 +86,7 @@ def trash_indexes(prefix: str, *, scoped_by: str | None = "organization") -> lis
 
 
 def trash_constraints(prefix: str) -> list[models.BaseConstraint]:
-    """A row in the trash is never active: the report's `is_active=True` queries keep meaning "live"."""
+    """A row in the trash is never active: `is_active=True` queries keep meaning "live"."""
     return [
         _check(
             f"check_{prefix}_trashed_inactive",
@@ -425,9 +425,9 @@ def sla_constraints() -> list[models.BaseConstraint]:
 
 def session_constraints() -> list[models.BaseConstraint]:
     return [
-        # The report's ExclusionConstraint used only `=`, which is a unique constraint in disguise (report
-        # defect 5). Declared as the partial unique index it really is (a btree: smaller and faster than a
-        # GiST index), keeping the report's name.
+        # An ExclusionConstraint with only `=` operators is a unique constraint in disguise. Declared as the
+        # partial unique index it really is (a btree: smaller and faster than a GiST index), under the
+        # exclusion constraint's original name.
         models.UniqueConstraint(
             fields=["user", "session_key"],
             condition=Q(is_active=True),

@@ -1,8 +1,8 @@
 """Soft delete for the helpdesk's models: base models, querysets/managers and cascade groups.
 
-Rules:
+Rules (docs/architecture.md names their one home):
 
-- "In the trash" means ``deleted_at IS NOT NULL``. ``is_active`` is set to False on delete (so the report's
+- "In the trash" means ``deleted_at IS NOT NULL``. ``is_active`` is set to False on delete (so the
   ``is_active=True`` queries still mean "live"), but for ``User`` and ``SLAPolicy`` it has a meaning of its
   own (may log in / policy enabled), so the live/trash test never looks at it.
 - ``Model.objects`` returns live rows, ``Model.all_objects`` every row; both offer ``active()``,
@@ -690,7 +690,7 @@ def _batch_has_other_roots(instance: SoftDeleteModel) -> bool:
     return arms[0].union(*arms[1:], all=True).exists()
 
 
-def _restore_plan_for_root(instance: SoftDeleteModel) -> dict[type[models.Model], models.QuerySet]:
+def restore_plan_for_root(instance: SoftDeleteModel) -> dict[type[models.Model], models.QuerySet]:
     """The rows a restore of `instance` brings back: it, and what its soft delete took with it (same batch,
     reached through the cascade relations from it), as lazy querysets in cascade order.
 
@@ -702,7 +702,7 @@ def _restore_plan_for_root(instance: SoftDeleteModel) -> dict[type[models.Model]
     """
     model = type(instance)
     if instance.deletion_batch is not None and not _batch_has_other_roots(instance):
-        return _restore_plan_for_batch(instance.deletion_batch)
+        return restore_plan_for_batch(instance.deletion_batch)
     plan: dict[type[models.Model], models.QuerySet] = {
         model: model._base_manager.filter(pk=instance.pk, deleted_at__isnull=False)
     }
@@ -721,10 +721,6 @@ def _restore_plan_for_root(instance: SoftDeleteModel) -> dict[type[models.Model]
     return plan
 
 
-# The trash's plan page reads the same plan a restore runs.
-restore_plan_for_root = _restore_plan_for_root
-
-
 class BatchPlan(dict):
     """A restore plan that is one whole batch ({model: rows of the batch in the trash}): its checks can ask
     "is the parent in this batch" with a join instead of `NOT IN (the parent's plan)`."""
@@ -734,7 +730,7 @@ class BatchPlan(dict):
         self.batch_id = batch_id
 
 
-def _restore_plan_for_batch(batch_id: uuid.UUID) -> BatchPlan:
+def restore_plan_for_batch(batch_id: uuid.UUID) -> BatchPlan:
     return BatchPlan(
         batch_id,
         {
@@ -742,9 +738,6 @@ def _restore_plan_for_batch(batch_id: uuid.UUID) -> BatchPlan:
             for model in soft_delete_models()
         },
     )
-
-
-restore_plan_for_batch = _restore_plan_for_batch
 
 
 def _any(rows: models.QuerySet) -> Any:
@@ -923,7 +916,7 @@ def restore_subtree(instance: SoftDeleteModel, user: models.Model | None = None)
                 "(restored or purged meanwhile).",
                 code="not_deleted",
             )
-        return _run_restore(_restore_plan_for_root(instance), instance.deletion_batch, user, root=instance)
+        return _run_restore(restore_plan_for_root(instance), instance.deletion_batch, user, root=instance)
 
 
 def batch_restore(batch_id: uuid.UUID | str, user: models.Model | None = None) -> BatchResult:
@@ -941,7 +934,7 @@ def batch_restore(batch_id: uuid.UUID | str, user: models.Model | None = None) -
                 f"Nothing of batch {batch_id} is in the trash (restored or purged meanwhile).",
                 code="not_deleted",
             )
-        return _run_restore(_restore_plan_for_batch(batch_id), batch_id, user)
+        return _run_restore(restore_plan_for_batch(batch_id), batch_id, user)
 
 
 def batch_summary(batch_id: uuid.UUID | str) -> dict[str, int]:

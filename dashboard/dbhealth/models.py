@@ -182,10 +182,6 @@ class ConstraintViolation(models.Model):
             f"{self.sqlstate} {self.constraint_name or self.column_name} at {self.occurred_at:%Y-%m-%d %H:%M}"
         )
 
-    @property
-    def sqlstate_class(self) -> str:
-        return self.sqlstate[:2]
-
 
 class AdvisorRun(models.Model):
     """One pass of the index advisor over the workload pg_stat_statements holds (dashboard.dbhealth.advisor).

@@ -171,7 +171,7 @@ def _record_integrity_error(exc: BaseException, using: str) -> None:
     if diag is None:
         return
     with contextlib.suppress(AttributeError):
-        exc._dbhealth_recorded = True  # type: ignore[attr-defined]
+        exc._dbhealth_recorded = True
     violation_write(
         kind="error",
         sqlstate=diag.sqlstate or "",

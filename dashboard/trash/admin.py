@@ -45,15 +45,15 @@ class MoveToTrashAdminMixin:
 
     @property
     def _moves_to_trash(self) -> bool:
-        return issubclass(self.model, SoftDeleteModel)  # type: ignore[attr-defined]
+        return issubclass(self.model, SoftDeleteModel)
 
     def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)  # type: ignore[misc]
+        actions = super().get_actions(request)
         if not self._moves_to_trash:
             return actions
         actions.pop("delete_selected", None)
-        if self.has_delete_permission(request):  # type: ignore[attr-defined]
-            meta = self.model._meta  # type: ignore[attr-defined]
+        if self.has_delete_permission(request):
+            meta = self.model._meta
             actions["move_to_trash"] = (
                 type(self).move_to_trash,
                 "move_to_trash",
@@ -64,10 +64,10 @@ class MoveToTrashAdminMixin:
     def _trash_context(
         self, request: HttpRequest, objects: list, count: int, form: Any, **extra: Any
     ) -> dict:
-        opts = self.model._meta  # type: ignore[attr-defined]
+        opts = self.model._meta
         name = opts.verbose_name if count == 1 else opts.verbose_name_plural
         return {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             "title": f"Move to the trash: {count} {name}",
             "opts": opts,
             "app_label": opts.app_label,
@@ -75,10 +75,10 @@ class MoveToTrashAdminMixin:
             "count": count,
             "more": max(count - len(objects), 0),
             "form": form,
-            "taken_along": _taken_along(self.model),  # type: ignore[attr-defined]
+            "taken_along": _taken_along(self.model),
             "changelist_url": reverse(
                 f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist"
-            ),  # type: ignore[attr-defined]
+            ),
             **extra,
         }
 
@@ -86,7 +86,7 @@ class MoveToTrashAdminMixin:
         try:
             result = trash_soft_delete(request.user, queryset, reason)
         except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
             return False
         roots = result.counts.get(queryset.model._meta.label, 0)
         along = result.total - roots
@@ -94,12 +94,12 @@ class MoveToTrashAdminMixin:
         text = f"Moved {roots} {meta.verbose_name if roots == 1 else meta.verbose_name_plural} to the trash"
         if along:
             text += f" with {along} related row{'s' if along != 1 else ''}"
-        self.message_user(request, f"{text}. They can be restored from the trash.", messages.SUCCESS)  # type: ignore[attr-defined]
+        self.message_user(request, f"{text}. They can be restored from the trash.", messages.SUCCESS)
         return True
 
     def move_to_trash(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """The bulk action: a reason page first (like Django's delete_selected), then one soft delete."""
-        if not self.has_delete_permission(request):  # type: ignore[attr-defined]
+        if not self.has_delete_permission(request):
             raise PermissionDenied
         form = DeleteReasonForm(request.POST if request.POST.get("post") else None)
         if form.is_bound and form.is_valid():
@@ -141,19 +141,19 @@ class MoveToTrashAdminMixin:
         self, request: HttpRequest, object_id: str, extra_context: dict | None = None
     ) -> HttpResponse:
         if not self._moves_to_trash:
-            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
-        opts = self.model._meta  # type: ignore[attr-defined]
-        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+            return super().delete_view(request, object_id, extra_context)
+        opts = self.model._meta
+        obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, opts, object_id)  # type: ignore[attr-defined]
-        if not self.has_delete_permission(request, obj):  # type: ignore[attr-defined]
+            return self._get_obj_does_not_exist_redirect(request, opts, object_id)
+        if not self.has_delete_permission(request, obj):
             raise PermissionDenied
         form = DeleteReasonForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
-            queryset = self.model._base_manager.filter(pk=obj.pk)  # type: ignore[attr-defined]
+            queryset = self.model._base_manager.filter(pk=obj.pk)
             self._move(request, queryset, form.cleaned_data["reason"])
             return HttpResponseRedirect(
-                reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")  # type: ignore[attr-defined]
+                reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
             )
         context = self._trash_context(
             request, [obj], 1, form, bulk=False, object=obj, **(extra_context or {})

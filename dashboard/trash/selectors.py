@@ -58,7 +58,7 @@ PREVIEW_ITEMS_SHOWN = 200
 # Previews reaching more rows than this count them set-based and list PREVIEW_SAMPLE rows per model.
 PREVIEW_NESTED_MAX = PREVIEW_ITEMS_SHOWN
 PREVIEW_SAMPLE = 20
-# Bulk work above this many rows runs as a background job (issue: "more than 1,000 rows").
+# Bulk work above this many rows runs as a background job (a request would take too long).
 BACKGROUND_THRESHOLD = 1000
 HIDDEN_FIELDS = {"password"}
 # Shown in the record page's "In the trash" card; is_active is always False in the trash.

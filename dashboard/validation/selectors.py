@@ -375,7 +375,3 @@ def waivers_in_scope(user: Any, model: type[models.Model], rule: ValidationRule)
 def waiver_get_for_user(user: Any, waiver_id: Any) -> Waiver:
     """One waiver in the user's organization; Http404 for other organizations' and malformed ids."""
     return get_object_in_scope(Waiver.objects.all(), user, waiver_id)
-
-
-def is_waiver_active(waiver: Waiver) -> bool:
-    return waiver.expires_at > timezone.now()

@@ -274,7 +274,7 @@ _UPSERT_TAIL = """
 def _failing_rows(model: type[models.Model], q: Q) -> models.QuerySet:
     org = organization_path(model)
     org_value = F(org) if org else Value(None, output_field=models.BigIntegerField())
-    return live_rows(model).filter(q).annotate(_v_org=org_value).values_list("pk", "_v_org")
+    return live_rows(model).filter(q).annotate(row_org_id=org_value).values_list("pk", "row_org_id")
 
 
 def _violations_upsert_query(
@@ -325,7 +325,7 @@ def _violations_upsert_stream(
     org = organization_path(model)
     base = live_rows(model)
     if org:
-        base = base.annotate(_v_org=F(org))
+        base = base.annotate(row_org_id=F(org))
     checked = 0
     last_pk = None
     while True:
@@ -335,7 +335,7 @@ def _violations_upsert_stream(
         chunk = list(chunk_qs[:STREAM_CHUNK_SIZE])
         if not chunk:
             return checked
-        failing = [(row.pk, getattr(row, "_v_org", None)) for row in chunk if not rule.check(row)]
+        failing = [(row.pk, getattr(row, "row_org_id", None)) for row in chunk if not rule.check(row)]
         _violations_upsert_ids(scan, model, rule, failing, previous)
         checked += len(chunk)
         last_pk = chunk[-1].pk
@@ -415,7 +415,11 @@ def waiver_accept(
         )
     org = organization_path(model)
     organization_id = (
-        live_rows(model).filter(pk=instance.pk).annotate(_o=F(org)).values_list("_o", flat=True).first()
+        live_rows(model)
+        .filter(pk=instance.pk)
+        .annotate(row_org_id=F(org))
+        .values_list("row_org_id", flat=True)
+        .first()
         if org
         else None
     )

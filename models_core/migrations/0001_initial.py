@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
     # The extensions come first, in this migration: AUTH_USER_MODEL lives in this app, and Django's swappable
     # dependency (admin, auth users) points at this app's *first* migration, so the user table cannot move to a
     # later one. pg_trgm: trigram GIN indexes; btree_gist: the = parts of exclusion constraints; btree_gin: GIN on
-    # scalar columns (the report creates it).
+    # scalar columns (the original schema creates it).
     operations = [
         django.contrib.postgres.operations.TrigramExtension(),
         django.contrib.postgres.operations.BtreeGinExtension(),

@@ -25,12 +25,12 @@ class CentralizedValidationMixin:
     def full_clean(self, exclude: Iterable[str] | None = None, *args: Any, **kwargs: Any) -> None:
         self._validation_exclude = frozenset(exclude or ())
         try:
-            super().full_clean(exclude, *args, **kwargs)  # type: ignore[misc]
+            super().full_clean(exclude, *args, **kwargs)
         finally:
             del self._validation_exclude
 
     def clean(self) -> None:
-        super().clean()  # type: ignore[misc]
+        super().clean()
         rules = [rule for rule in validator.rules_for(self) if not rule.constraint]
         errors = validator.validate_model(self, exclude=self._validation_exclude, rules=rules)
         if errors:
@@ -40,13 +40,13 @@ class CentralizedValidationMixin:
         twinned = validator.twinned_constraints(type(self))
         return [
             (model, [c for c in constraints if c.name not in twinned])
-            for model, constraints in super().get_constraints()  # type: ignore[misc]
+            for model, constraints in super().get_constraints()
         ]
 
     def validate_constraints(self, exclude: Iterable[str] | None = None) -> None:
         errors: dict[str, list] = {}
         try:
-            super().validate_constraints(exclude=exclude)  # type: ignore[misc]
+            super().validate_constraints(exclude=exclude)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
         twins = [rule for rule in validator.rules_for(self) if rule.constraint]
@@ -57,7 +57,7 @@ class CentralizedValidationMixin:
 
     def validate_field(self, field_name: str) -> None:
         """Raise a field-keyed ValidationError if a rule on `field_name` fails."""
-        errors = validator.validate_field(self, field_name)  # type: ignore[arg-type]
+        errors = validator.validate_field(self, field_name)
         if errors:
             raise errors_as_validation_error(errors)
 
@@ -69,4 +69,4 @@ class CentralizedValidationMixin:
         return not self._all_rule_errors()
 
     def _all_rule_errors(self) -> ErrorDict:
-        return validator.validate_model(self)  # type: ignore[arg-type]
+        return validator.validate_model(self)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
@@ -143,15 +142,3 @@ validator = CentralizedValidator()
 
 def errors_as_validation_error(errors: ErrorDict) -> ValidationError:
     return ValidationError({field or NON_FIELD_ERRORS: errs for field, errs in errors.items()})
-
-
-def rule_params(rule: ValidationRule) -> dict[str, Any]:
-    """What pages show about a rule."""
-    return {
-        "name": rule.name,
-        "kind": rule.kind,
-        "field": rule.field_name,
-        "message": rule.message,
-        "constraint": rule.constraint,
-        "has_query": rule.has_query,
-    }

@@ -293,7 +293,7 @@ class RangeValidationRule(ValidationRule):
         self.allow_null = allow_null
 
     @property
-    def default_message(self) -> str:  # type: ignore[override]
+    def default_message(self) -> str:
         if self.min_value is not None and self.max_value is not None:
             return "{field} must be between {min} and {max}."
         if self.min_value is not None:

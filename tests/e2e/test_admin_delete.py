@@ -32,7 +32,6 @@ def test_an_admin_deletes_a_ticket_from_its_change_page_into_the_trash(
     assert Ticket.objects.filter(pk=ticket.pk).exists()
 
     page.get_by_test_id("move-to-trash").get_by_label("Why is this going to the trash?").fill("opened twice")
-    page.screenshot(path="/tmp/admin_move_to_trash.png", full_page=True)
     page.get_by_test_id("move-to-trash").get_by_role("button", name="Move to the trash").click()
 
     page.wait_for_url(f"{live_server.url}/models_core/ticket/")
@@ -41,7 +40,6 @@ def test_an_admin_deletes_a_ticket_from_its_change_page_into_the_trash(
             "Moved 1 ticket to the trash with 2 related rows. They can be restored from the trash."
         )
     ).to_be_visible()
-    page.screenshot(path="/tmp/admin_moved_to_trash.png", full_page=True)
 
     deleted = Ticket.all_objects.get(pk=ticket.pk)
     assert deleted.deleted_at is not None
@@ -75,7 +73,6 @@ def test_an_admin_moves_selected_tickets_to_the_trash_from_the_changelist(
     for ticket in spam:
         page.locator(f'input[name=_selected_action][value="{ticket.pk}"]').check()
     page.select_option("select[name=action]", value="move_to_trash")
-    page.screenshot(path="/tmp/admin_bulk_action.png", full_page=True)
     page.get_by_role("button", name="Run", exact=True).click()
 
     form = page.get_by_test_id("move-to-trash")

@@ -52,7 +52,6 @@ def test_import_shows_row_errors_then_imports_the_corrected_file(page, live_serv
     )
     expect(errors.nth(1)).to_contain_text("Row 2 · priority: Value 'whenever' is not a valid choice.")
     expect(page.get_by_role("button", name="Confirm import")).to_have_count(0)
-    page.screenshot(path="/tmp/dataio_import_errors.png", full_page=True)
 
     page.set_input_files(
         "input[name=import_file]",
@@ -63,7 +62,6 @@ def test_import_shows_row_errors_then_imports_the_corrected_file(page, live_serv
     expect(page.get_by_role("button", name="Confirm import")).to_be_visible()
     expect(page.locator("table.import-preview-table")).to_contain_text("Toner low")
     assert not Ticket.objects.filter(subject="Toner low").exists()
-    page.screenshot(path="/tmp/dataio_import_preview.png", full_page=True)
 
     page.get_by_role("button", name="Confirm import").click()
     page.wait_for_url("**/models_core/ticket/")
@@ -84,7 +82,6 @@ def test_manager_exports_the_filtered_changelist(page, live_server, sign_in, man
     page.get_by_role("link", name="Export").click()
     page.wait_for_url("**/models_core/ticket/export/?priority__exact=urgent")
     page.select_option("select[name=format]", value="0")
-    page.screenshot(path="/tmp/dataio_export.png", full_page=True)
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Submit").click()
     download = download_info.value
@@ -106,7 +103,6 @@ def test_manager_downloads_the_filtered_trash_listing(page, live_server, sign_in
     page.goto(f"{live_server.url}/dashboard/trash/?reason=spam")
     links = page.get_by_test_id("export-links")
     expect(links).to_be_visible()
-    page.screenshot(path="/tmp/dataio_trash_export.png", full_page=True)
     with page.expect_download() as download_info:
         links.get_by_role("link", name="CSV").click()
     download = download_info.value

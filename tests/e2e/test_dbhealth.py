@@ -57,8 +57,6 @@ def test_dba_reads_index_usage_and_takes_a_snapshot(page, sign_in, dba):
 
     page.locator('[data-testid="window-selector"] a', has_text="7 days").click()
     page.wait_for_url("**/dashboard/dbhealth/indexes/?days=7")
-    page.screenshot(path="/tmp/dbhealth_index_usage.png", full_page=True)
-    page.screenshot(path="/tmp/dbh_top1.png")
 
 
 def test_dba_sees_a_rolled_back_violation_and_checks_existing_data(page, sign_in, dba):
@@ -83,5 +81,3 @@ def test_dba_sees_a_rolled_back_violation_and_checks_existing_data(page, sign_in
     expect(page.get_by_text("Counting the rows that violate check_ticket_status_valid")).to_be_visible()
     expect(page.locator('[data-check="check_ticket_status_valid"]')).to_be_visible()
     assert JobRun.objects.filter(kind="dbhealth_constraint_check").count() == 1
-    page.screenshot(path="/tmp/dbhealth_violations.png", full_page=True)
-    page.screenshot(path="/tmp/dbh_top2.png")

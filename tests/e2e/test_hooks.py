@@ -47,7 +47,6 @@ def test_dba_browses_filters_and_resets_hook_statistics(page, sign_in, dba, live
     expect(rows.nth(0).get_by_test_id("source-changed")).to_have_count(0)
     rows.nth(0).locator("summary").click()
     expect(rows.nth(0).get_by_test_id("hook-doc")).to_contain_text("Stamp `resolved_at`")
-    page.screenshot(path="/tmp/hooks_registry.png", full_page=True)
 
     # Filter to one model and event
     page.select_option("#id_model", "models_core.Ticket")

@@ -34,7 +34,6 @@ def test_a_support_manager_restores_a_ticket_with_its_comments(
     row.get_by_role("link", name="#1 Printer on fire").click()
     expect(page.get_by_test_id("trash-batch")).to_contain_text("2 Ticket comments")
     expect(page.get_by_test_id("trash-summary")).to_contain_text("opened twice")
-    page.screenshot(path="/tmp/trash_detail.png", full_page=True)
     page.go_back()
     select(page, ticket)
     page.get_by_test_id("restore-selected").click()
@@ -42,7 +41,6 @@ def test_a_support_manager_restores_a_ticket_with_its_comments(
     plan = page.get_by_test_id("restore-plan")
     expect(plan).to_contain_text("2 ticket comments")
     expect(plan).to_contain_text("No conflicts.")
-    page.screenshot(path="/tmp/trash_restore_plan.png", full_page=True)
     page.get_by_test_id("confirm-restore").click()
 
     page.wait_for_url(f"{live_server.url}/dashboard/trash/")
@@ -64,7 +62,6 @@ def test_an_admin_bulk_purges_with_the_typed_confirmation(
 
     sign_in(org_admin)
     open_trash(page, live_server)
-    page.screenshot(path="/tmp/trash_list.png", full_page=True)
     for ticket in tickets:
         select(page, ticket)
     page.get_by_test_id("purge-selected").click()
@@ -78,7 +75,6 @@ def test_an_admin_bulk_purges_with_the_typed_confirmation(
     assert Ticket.all_objects.filter(pk__in=[t.pk for t in tickets]).count() == 2
 
     page.get_by_label("Type PURGE to confirm").fill("PURGE")
-    page.screenshot(path="/tmp/trash_purge_preview.png", full_page=True)
     page.get_by_test_id("confirm-purge").click()
     page.wait_for_url(f"{live_server.url}/dashboard/trash/")
     expect(page.get_by_text("Purged 2 of 2:")).to_be_visible()
@@ -103,5 +99,4 @@ def test_a_restore_conflict_is_a_message_not_an_error_page(page, live_server, si
 
     page.wait_for_url(f"{live_server.url}/dashboard/trash/")
     expect(page.get_by_text("Left in the trash: Knowledge base article")).to_be_visible()
-    page.screenshot(path="/tmp/trash_conflict.png", full_page=True)
     assert KnowledgeBaseArticle.all_objects.get(pk=article.pk).is_deleted

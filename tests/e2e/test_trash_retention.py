@@ -36,7 +36,6 @@ def test_an_admin_changes_ticket_retention_and_new_deletes_use_it(
     page.wait_for_url(f"{live_server.url}/dashboard/trash/retention/")
     expect(page.get_by_text("Retention of Acme Support saved; it applies to new deletes.")).to_be_visible()
     expect(page.get_by_test_id("retention-form").get_by_label("Tickets (days)")).to_have_value("7")
-    page.screenshot(path="/tmp/trash_retention.png", full_page=True)
     organization.refresh_from_db()
     assert organization.settings[RETENTION_KEY] == {"ticket": 7}
 
@@ -78,7 +77,6 @@ def test_a_bad_retention_value_shows_a_form_error_and_stores_nothing(
     )
     expect(form).to_contain_text(expected)
     expect(page.get_by_text("saved; it applies to new deletes")).to_have_count(0)
-    page.screenshot(path="/tmp/trash_retention_error.png", full_page=True)
     assert Organization.objects.get(pk=organization.pk).settings == {RETENTION_KEY: {"ticket": 60}}
 
 

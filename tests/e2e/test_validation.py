@@ -34,13 +34,11 @@ def test_admin_runs_a_scan_and_drills_into_a_failing_ticket(
     # The poller sees the job finish and the page reloads with the report.
     expect(page.get_by_test_id("total-violations")).to_have_text("1")
     expect(page.locator("#validation-by-rule .main-svg").first).to_be_attached()
-    page.screenshot(path="/tmp/validation-overview.png", full_page=True)
 
     page.locator('[data-rule="models_core.ticket.subject_required"]').get_by_role("link").click()
     row = page.locator(f'[data-object-id="{broken.pk}"]')
     expect(row).to_be_visible()
     expect(page.get_by_test_id("failing-records").locator("tbody tr")).to_have_count(1)
-    page.screenshot(path="/tmp/validation-rule.png", full_page=True)
 
     # Accept the violation with a reason; it shows as waived.
     row.get_by_text("Accept…").click()
