@@ -231,7 +231,6 @@ SLA_TARGETS = {
 }
 STATUS_WEIGHTS = {"new": 10, "open": 20, "pending": 10, "resolved": 32, "closed": 22, "cancelled": 6}
 PRIORITY_WEIGHTS = {"low": 30, "medium": 40, "high": 20, "urgent": 10}
-OPEN_STATUSES = {"new", "open", "pending"}
 # A 1x1 transparent PNG: attachments are real files, just tiny.
 TINY_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

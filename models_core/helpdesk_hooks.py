@@ -16,8 +16,8 @@ from django.utils.text import slugify
 
 from .hooks import HookType, model_hook
 from .models import KnowledgeBaseArticle, SLAPolicy, Ticket, TicketComment, User
+from .schema import TICKET_OPEN_STATUSES
 
-OPEN_STATUSES = frozenset({Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING})
 RESOLVED_STATUSES = frozenset({Ticket.Status.RESOLVED, Ticket.Status.CLOSED})
 
 
@@ -81,7 +81,7 @@ def ticket_flag_sla_breach(ticket: Ticket, **context: Any) -> list[str] | None:
     if ticket.sla_breach:
         return None
     now = timezone.now()
-    is_open = ticket.status in OPEN_STATUSES
+    is_open = ticket.status in TICKET_OPEN_STATUSES
     responded = ticket.first_responded_at or (now if is_open else None)
     resolved = now if is_open else ticket.resolved_at
     late_response = bool(ticket.first_response_due and responded and responded > ticket.first_response_due)

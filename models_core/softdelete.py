@@ -36,7 +36,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, connections, models, router, transaction
+from django.db import IntegrityError, models, router, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import Col
 from django.db.models.fields.json import KT
@@ -49,6 +49,7 @@ from django.utils.text import capfirst
 from .hooks import HookAwareQuerySet, HookType, ModelHooksMixin, bypass_note, fire
 from .hooks import registry as hook_registry
 from .live import exclude_live, filter_live
+from .locks import advisory_xact_lock
 from .retention import retention_expression
 from .schema import TRASH_ROOT
 from .signals import constraint_validation_failed
@@ -671,9 +672,7 @@ def soft_delete_roots(
 
 def _lock_batch(batch_id: uuid.UUID, using: str) -> None:
     """Serialize restores of one batch: the second waits, then finds nothing left in the trash."""
-    key = int.from_bytes(batch_id.bytes[:8], "big", signed=True)
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    advisory_xact_lock("restore", str(batch_id), using=using)
 
 
 def _batch_has_other_roots(instance: SoftDeleteModel) -> bool:

@@ -8,7 +8,6 @@ and of other organizations refused. `import_confirm` writes: the whole file in o
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +15,14 @@ import tablib
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from import_export.formats.base_formats import Format
 from import_export.results import Result
 
 from dashboard.dataio.tmp_storage import UPLOAD_FOLDER, upload_storage
+from models_core.locks import advisory_xact_lock
 
 if TYPE_CHECKING:
     from .resources import ScopedModelResource
@@ -158,12 +158,7 @@ def import_confirm_lock(name: str) -> bool:
     Two confirms of the same upload (a double click, two tabs) must not both import it: the first holds this
     lock until its transaction ends, by which time the upload is gone.
     """
-    key = int.from_bytes(
-        hashlib.blake2b(f"dataio:{name}".encode(), digest_size=8).digest(), "big", signed=True
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
-        return bool(cursor.fetchone()[0])
+    return advisory_xact_lock("dataio", name, wait=False)
 
 
 def import_uploads_prune(older_than_hours: int | None = None) -> int:

@@ -82,6 +82,9 @@ def _db_now() -> Any:
         cursor.execute("SELECT now()")
         return cursor.fetchone()[0]
 
+# What long services accept to report their progress: progress(done, total), e.g. a job's job_run_progress.
+Progress = Callable[[int, int], Any]
+
 
 def job_run_start(kind: str, user: Any, task: Any, **task_kwargs: Any) -> JobRun:
     """Record a JobRun and queue `task(job_run_id=..., **task_kwargs)` for a worker.

@@ -10,19 +10,19 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.admin.models import CHANGE, DELETION, LogEntry
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.admin.models import CHANGE, DELETION
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, router, transaction
 from django.http import Http404
 from django.utils import timezone
 
 from dashboard import ceilings
-from dashboard.jobs.services import job_run_start
+from dashboard.adminlog import admin_log_write
+from dashboard.jobs.services import Progress, job_run_start
 from dashboard.scoping import is_in_scope
 from dashboard.trash import selectors as trash_selectors
 from dashboard.trash.models import PurgeRecord
@@ -35,6 +35,7 @@ from dashboard.trash.selectors import (
     trash_restore_size,
 )
 from dashboard.trash.selectors import trash_record_label as _label
+from models_core.keyset import keyset_chunks
 from models_core.models import Organization
 from models_core.purge import PurgeStrategy, purge_roots
 from models_core.retention import MAX_RETENTION_DAYS, RETENTION_KEY, retention_settings_validate
@@ -46,8 +47,6 @@ from models_core.softdelete import (
     restore_subtree,
 )
 from models_core.tenancy import organization_of
-
-Progress = Callable[[int, int], Any]
 
 
 @dataclass
@@ -79,23 +78,6 @@ def _count_text(counts: dict[str, int]) -> str:
     return ", ".join(parts) or "nothing"
 
 
-def _log(user: Any, objs: Iterable[models.Model], flag: int, message: Callable[[models.Model], str]) -> None:
-    if user is None or getattr(user, "pk", None) is None:
-        return
-    entries = [
-        LogEntry(
-            user_id=user.pk,
-            content_type_id=ContentType.objects.get_for_model(obj, for_concrete_model=False).pk,
-            object_id=str(obj.pk),
-            object_repr=(_label(obj) if flag == DELETION else str(obj))[:200],
-            action_flag=flag,
-            change_message=message(obj),
-        )
-        for obj in objs
-    ]
-    LogEntry.objects.bulk_create(entries)
-
-
 # Soft delete (the admin's delete)
 # ----------------------------------------------------------------------------------------------------
 
@@ -123,11 +105,11 @@ def trash_soft_delete(user: Any, queryset: models.QuerySet, reason: str) -> Batc
         result = model._base_manager.filter(pk__in=[r.pk for r in roots]).soft_delete(
             user=user, reason=reason
         )
-        _log(
+        admin_log_write(
             user,
             roots,
-            CHANGE,
-            lambda obj: f"Moved to the trash (batch {result.batch_id}): {reason}",
+            flag=CHANGE,
+            message=lambda obj: f"Moved to the trash (batch {result.batch_id}): {reason}",
         )
     return result
 
@@ -167,7 +149,12 @@ def trash_restore(
             with transaction.atomic():
                 roots = _batch_roots(batch_id)
                 result = batch_restore(batch_id, user=user)
-                _log(user, roots, CHANGE, lambda obj, b=batch_id: f"Restored from the trash (batch {b})")
+                admin_log_write(
+                    user,
+                    roots,
+                    flag=CHANGE,
+                    message=lambda obj, b=batch_id: f"Restored from the trash (batch {b})",
+                )
             outcomes.append(
                 Outcome(
                     f"Batch {batch_id}",
@@ -186,11 +173,11 @@ def trash_restore(
         try:
             with transaction.atomic():
                 result = restore_subtree(obj, user=user)
-                _log(
+                admin_log_write(
                     user,
                     [obj],
-                    CHANGE,
-                    lambda o, r=result: (
+                    flag=CHANGE,
+                    message=lambda o, r=result: (
                         f"Restored from the trash (batch {r.batch_id}): {_count_text(r.counts)}"
                     ),
                 )
@@ -238,7 +225,13 @@ def trash_batch_purge(
         # Read before the delete: the organization may go with it.
         organization = organization_of(row)
         # Logged before the delete, while the row (and what its label reads) is still there.
-        _log(user, [row], DELETION, lambda obj, b=row.deletion_batch: f"Purged from the trash (batch {b})")
+        admin_log_write(
+            user,
+            [row],
+            flag=DELETION,
+            message=lambda obj, b=row.deletion_batch: f"Purged from the trash (batch {b})",
+            object_repr=_label,
+        )
         records.append(
             PurgeRecord(
                 model_label=type(row)._meta.label,
@@ -441,17 +434,8 @@ def trash_purge_expired(
     done = 0
     purged: dict[str, int] = defaultdict(int)
     for model in due:
-        last_pk: Any = None
-        while True:
-            rows = model._base_manager.filter(deleted_at__isnull=False, auto_delete_at__lte=now).order_by(
-                "pk"
-            )
-            if last_pk is not None:
-                rows = rows.filter(pk__gt=last_pk)
-            chunk = list(rows[:chunk_size])
-            if not chunk:
-                break
-            last_pk = chunk[-1].pk
+        due_rows = model._base_manager.filter(deleted_at__isnull=False, auto_delete_at__lte=now)
+        for chunk in keyset_chunks(due_rows, chunk_size):
             groups: dict[Any, list[SoftDeleteModel]] = defaultdict(list)
             for row in chunk:
                 groups[row.deletion_batch or ("single", row.pk)].append(row)
@@ -504,5 +488,10 @@ def retention_policy_update(
         org.settings = new_settings
         org.save(update_fields=["settings", "updated_at"])
         if before != overrides:
-            _log(user, [org], CHANGE, lambda obj: f"Retention changed: {before or {}} → {overrides}")
+            admin_log_write(
+                user,
+                [org],
+                flag=CHANGE,
+                message=lambda obj: f"Retention changed: {before or {}} → {overrides}",
+            )
     return org

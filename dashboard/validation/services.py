@@ -15,18 +15,19 @@ import contextlib
 import datetime
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from django.conf import settings
-from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.models import CHANGE
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
+from dashboard.adminlog import admin_log_write
+from dashboard.jobs.services import Progress
 from dashboard.validation.models import (
     SAMPLE_SIZE,
     ScanOrganizationCount,
@@ -36,6 +37,8 @@ from dashboard.validation.models import (
     Waiver,
 )
 from dashboard.validation.selectors import live_rows, waived_exists
+from models_core.keyset import keyset_chunks
+from models_core.locks import advisory_xact_lock
 from models_core.tenancy import organization_path
 from models_core.validation import validator
 from models_core.validation.rules import ValidationRule
@@ -44,11 +47,8 @@ logger = logging.getLogger(__name__)
 
 STREAM_CHUNK_SIZE = 2000
 MAX_WAIVER_DAYS = 366
-_SCAN_LOCK_KEY = 0x56414C49  # pg advisory lock: one scan is started at a time
 # Most scans one prune removes: their ids are passed as query parameters (the rest go on the next run).
 PRUNE_MAX_SCANS = 5000
-
-Progress = Callable[[int, int], Any]
 
 
 class ScanRefused(Exception):
@@ -86,11 +86,9 @@ def _scan_run_lock(scan_id: int) -> Iterator[bool]:
 def validation_scan_create(user: Any) -> ValidationScan:
     """A new queued scan; ScanRefused while another one is queued or running (double submits included)."""
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            # Two clicks (or two web processes) must not both pass the check below.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCAN_LOCK_KEY])
-        in_progress = _scans_in_progress()
-        running = in_progress.first()
+        # Two clicks (or two web processes) must not both pass the check below.
+        advisory_xact_lock("validation", "scan_start")
+        running = _scans_in_progress().first()
         if running is not None:
             raise ScanRefused(f"Scan #{running.pk} is already {running.get_status_display().lower()}.")
         # Scans whose worker or command died say so, rather than "Running" for ever.
@@ -327,18 +325,11 @@ def _violations_upsert_stream(
     if org:
         base = base.annotate(row_org_id=F(org))
     checked = 0
-    last_pk = None
-    while True:
-        chunk_qs = base.order_by("pk")
-        if last_pk is not None:
-            chunk_qs = chunk_qs.filter(pk__gt=last_pk)
-        chunk = list(chunk_qs[:STREAM_CHUNK_SIZE])
-        if not chunk:
-            return checked
+    for chunk in keyset_chunks(base, STREAM_CHUNK_SIZE):
         failing = [(row.pk, getattr(row, "row_org_id", None)) for row in chunk if not rule.check(row)]
         _violations_upsert_ids(scan, model, rule, failing, previous)
         checked += len(chunk)
-        last_pk = chunk[-1].pk
+    return checked
 
 
 def _counts_by_organization(
@@ -435,7 +426,14 @@ def waiver_accept(
                 "created_by": user,
             },
         )
-        _log(user, instance, f"Accepted violation of rule {rule.name} until {expires_at:%Y-%m-%d}: {reason}")
+        admin_log_write(
+            user,
+            [instance],
+            flag=CHANGE,
+            message=lambda obj: (
+                f"Accepted violation of rule {rule.name} until {expires_at:%Y-%m-%d}: {reason}"
+            ),
+        )
     return waiver
 
 
@@ -448,100 +446,9 @@ def waiver_revoke(*, user: Any, waiver: Waiver) -> None:
         instance = model._base_manager.filter(pk=waiver.object_id).first()
         waiver.delete()
         if instance is not None:
-            _log(user, instance, f"Revoked the waiver of rule {waiver.rule_name}")
-
-
-def _log(user: Any, instance: models.Model, message: str) -> None:
-    LogEntry.objects.log_actions(
-        user_id=user.pk,
-        queryset=[instance],
-        action_flag=CHANGE,
-        change_message=message,
-        single_object=True,
-    )
-
-
-# Pruning
-# ----------------------------------------------------------------------------------------------------
-
-
-def _scans_to_keep() -> models.QuerySet[ValidationScan]:
-    """Scans that must outlive the retention, whatever their age.
-
-    - each rule's latest non-errored run, in any scan: the next scan measures new/resolved against it
-      (_previous_scan_id), so its violations (last_seen_scan) must stay;
-    - each rule's latest non-errored run in a succeeded scan: the rule page lists its rows (_latest_run_of);
-    - the latest succeeded scan: the overview shows it;
-    - scans still queued or running.
-    Removed rules keep their last run too (one scan each, at most), which is what "latest" means for them.
-    """
-    runs = ScanResult.objects.filter(errored=False).values("model_label", "rule_name").order_by()
-    latest_run = runs.annotate(latest=Max("scan_id")).values("latest")
-    latest_succeeded_run = (
-        runs.filter(scan__status=ValidationScan.Status.SUCCEEDED)
-        .annotate(latest=Max("scan_id"))
-        .values("latest")
-    )
-    succeeded = ValidationScan.objects.filter(status=ValidationScan.Status.SUCCEEDED)
-    latest_report = succeeded.order_by("-id").values("pk")[:1]
-    return ValidationScan.objects.filter(
-        Q(pk__in=Subquery(latest_run))
-        | Q(pk__in=Subquery(latest_succeeded_run))
-        | Q(pk__in=Subquery(latest_report))
-        | Q(pk__in=_scans_in_progress().values("pk"))
-    )
-
-
-def validation_history_prune(older_than_days: int | None = None) -> dict[str, int]:
-    """Delete scans created more than `older_than_days` ago (CUSTODIAN_VALIDATION_HISTORY_DAYS) and their
-    results, the resolved violations last seen in them, and waivers expired before the window; set-based.
-
-    Current violations stay. A kept violation first seen in a pruned scan (the FK cascades: deleting the scan
-    would delete the violation) has its first sighting moved to the rule's earliest kept run after it, where
-    it was failing too (a violation's sightings are unbroken over the rule's runs). Nothing counted from it
-    changes: "new" in a scan means first seen in that very scan, and stored counts are not recomputed.
-    """
-    days = older_than_days if older_than_days is not None else settings.CUSTODIAN_VALIDATION_HISTORY_DAYS
-    cutoff = timezone.now() - datetime.timedelta(days=days)
-    db = ValidationScan.objects.db
-    with transaction.atomic():
-        # The ids are read once, so every DELETE below works on the same scans even if a scan finishes
-        # meanwhile (which would change what "latest" means between statements).
-        scan_ids = list(
-            ValidationScan.objects.filter(created_at__lt=cutoff)
-            .exclude(pk__in=_scans_to_keep().values("pk"))
-            .order_by("pk")
-            .values_list("pk", flat=True)[:PRUNE_MAX_SCANS]
-        )
-        violations = moved = counts = results = scans = 0
-        if scan_ids:  # (an empty IN () is no query at all, and _raw_delete then returns None)
-            violations = Violation.objects.filter(last_seen_scan_id__in=scan_ids)._raw_delete(db)
-            earliest_kept_run = (
-                ScanResult.objects.filter(
-                    model_label=OuterRef("model_label"),
-                    rule_name=OuterRef("rule_name"),
-                    errored=False,
-                    scan_id__gt=OuterRef("first_seen_scan_id"),
-                )
-                .exclude(scan_id__in=scan_ids)
-                .order_by("scan_id")
-                .values("scan_id")[:1]
+            admin_log_write(
+                user,
+                [instance],
+                flag=CHANGE,
+                message=lambda obj: f"Revoked the waiver of rule {waiver.rule_name}",
             )
-            moved = Violation.objects.filter(first_seen_scan_id__in=scan_ids).update(
-                # last_seen_scan is kept (the violations last seen in a pruned scan are gone): never empty.
-                first_seen_scan_id=Coalesce(Subquery(earliest_kept_run), F("last_seen_scan_id"))
-            )
-            # Children first, each one DELETE ... WHERE ... IN (...), so the collector fetches nothing.
-            counts = ScanOrganizationCount.objects.filter(result__scan_id__in=scan_ids)._raw_delete(db)
-            results = ScanResult.objects.filter(scan_id__in=scan_ids)._raw_delete(db)
-            scans = ValidationScan.objects.filter(pk__in=scan_ids)._raw_delete(db)
-        # A waiver in force is never touched; an expired one is history like the scans.
-        waivers = Waiver.objects.filter(expires_at__lt=cutoff)._raw_delete(db)
-    return {
-        "scans": scans,
-        "results": results,
-        "organization_counts": counts,
-        "violations": violations,
-        "first_seen_moved": moved,
-        "waivers": waivers,
-    }

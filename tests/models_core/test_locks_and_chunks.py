@@ -1,0 +1,39 @@
+"""The one advisory-lock helper and the one keyset loop of the model layer."""
+
+import pytest
+from django.db import connection, transaction
+
+from models_core.keyset import keyset_chunks
+from models_core.locks import advisory_lock_key, advisory_xact_lock
+from models_core.models import Ticket
+from tests.factories import TicketFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_lock_held_by_another_transaction_is_not_taken_without_waiting():
+    other = connection.get_new_connection(connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [advisory_lock_key("test", "held")])
+        with transaction.atomic():
+            assert advisory_xact_lock("test", "held", wait=False) is False
+            assert advisory_xact_lock("test", "free", wait=False) is True
+    finally:
+        other.close()
+
+
+def test_lock_keys_differ_by_namespace_and_fit_a_bigint():
+    keys = {advisory_lock_key(ns, name) for ns in ("restore", "dataio") for name in ("a", "b")}
+    assert len(keys) == 4
+    assert all(-(2**63) <= key < 2**63 for key in keys)
+
+
+def test_keyset_chunks_read_every_row_once_even_when_rows_go_meanwhile():
+    tickets = TicketFactory.create_batch(7)
+    seen = []
+    for chunk in keyset_chunks(Ticket.objects.filter(pk__in=[t.pk for t in tickets]), 3):
+        assert len(chunk) <= 3
+        seen.extend(row.pk for row in chunk)
+        Ticket.all_objects.filter(pk=chunk[0].pk).delete()  # the caller changes rows between chunks
+    assert seen == sorted(t.pk for t in tickets)
