@@ -3,7 +3,8 @@
 Each capability builds its own report (a tablib dataset read through its own selectors, scoping and filters
 included) and hands it here; this module picks the format from the query string, writes the file
 (dashboard.formats: CSV, XLSX with formula-like cells kept as text, JSON), names it and answers. Lists too
-long for memory stream as CSV through `export_csv_stream`.
+long for memory stream as CSV through `export_csv_stream`. A refused download (bad format, bad filters) is
+dashboard.pages.page_refuse, like any refused request.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import tablib
-from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 from import_export.formats.base_formats import Format
@@ -94,9 +93,3 @@ def export_csv_stream(
     response = StreamingHttpResponse(lines(), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{export_filename(filename_stem, "csv")}"'
     return response
-
-
-def export_refused(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
-    """A refused download (bad format, bad filters): a clear message in the console's layout, a 4xx."""
-    context = {**admin.site.each_context(request), "title": "Export", "message": message}
-    return render(request, "dashboard/export_refused.html", context, status=status)

@@ -12,6 +12,7 @@ class DbHealthConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from dashboard import permissions
         from dashboard.dbhealth import recorder
         from dashboard.dbhealth.services import declared_definitions_after_migrate
         from dashboard.navigation import NavigationEntry, registry
@@ -26,7 +27,7 @@ class DbHealthConfig(AppConfig):
                 title="Index usage",
                 icon="monitor_heart",
                 url_name="dashboard:dbhealth:index_usage",
-                permission="dashboard.view_dbhealth",
+                permission=permissions.VIEW_DBHEALTH,
                 description="Index scans, sizes and drift from the Django declarations; unused, duplicate, "
                 "invalid and bloated indexes",
                 order=40,
@@ -39,7 +40,7 @@ class DbHealthConfig(AppConfig):
                 title="Constraint violations",
                 icon="gpp_maybe",
                 url_name="dashboard:dbhealth:violations",
-                permission="dashboard.view_dbhealth",
+                permission=permissions.VIEW_DBHEALTH,
                 description="Integrity errors and validation-caught violations per constraint, over time",
                 order=41,
                 platform_only=True,
@@ -51,7 +52,7 @@ class DbHealthConfig(AppConfig):
                 title="Index advisor",
                 icon="lightbulb",
                 url_name="dashboard:dbhealth:advisor",
-                permission="dashboard.view_dbhealth",
+                permission=permissions.VIEW_DBHEALTH,
                 description="Indexes the workload needs, proven with hypothetical indexes, with the "
                 "migration to write",
                 order=42,

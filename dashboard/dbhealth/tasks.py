@@ -10,9 +10,10 @@ from dashboard.dbhealth.services import constraint_check_run, dbhealth_prune, db
 from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_tracked
+from dashboard.permissions import VIEW_DBHEALTH
 
 # DB health is platform-wide: its runs have no organization, so only platform staff with the right share them.
-job_kind_register(CONSTRAINT_CHECK_KIND, permission="dashboard.view_dbhealth")
+job_kind_register(CONSTRAINT_CHECK_KIND, permission=VIEW_DBHEALTH)
 
 
 @app.periodic(cron="7 * * * *")  # hourly, off the hour

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,10 +30,11 @@ from dashboard.dbhealth.forms import (
     WindowForm,
 )
 from dashboard.dbhealth.models import SnapshotRun
-from dashboard.exports import FORMATS_TEXT, export_format_get, export_refused, report_response
+from dashboard.exports import FORMATS_TEXT, export_format_get, report_response
+from dashboard.pages import page_context, page_refuse
+from dashboard.permissions import VIEW_DBHEALTH
 from dashboard.scoping import staff_permission_required
 
-PERMISSION = "dashboard.view_dbhealth"
 # A second "take snapshot" within this many seconds is a double submit.
 SNAPSHOT_MIN_INTERVAL = timedelta(seconds=30)
 
@@ -41,9 +42,10 @@ SNAPSHOT_MIN_INTERVAL = timedelta(seconds=30)
 def dbhealth_refuse(
     request: HttpRequest, message: str, status: int = 400, title: str = "DB health"
 ) -> HttpResponse:
-    """A DB health page's refusal (bad input, double submit), in the pages' own layout."""
-    context = {**admin.site.each_context(request), "title": title, "message": message}
-    return render(request, "dbhealth/refused.html", context, status=status)
+    """A DB health page's refusal (bad input, double submit), with a way back to the index usage page."""
+    return page_refuse(
+        request, message, status=status, title=title, back=reverse("dashboard:dbhealth:index_usage")
+    )
 
 
 def _window_days(request: HttpRequest) -> int | None:
@@ -91,7 +93,7 @@ def _index_link(schema: str, table: str, name: str, days: int) -> str:
 
 
 @require_GET
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def index_usage_view(request: HttpRequest) -> HttpResponse:
     days = _window_days(request)
     if days is None:
@@ -111,7 +113,7 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
     today = timezone.now().date()
     since = f"{window.effective_start:%Y-%m-%d %H:%M} UTC" if window.effective_start else "the last reset"
     context = {
-        **admin.site.each_context(request),
+        **page_context(request),
         **tabs_context(request, "index_usage", days),
         **listings.findings_context(request, listing.cleaned_data, findings, by_key, links),
         **listings.indexes_context(request, listing.cleaned_data, indexes, links),
@@ -139,7 +141,7 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def index_detail_view(request: HttpRequest) -> HttpResponse:
     """One index: what it is, where it comes from, its findings and its own history in the window."""
     days = _window_days(request)
@@ -163,7 +165,7 @@ def index_detail_view(request: HttpRequest) -> HttpResponse:
     start = (window.baseline.taken_at if window.baseline else window.start).date()
     scans_fig, size_fig = charts.index_history_figures(history, start, timezone.now().date())
     context = {
-        **admin.site.each_context(request),
+        **page_context(request),
         **tabs_context(request, "index_usage", days),
         "title": f"Index {name}",
         "index": index,
@@ -181,7 +183,7 @@ def index_detail_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def snapshot_take_view(request: HttpRequest) -> HttpResponse:
     latest = selectors.snapshot_latest()
     if latest is not None and timezone.now() - latest.taken_at < SNAPSHOT_MIN_INTERVAL:
@@ -197,7 +199,7 @@ def snapshot_take_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def violations_view(request: HttpRequest) -> HttpResponse:
     days = _window_days(request)
     if days is None:
@@ -207,7 +209,7 @@ def violations_view(request: HttpRequest) -> HttpResponse:
     daily = selectors.violations_per_constraint_daily(user, since)
     today = timezone.now().date()
     context = {
-        **admin.site.each_context(request),
+        **page_context(request),
         **tabs_context(request, "violations", days),
         "title": "DB health: constraint violations",
         "since": since,
@@ -231,7 +233,7 @@ def violations_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def constraint_check_view(request: HttpRequest) -> HttpResponse:
     form = ConstraintCheckForm(request.POST)
     if not form.is_valid():
@@ -248,12 +250,12 @@ def constraint_check_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def index_findings_export_view(request: HttpRequest) -> HttpResponse:
     file_format = export_format_get(request.GET.get("format", ""))
     if file_format is None:
-        return export_refused(request, f"Choose an export format: {FORMATS_TEXT}.")
+        return _refuse(request, f"Choose an export format: {FORMATS_TEXT}.")
     form = WindowForm(request.GET)
     if not form.is_valid():
-        return export_refused(request, "The window must be 7, 30 or 90 days.")
+        return _refuse(request, "The window must be 7, 30 or 90 days.")
     return report_response(reports.index_findings_report(form.cleaned_data["days"]), file_format)

@@ -12,6 +12,7 @@ class HooksConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import request_finished
 
+        from dashboard import permissions
         from dashboard.hooks.services import hook_stats_write
         from dashboard.navigation import NavigationEntry, registry
         from models_core.hooks import flush_if_due
@@ -27,7 +28,7 @@ class HooksConfig(AppConfig):
                 title="Hooks",
                 icon="webhook",
                 url_name="dashboard:hooks:registry",
-                permission="dashboard.view_hook_registry",
+                permission=permissions.VIEW_HOOK_REGISTRY,
                 description="Model hooks in run order, where they come from, how often they run and fail.",
                 order=30,
             )

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlencode
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -16,6 +16,8 @@ from dashboard.hooks.selectors import (
     hook_stats_orphans,
 )
 from dashboard.hooks.services import HookStatNotFound, hook_stats_reset
+from dashboard.pages import page_context
+from dashboard.permissions import RESET_HOOK_STATS, VIEW_HOOK_REGISTRY
 from dashboard.scoping import is_platform_staff, staff_permission_required
 from models_core.hooks import FLUSH_EVERY_SECONDS
 
@@ -31,14 +33,14 @@ def _render_registry(request: HttpRequest, form: HookFilterForm, status: int = 2
     shown = status < 400 or status == 404
     groups = hook_registry_groups(model_label, hook_type) if shown else []
     context = {
-        **admin.site.each_context(request),
+        **page_context(request),
         "title": "Hook registry",
         "form": form,
         "groups": groups,
         "summary": hook_registry_summary(groups),
         "bypasses": hook_bypass_list(model_label) if shown else [],
         "orphans": hook_stats_orphans(model_label) if shown and not hook_type else [],
-        "can_reset": request.user.has_perm("dashboard.reset_hook_stats") and is_platform_staff(request.user),
+        "can_reset": request.user.has_perm(RESET_HOOK_STATS) and is_platform_staff(request.user),
         "filtered": bool(model_label or hook_type),
         "filter_model": model_label or "",
         "filter_event": hook_type or "",
@@ -48,14 +50,14 @@ def _render_registry(request: HttpRequest, form: HookFilterForm, status: int = 2
 
 
 @require_GET
-@staff_permission_required("dashboard.view_hook_registry")
+@staff_permission_required(VIEW_HOOK_REGISTRY)
 def hook_registry_view(request: HttpRequest) -> HttpResponse:
     return _render_registry(request, HookFilterForm(request.GET or None))
 
 
 @require_POST
-@staff_permission_required("dashboard.view_hook_registry")
-@staff_permission_required("dashboard.reset_hook_stats", platform_only=True)
+@staff_permission_required(VIEW_HOOK_REGISTRY)
+@staff_permission_required(RESET_HOOK_STATS, platform_only=True)
 def hook_stats_reset_view(request: HttpRequest) -> HttpResponse:
     form = HookStatsResetForm(request.POST)
     if not form.is_valid():

@@ -10,6 +10,7 @@ class TrashConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from dashboard import permissions
         from dashboard.navigation import NavigationEntry, registry
 
         registry.register(
@@ -18,7 +19,7 @@ class TrashConfig(AppConfig):
                 title="Trash",
                 icon="delete",
                 url_name="dashboard:trash:list",
-                permission="dashboard.view_trash",
+                permission=permissions.VIEW_TRASH,
                 # Purge records and retention are tabs of the trash pages.
                 description="Deleted records: who, when, why. Restore or purge them; purge log; retention.",
                 order=10,

@@ -13,9 +13,10 @@ from procrastinate.contrib.django import app
 
 from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.services import job_progress, job_run_tracked
+from dashboard.permissions import PURGE_TRASH, RESTORE_TRASH
 
-job_kind_register("trash_restore", permission="dashboard.restore_trash")
-job_kind_register("trash_purge", permission="dashboard.purge_trash")
+job_kind_register("trash_restore", permission=RESTORE_TRASH)
+job_kind_register("trash_purge", permission=PURGE_TRASH)
 
 
 def _user(user_id: int) -> Any:
@@ -31,7 +32,7 @@ def trash_restore_task(
     from dashboard.trash.services import trash_restore_named
 
     user = _user(user_id)
-    if not user.has_perm("dashboard.restore_trash"):
+    if not user.has_perm(RESTORE_TRASH):
         raise PermissionError("The user may no longer restore from the trash.")
     outcomes = trash_restore_named(user, items, parent_batches, progress=job_progress(job_run_id))
     return {"outcomes": [o.as_dict() for o in outcomes]}
@@ -45,7 +46,7 @@ def trash_purge_task(
     from dashboard.trash.services import trash_purge_named
 
     user = _user(user_id)
-    if not user.has_perm("dashboard.purge_trash"):
+    if not user.has_perm(PURGE_TRASH):
         raise PermissionError("The user may no longer purge the trash.")
     outcomes = trash_purge_named(user, items, reason, progress=job_progress(job_run_id))
     return {"outcomes": [o.as_dict() for o in outcomes]}

@@ -7,10 +7,10 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,22 +19,16 @@ from dashboard.exports import (
     FORMATS_TEXT,
     export_csv_stream,
     export_format_get,
-    export_refused,
     report_response,
 )
 from dashboard.jobs.selectors import job_run_get_for_user
+from dashboard.pages import page_refuse, page_render
+from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, VIEW_TRASH
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
 from dashboard.trash import reports, selectors, services, tasks
 from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
 from models_core.models import Organization
 from models_core.retention import RETENTION_KEY
-
-VIEW, RESTORE, PURGE, RETENTION = (
-    "dashboard.view_trash",
-    "dashboard.restore_trash",
-    "dashboard.purge_trash",
-    "dashboard.manage_retention",
-)
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -43,19 +37,13 @@ def _render(request: HttpRequest, template: str, context: dict, status: int = 20
         (reverse("dashboard:trash:list"), "Trash", "list"),
         (reverse("dashboard:trash:purge_records"), "Purge records", "purge_records"),
     ]
-    if user.has_perm(RETENTION):
+    if user.has_perm(MANAGE_RETENTION):
         tabs.append((reverse("dashboard:trash:retention"), "Retention", "retention"))
-    base = {**admin.site.each_context(request), "checkbox_class": CHECKBOX, "trash_tabs": tabs}
-    return render(request, template, {**base, **context}, status=status)
+    return page_render(request, template, {"checkbox_class": CHECKBOX, "trash_tabs": tabs, **context}, status)
 
 
 def _bad_request(request: HttpRequest, message: str, back: str | None = None) -> HttpResponse:
-    return _render(
-        request,
-        "trash/error.html",
-        {"title": "Cannot do that", "message": message, "back": back or reverse("dashboard:trash:list")},
-        status=400,
-    )
+    return page_refuse(request, message, title="Cannot do that", back=back or reverse("dashboard:trash:list"))
 
 
 def _summarize(request: HttpRequest, outcomes: list[services.Outcome], verb: str) -> None:
@@ -81,7 +69,7 @@ def _job_context(request: HttpRequest) -> dict:
 
 
 @require_GET
-@staff_permission_required(VIEW)
+@staff_permission_required(VIEW_TRASH)
 def trash_list_view(request: HttpRequest) -> HttpResponse:
     form = TrashFilterForm(request.GET or None, user=request.user)
     if request.GET and not form.is_valid():
@@ -115,8 +103,8 @@ def trash_list_view(request: HttpRequest) -> HttpResponse:
             "next_url": next_url,
             "first_url": f"?{query.urlencode()}" if not page.first_page else None,
             "is_platform": is_platform_staff(request.user),
-            "can_restore": request.user.has_perm(RESTORE),
-            "can_purge": request.user.has_perm(PURGE),
+            "can_restore": request.user.has_perm(RESTORE_TRASH),
+            "can_purge": request.user.has_perm(PURGE_TRASH),
             **_job_context(request),
         },
     )
@@ -129,7 +117,7 @@ def _choices_response(request: HttpRequest, choices: list[tuple[int, str]]) -> J
 
 
 @require_GET
-@staff_permission_required(VIEW)
+@staff_permission_required(VIEW_TRASH)
 def trash_organization_choices_view(request: HttpRequest) -> JsonResponse:
     """The organization filter's suggestions (platform staff; others get none, and no names)."""
     term = request.GET.get("term", "")[:100]
@@ -137,7 +125,7 @@ def trash_organization_choices_view(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-@staff_permission_required(VIEW)
+@staff_permission_required(VIEW_TRASH)
 def trash_deleter_choices_view(request: HttpRequest) -> JsonResponse:
     """The "deleted by" filter's suggestions: staff of the viewer's organization (every one for platform)."""
     term = request.GET.get("term", "")[:100]
@@ -145,7 +133,7 @@ def trash_deleter_choices_view(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-@staff_permission_required(VIEW)
+@staff_permission_required(VIEW_TRASH)
 def trash_detail_view(request: HttpRequest, key: str, pk: str) -> HttpResponse:
     obj = selectors.trash_item_get(request.user, key, pk)
     row = selectors.TrashRow(obj=obj, organization=selectors.organization_of(obj))
@@ -161,8 +149,8 @@ def trash_detail_view(request: HttpRequest, key: str, pk: str) -> HttpResponse:
             "groups": groups,
             "rows_shown": selectors.BATCH_ROWS_SHOWN,
             "history": selectors.trash_item_history(obj),
-            "can_restore": request.user.has_perm(RESTORE),
-            "can_purge": request.user.has_perm(PURGE),
+            "can_restore": request.user.has_perm(RESTORE_TRASH),
+            "can_purge": request.user.has_perm(PURGE_TRASH),
         },
     )
 
@@ -179,7 +167,7 @@ def _parent_batches(data: Any) -> list[uuid.UUID]:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_permission_required(RESTORE)
+@staff_permission_required(RESTORE_TRASH)
 def trash_restore_view(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     try:
@@ -212,7 +200,7 @@ def trash_restore_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_permission_required(PURGE)
+@staff_permission_required(PURGE_TRASH)
 def trash_purge_view(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     try:
@@ -252,7 +240,7 @@ ORGANIZATION_MATCHES = 20
 
 
 @require_GET
-@staff_permission_required(VIEW)
+@staff_permission_required(VIEW_TRASH)
 def purge_records_view(request: HttpRequest) -> HttpResponse:
     records = selectors.purge_records_visible_to(request.user)
     model = request.GET.get("model", "")
@@ -297,7 +285,7 @@ def _labels() -> list:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_permission_required(RETENTION)
+@staff_permission_required(MANAGE_RETENTION)
 def retention_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     organization = None
@@ -349,18 +337,18 @@ def retention_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_permission_required(VIEW)
+@staff_permission_required(VIEW_TRASH)
 def trash_export_view(request: HttpRequest) -> HttpResponse:
     """The trash list as a file, with the list's filters from the query string."""
     file_format = export_format_get(request.GET.get("format", ""))
     if file_format is None:
-        return export_refused(request, f"Choose an export format: {FORMATS_TEXT}.")
+        return _bad_request(request, f"Choose an export format: {FORMATS_TEXT}.")
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("after", None)
     form = TrashFilterForm(query or None, user=request.user)
     if form.is_bound and not form.is_valid():
         errors = "; ".join(" ".join(field_errors) for field_errors in form.errors.values())
-        return export_refused(request, f"Invalid filter: {errors}")
+        return _bad_request(request, f"Invalid filter: {errors}")
     filters = form.filters() if form.is_bound else selectors.TrashFilters()
     return report_response(reports.trash_report(request.user, filters), file_format)

@@ -10,6 +10,7 @@ class ValidationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from dashboard import permissions
         from dashboard.navigation import NavigationEntry, registry
 
         registry.register(
@@ -18,7 +19,7 @@ class ValidationConfig(AppConfig):
                 title="Validation reports",
                 icon="rule",
                 url_name="dashboard:validation:index",
-                permission="dashboard.view_validation_report",
+                permission=permissions.VIEW_VALIDATION_REPORT,
                 description="Which records break which business rules, new and resolved since the last scan",
                 order=20,
             )

@@ -4,50 +4,35 @@ from __future__ import annotations
 
 import datetime
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.exports import FORMATS_TEXT, export_format_get, report_response
+from dashboard.pages import page_refuse, page_render
+from dashboard.permissions import RUN_VALIDATION_SCAN, VIEW_VALIDATION_REPORT
 from dashboard.scoping import get_object_in_scope, staff_permission_required
 from dashboard.validation import charts, reports, selectors, services
 
-VIEW = "dashboard.view_validation_report"
-RUN = "dashboard.run_validation_scan"
-
-
-def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    return render(request, template, {**admin.site.each_context(request), **context}, status=status)
-
 
 def _refuse(request: HttpRequest, message: str, status: int = 400, back: str | None = None) -> HttpResponse:
-    """A clear message inside the console's layout, with a 4xx status."""
-    return _page(
-        request,
-        "validation/refused.html",
-        {
-            "title": "Request refused",
-            "message": message,
-            "back": back or reverse("dashboard:validation:index"),
-        },
-        status=status,
-    )
+    return page_refuse(request, message, status=status, back=back or reverse("dashboard:validation:index"))
 
 
 @require_GET
-@staff_permission_required(VIEW)
+@staff_permission_required(VIEW_VALIDATION_REPORT)
 def validation_overview_view(request: HttpRequest) -> HttpResponse:
     scan = selectors.scan_show_to(selectors.scan_for_report(request.GET.get("scan")), request.user)
     rows = selectors.scan_results(scan, request.user) if scan else []
     trend = selectors.scan_trend(request.user)
     running = selectors.scan_in_progress()
-    return _page(
+    return page_render(
         request,
         "validation/overview.html",
         {
@@ -65,13 +50,13 @@ def validation_overview_view(request: HttpRequest) -> HttpResponse:
             "trend_figure": charts.violations_trend_figure(trend) if len(trend) > 1 else None,
             "recent_scans": selectors.scans_recent(request.user),
             "running": running,
-            "can_run": request.user.has_perm(RUN),
+            "can_run": request.user.has_perm(RUN_VALIDATION_SCAN),
         },
     )
 
 
 @require_POST
-@staff_permission_required(RUN)
+@staff_permission_required(RUN_VALIDATION_SCAN)
 def validation_scan_start_view(request: HttpRequest) -> HttpResponse:
     try:
         scan = services.validation_scan_start(request.user)
@@ -91,7 +76,7 @@ def field_title(model: type[models.Model], name: str) -> str:
 
 
 @require_GET
-@staff_permission_required(VIEW)
+@staff_permission_required(VIEW_VALIDATION_REPORT)
 def validation_rule_view(request: HttpRequest, model_name: str, rule_name: str) -> HttpResponse:
     model, rule = selectors.rule_resolve(model_name, rule_name)
     try:
@@ -100,7 +85,7 @@ def validation_rule_view(request: HttpRequest, model_name: str, rule_name: str) 
         )
     except ValueError as exc:
         return _refuse(request, str(exc), back=request.path)
-    return _page(
+    return page_render(
         request,
         "validation/rule.html",
         {
@@ -115,7 +100,7 @@ def validation_rule_view(request: HttpRequest, model_name: str, rule_name: str) 
             "is_first_page": not request.GET.get("after"),
             "summary": selectors.rule_summary(model, rule, request.user),
             "waivers": selectors.waivers_in_scope(request.user, model, rule)[:50],
-            "can_waive": request.user.has_perm(RUN),
+            "can_waive": request.user.has_perm(RUN_VALIDATION_SCAN),
             "default_expiry": (timezone.now() + datetime.timedelta(days=90)).date().isoformat(),
             "max_expiry": (timezone.now() + datetime.timedelta(days=services.MAX_WAIVER_DAYS))
             .date()
@@ -127,7 +112,7 @@ def validation_rule_view(request: HttpRequest, model_name: str, rule_name: str) 
 
 
 @require_GET
-@staff_permission_required(VIEW)
+@staff_permission_required(VIEW_VALIDATION_REPORT)
 def validation_rule_export_view(request: HttpRequest, model_name: str, rule_name: str) -> HttpResponse:
     model, rule = selectors.rule_resolve(model_name, rule_name)
     file_format = export_format_get(request.GET.get("format", "csv"))
@@ -146,7 +131,7 @@ def _parse_expiry(value: str | None) -> datetime.datetime:
 
 
 @require_POST
-@staff_permission_required(RUN)
+@staff_permission_required(RUN_VALIDATION_SCAN)
 def validation_waiver_create_view(request: HttpRequest, model_name: str, rule_name: str) -> HttpResponse:
     model, rule = selectors.rule_resolve(model_name, rule_name)
     back = reverse("dashboard:validation:rule", args=[model_name, rule_name])
@@ -174,7 +159,7 @@ def validation_waiver_create_view(request: HttpRequest, model_name: str, rule_na
 
 
 @require_POST
-@staff_permission_required(RUN)
+@staff_permission_required(RUN_VALIDATION_SCAN)
 def validation_waiver_revoke_view(request: HttpRequest, waiver_id: int) -> HttpResponse:
     waiver = selectors.waiver_get_for_user(request.user, waiver_id)
     services.waiver_revoke(user=request.user, waiver=waiver)

@@ -6,7 +6,7 @@ database's.
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.dbhealth.advisor import selectors, services
 from dashboard.dbhealth.forms import AdviceDismissForm
-from dashboard.dbhealth.views import dbhealth_refuse, tabs_context
+from dashboard.dbhealth.views import tabs_context
+from dashboard.pages import page_context, page_refuse
+from dashboard.permissions import VIEW_DBHEALTH
 from dashboard.scoping import staff_permission_required
-
-PERMISSION = "dashboard.view_dbhealth"
 
 
 def _back() -> HttpResponse:
@@ -26,15 +26,17 @@ def _back() -> HttpResponse:
 
 
 def _refuse(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
-    return dbhealth_refuse(request, message, status=status, title="Index advisor")
+    return page_refuse(
+        request, message, status=status, title="Index advisor", back=reverse("dashboard:dbhealth:advisor")
+    )
 
 
 @require_GET
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def advisor_view(request: HttpRequest) -> HttpResponse:
     latest = selectors.advisor_run_latest()
     context = {
-        **admin.site.each_context(request),
+        **page_context(request),
         **tabs_context(request, "advisor", None),
         "title": "DB health: index advisor",
         "status": selectors.advisor_status_read(),
@@ -47,7 +49,7 @@ def advisor_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def advisor_run_view(request: HttpRequest) -> HttpResponse:
     if selectors.advisor_run_pending():
         return _refuse(request, "An advisor run is already queued or running.", status=409)
@@ -59,7 +61,7 @@ def advisor_run_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def advice_dismiss_view(request: HttpRequest, advice_id: int) -> HttpResponse:
     form = AdviceDismissForm(request.POST)
     if not form.is_valid():
@@ -75,7 +77,7 @@ def advice_dismiss_view(request: HttpRequest, advice_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_permission_required(PERMISSION, platform_only=True)
+@staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def advice_dismissal_revoke_view(request: HttpRequest, dismissal_id: int) -> HttpResponse:
     if not services.advice_dismissal_revoke(dismissal_id=dismissal_id):
         return _refuse(request, "That dismissal was already taken back.", status=404)

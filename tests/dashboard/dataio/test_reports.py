@@ -82,7 +82,7 @@ class TestTrashExport:
         client.force_login(manager)
         response = client.get(TRASH_EXPORT, query)
         assert response.status_code == 400
-        assert b'data-testid="export-refused"' in response.content
+        assert b'data-testid="refused-message"' in response.content
 
     def test_needs_the_trash_permission_and_is_get_only(self, client, dba, manager):
         client.force_login(dba)
