@@ -26,18 +26,11 @@ from dashboard.jobs.services import Progress, job_run_start
 from dashboard.scoping import is_in_scope
 from dashboard.trash import selectors as trash_selectors
 from dashboard.trash.models import PurgeRecord
-from dashboard.trash.selectors import (
-    batch_in_scope,
-    trash_item_value,
-    trash_items_get,
-    trash_models,
-    trash_purge_preview,
-    trash_restore_size,
-)
-from dashboard.trash.selectors import trash_record_label as _label
+from dashboard.trash.plans import batch_in_scope, trash_purge_preview, trash_restore_size
+from dashboard.trash.selectors import trash_item_value, trash_items_get, trash_models
 from models_core.keyset import keyset_chunks
 from models_core.models import Organization
-from models_core.purge import PurgeStrategy, purge_roots
+from models_core.purge import PurgeStrategy, purge_roots, record_label
 from models_core.retention import MAX_RETENTION_DAYS, RETENTION_KEY, retention_settings_validate
 from models_core.softdelete import (
     BatchResult,
@@ -169,7 +162,7 @@ def trash_restore(
         if progress:
             progress(done, steps)
     for obj in items:
-        label = _label(obj)
+        label = record_label(obj)
         try:
             with transaction.atomic():
                 result = restore_subtree(obj, user=user)
@@ -230,7 +223,7 @@ def trash_batch_purge(
             [row],
             flag=DELETION,
             message=lambda obj, b=row.deletion_batch: f"Purged from the trash (batch {b})",
-            object_repr=_label,
+            object_repr=record_label,
         )
         records.append(
             PurgeRecord(
@@ -274,7 +267,7 @@ def trash_purge(
     outcomes: list[Outcome] = []
     done = 0
     for roots in groups.values():
-        labels = {id(r): _label(r) for r in roots}
+        labels = {id(r): record_label(r) for r in roots}
         try:
             for root, counts in trash_batch_purge(
                 roots, user=user, trigger=trigger, reason=reason, strategy=strategy
@@ -324,7 +317,7 @@ def _items_as_named(user: Any, named: list[Any]) -> tuple[list[SoftDeleteModel],
         if batch is not None and str(obj.deletion_batch or "") != batch:
             skipped.append(
                 Outcome(
-                    _label(obj),
+                    record_label(obj),
                     False,
                     "Deleted again since this job was queued; that deletion is left alone.",
                 )

@@ -25,7 +25,7 @@ from dashboard.jobs.selectors import job_run_get_for_user
 from dashboard.pages import page_refuse, page_render
 from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, VIEW_TRASH
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
-from dashboard.trash import reports, selectors, services, tasks
+from dashboard.trash import plans, reports, selectors, services, tasks
 from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
 from models_core.models import Organization
 from models_core.retention import RETENTION_KEY
@@ -186,7 +186,7 @@ def trash_restore_view(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('dashboard:trash:list')}?{urlencode({'job': started.job.pk})}")
         _summarize(request, started.outcomes, "Restored")
         return redirect("dashboard:trash:list")
-    plan = selectors.trash_restore_plan(request.user, items)
+    plan = plans.trash_restore_plan(request.user, items)
     return _render(
         request,
         "trash/restore_plan.html",
@@ -209,7 +209,7 @@ def trash_purge_view(request: HttpRequest) -> HttpResponse:
         return _bad_request(request, " ".join(error.messages))
     bulk = len(items) > 1
     form = PurgeForm(request.POST if request.method == "POST" else None, bulk=bulk)
-    previews = selectors.trash_purge_preview(request.user, items)
+    previews = plans.trash_purge_preview(request.user, items)
     total = sum(p.total for p in previews)
     if request.method == "POST" and form.is_valid():
         reason = form.cleaned_data["reason"].strip()

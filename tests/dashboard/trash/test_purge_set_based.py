@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from dashboard.trash import selectors, services
+from dashboard.trash import plans, services
 from dashboard.trash.models import PurgeRecord
 from dashboard.trash.services import trash_batch_purge
 from models_core import purge
@@ -196,14 +196,14 @@ def test_preview_counts_are_the_same_both_ways(monkeypatch):
     org = build_tenant(tickets=4, comments_per_ticket=3)
     org.soft_delete()
     org = fresh(org)
-    nested = selectors._preview_nested(org)
+    nested = plans._preview_nested(org)
     plan = cascade_plan(Organization, [org.pk], "default")
-    set_based = selectors._preview_set_based(org, plan)
+    set_based = plans._preview_set_based(org, plan)
     assert set_based.counts == nested.counts and set_based.total == nested.total
     assert set_based.problems == nested.problems == []
-    monkeypatch.setattr(selectors, "PREVIEW_SAMPLE", 2)
-    monkeypatch.setattr(selectors, "PREVIEW_NESTED_MAX", 5)
-    [preview] = selectors.trash_purge_preview(None, [org])
+    monkeypatch.setattr(plans, "PREVIEW_SAMPLE", 2)
+    monkeypatch.setattr(plans, "PREVIEW_NESTED_MAX", 5)
+    [preview] = plans.trash_purge_preview(None, [org])
     assert preview.counts == nested.counts and preview.truncated
     listed = preview.nested[1]
     assert "12 Ticket comments" in listed and all(len(sample) <= 2 for sample in listed[1::2])
@@ -213,7 +213,7 @@ def test_preview_problems_set_based(organization, monkeypatch):
     customer = TicketFactory(organization=organization).customer
     customer.soft_delete()
     ticket = Ticket.objects.get(customer=customer)
-    nested = selectors._preview_nested(fresh(customer))
-    set_based = selectors._preview_set_based(fresh(customer), cascade_plan(User, [customer.pk], "default"))
+    nested = plans._preview_nested(fresh(customer))
+    set_based = plans._preview_set_based(fresh(customer), cascade_plan(User, [customer.pk], "default"))
     assert set_based.counts == nested.counts
     assert set_based.problems == nested.problems == [f"Protected: Ticket: #{ticket.ticket_number} (live)"]

@@ -81,7 +81,7 @@ def test_a_big_restore_goes_to_the_background_before_any_plan_is_made(client, ma
     def no_planning(*args, **kwargs):
         raise AssertionError("planned in the request")
 
-    monkeypatch.setattr("dashboard.trash.selectors.trash_restore_plan", no_planning)
+    monkeypatch.setattr("dashboard.trash.plans.trash_restore_plan", no_planning)
     monkeypatch.setattr("dashboard.trash.services.trash_restore", no_planning)
     client.force_login(manager)
     with CaptureQueriesContext(connection) as captured:

@@ -7,13 +7,13 @@ from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
+from dashboard.trash.plans import trash_restore_plan
 from dashboard.trash.selectors import (
     TrashCursor,
     TrashFilters,
     trash_items_get,
     trash_list,
     trash_queryset,
-    trash_restore_plan,
 )
 from models_core.models import KnowledgeBaseArticle, Ticket, TicketComment
 from tests.factories import KnowledgeBaseArticleFactory, TicketCommentFactory, TicketFactory
