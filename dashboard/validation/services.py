@@ -7,6 +7,8 @@ A scan walks every (model, rule) of the CentralizedValidator over live rows:
   chunk's failing ids the same way.
 Each rule runs in its own savepoint: a rule that raises is recorded as errored (its writes rolled back) and
 the scan goes on.
+
+Pruning the history: dashboard.validation.history.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from django.conf import settings
 from django.contrib.admin.models import CHANGE
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from procrastinate.contrib.django import app
@@ -37,7 +38,7 @@ from dashboard.validation.models import (
     Violation,
     Waiver,
 )
-from dashboard.validation.selectors import live_rows, waived_exists
+from dashboard.validation.selectors import SCAN_RUN_LOCK_KEY, live_rows, scans_in_progress, waived_exists
 from models_core.keyset import keyset_chunks
 from models_core.locks import advisory_xact_lock
 from models_core.tenancy import organization_path
@@ -48,8 +49,6 @@ logger = logging.getLogger(__name__)
 
 STREAM_CHUNK_SIZE = 2000
 MAX_WAIVER_DAYS = 366
-# Most scans one prune removes: their ids are passed as query parameters (the rest go on the next run).
-PRUNE_MAX_SCANS = 5000
 
 
 class ScanRefused(Exception):
@@ -60,19 +59,10 @@ class ScanRefused(Exception):
 # ----------------------------------------------------------------------------------------------------
 
 
-def _scans_in_progress() -> models.QuerySet[ValidationScan]:
-    # Function-local: the selectors module imports this one (live_rows, active_waivers).
-    from dashboard.validation.selectors import scans_in_progress
-
-    return scans_in_progress()
-
-
 @contextlib.contextmanager
 def _scan_run_lock(scan_id: int) -> Iterator[bool]:
     """Hold the scan's run lock (a session advisory lock) while running it; yields False if another session
     runs it. The lock goes with the connection, so a killed run never leaves the scan looking alive."""
-    from dashboard.validation.selectors import SCAN_RUN_LOCK_KEY
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SCAN_RUN_LOCK_KEY, scan_id])
         held = cursor.fetchone()[0]
@@ -89,7 +79,7 @@ def validation_scan_create(user: Any) -> ValidationScan:
     with transaction.atomic():
         # Two clicks (or two web processes) must not both pass the check below.
         advisory_xact_lock("validation", "scan_start")
-        running = _scans_in_progress().first()
+        running = scans_in_progress().first()
         if running is not None:
             raise ScanRefused(f"Scan #{running.pk} is already {running.get_status_display().lower()}.")
         # Scans whose worker or command died say so, rather than "Running" for ever.
@@ -453,89 +443,3 @@ def waiver_revoke(*, user: Any, waiver: Waiver) -> None:
                 flag=CHANGE,
                 message=lambda obj: f"Revoked the waiver of rule {waiver.rule_name}",
             )
-
-
-# Pruning
-# ----------------------------------------------------------------------------------------------------
-
-
-def _scans_to_keep() -> models.QuerySet[ValidationScan]:
-    """Scans that must outlive the retention, whatever their age.
-
-    - each rule's latest non-errored run, in any scan: the next scan measures new/resolved against it
-      (_previous_scan_id), so its violations (last_seen_scan) must stay;
-    - each rule's latest non-errored run in a succeeded scan: the rule page lists its rows (_latest_run_of);
-    - the latest succeeded scan: the overview shows it;
-    - scans still queued or running.
-    Removed rules keep their last run too (one scan each, at most), which is what "latest" means for them.
-    """
-    runs = ScanResult.objects.filter(errored=False).values("model_label", "rule_name").order_by()
-    latest_run = runs.annotate(latest=Max("scan_id")).values("latest")
-    latest_succeeded_run = (
-        runs.filter(scan__status=ValidationScan.Status.SUCCEEDED)
-        .annotate(latest=Max("scan_id"))
-        .values("latest")
-    )
-    succeeded = ValidationScan.objects.filter(status=ValidationScan.Status.SUCCEEDED)
-    latest_report = succeeded.order_by("-id").values("pk")[:1]
-    return ValidationScan.objects.filter(
-        Q(pk__in=Subquery(latest_run))
-        | Q(pk__in=Subquery(latest_succeeded_run))
-        | Q(pk__in=Subquery(latest_report))
-        | Q(pk__in=_scans_in_progress().values("pk"))
-    )
-
-
-def validation_history_prune(older_than_days: int | None = None) -> dict[str, int]:
-    """Delete scans created more than `older_than_days` ago (CUSTODIAN_VALIDATION_HISTORY_DAYS) and their
-    results, the resolved violations last seen in them, and waivers expired before the window; set-based.
-
-    Current violations stay. A kept violation first seen in a pruned scan (the FK cascades: deleting the scan
-    would delete the violation) has its first sighting moved to the rule's earliest kept run after it, where
-    it was failing too (a violation's sightings are unbroken over the rule's runs). Nothing counted from it
-    changes: "new" in a scan means first seen in that very scan, and stored counts are not recomputed.
-    """
-    days = older_than_days if older_than_days is not None else settings.CUSTODIAN_VALIDATION_HISTORY_DAYS
-    cutoff = timezone.now() - datetime.timedelta(days=days)
-    db = ValidationScan.objects.db
-    with transaction.atomic():
-        # The ids are read once, so every DELETE below works on the same scans even if a scan finishes
-        # meanwhile (which would change what "latest" means between statements).
-        scan_ids = list(
-            ValidationScan.objects.filter(created_at__lt=cutoff)
-            .exclude(pk__in=_scans_to_keep().values("pk"))
-            .order_by("pk")
-            .values_list("pk", flat=True)[:PRUNE_MAX_SCANS]
-        )
-        violations = moved = counts = results = scans = 0
-        if scan_ids:  # (an empty IN () is no query at all, and _raw_delete then returns None)
-            violations = Violation.objects.filter(last_seen_scan_id__in=scan_ids)._raw_delete(db)
-            earliest_kept_run = (
-                ScanResult.objects.filter(
-                    model_label=OuterRef("model_label"),
-                    rule_name=OuterRef("rule_name"),
-                    errored=False,
-                    scan_id__gt=OuterRef("first_seen_scan_id"),
-                )
-                .exclude(scan_id__in=scan_ids)
-                .order_by("scan_id")
-                .values("scan_id")[:1]
-            )
-            moved = Violation.objects.filter(first_seen_scan_id__in=scan_ids).update(
-                # last_seen_scan is kept (the violations last seen in a pruned scan are gone): never empty.
-                first_seen_scan_id=Coalesce(Subquery(earliest_kept_run), F("last_seen_scan_id"))
-            )
-            # Children first, each one DELETE ... WHERE ... IN (...), so the collector fetches nothing.
-            counts = ScanOrganizationCount.objects.filter(result__scan_id__in=scan_ids)._raw_delete(db)
-            results = ScanResult.objects.filter(scan_id__in=scan_ids)._raw_delete(db)
-            scans = ValidationScan.objects.filter(pk__in=scan_ids)._raw_delete(db)
-        # A waiver in force is never touched; an expired one is history like the scans.
-        waivers = Waiver.objects.filter(expires_at__lt=cutoff)._raw_delete(db)
-    return {
-        "scans": scans,
-        "results": results,
-        "organization_counts": counts,
-        "violations": violations,
-        "first_seen_moved": moved,
-        "waivers": waivers,
-    }

@@ -6,8 +6,9 @@ from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_progress, job_run_tracked
 from dashboard.permissions import RUN_VALIDATION_SCAN
+from dashboard.validation.history import validation_history_prune
 from dashboard.validation.selectors import scan_job_totals
-from dashboard.validation.services import validation_history_prune, validation_scan_run
+from dashboard.validation.services import validation_scan_run
 
 job_kind_register("validation_scan", permission=RUN_VALIDATION_SCAN)
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.validation import services
+from dashboard.validation.history import validation_history_prune
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
 from models_core.models import Ticket, User
 from models_core.validation import validator
@@ -72,7 +73,7 @@ def test_old_scans_and_resolved_violations_go_latest_runs_and_current_violations
     current = violation(history["blank"][1], "subject_required")
     assert (current.first_seen_scan_id, current.last_seen_scan_id) == (first.pk, fourth.pk)
 
-    pruned = services.validation_history_prune()
+    pruned = validation_history_prune()
 
     # `third` is still the skills rule's latest run (the next scan measures resolved against it).
     assert set(ValidationScan.objects.values_list("pk", flat=True)) == {third.pk, fourth.pk}
@@ -100,7 +101,7 @@ def test_old_scans_and_resolved_violations_go_latest_runs_and_current_violations
 
 def test_pages_render_after_a_prune(history, client, manager, platform_superuser):
     first, _, third, _ = history["scans"]
-    services.validation_history_prune(older_than_days=180)
+    validation_history_prune(older_than_days=180)
     client.force_login(manager)
     page = client.get(INDEX)
     assert page.status_code == 200
@@ -125,7 +126,7 @@ def test_waivers_in_force_stay_long_expired_ones_go(history):
     old = waiver(history["foreign_agent"], "agent_same_organization", -200)
     Waiver.objects.filter(pk=active.pk).update(created_at=timezone.now() - datetime.timedelta(days=300))
 
-    assert services.validation_history_prune(older_than_days=180)["waivers"] == 1
+    assert validation_history_prune(older_than_days=180)["waivers"] == 1
     assert set(Waiver.objects.values_list("pk", flat=True)) == {active.pk, recent.pk}
     assert not Waiver.objects.filter(pk=old.pk).exists()
 
@@ -134,7 +135,7 @@ def test_the_latest_report_and_scans_in_progress_are_never_pruned(legacy_rows):
     only = run_scan()
     age(only, 400)
     queued = services.validation_scan_create(None)
-    pruned = services.validation_history_prune(older_than_days=0)
+    pruned = validation_history_prune(older_than_days=0)
     assert pruned["scans"] == 0 and pruned["violations"] == 0
     assert set(ValidationScan.objects.values_list("pk", flat=True)) == {only.pk, queued.pk}
     assert Violation.objects.filter(last_seen_scan=only).count() == 5
@@ -142,4 +143,4 @@ def test_the_latest_report_and_scans_in_progress_are_never_pruned(legacy_rows):
 
 def test_prune_is_a_fixed_number_of_queries(history, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
-        services.validation_history_prune(older_than_days=180)
+        validation_history_prune(older_than_days=180)
