@@ -129,12 +129,12 @@ class MoveToTrashAdminMixin:
         else meanwhile is refused by the model layer, the whole request is rolled back, and the user is
         told why instead of getting a 500."""
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+            return super().changeform_view(request, object_id, form_url, extra_context)
         except RowInTrashError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)  # type: ignore[attr-defined]
-            opts = self.model._meta  # type: ignore[attr-defined]
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            opts = self.model._meta
             return HttpResponseRedirect(
-                reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")  # type: ignore[attr-defined]
+                reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
             )
 
     def delete_view(

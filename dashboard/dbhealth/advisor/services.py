@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from procrastinate.contrib.django import app
 
 from dashboard.dbhealth.advisor import django_side, plans, proof, workload
 from dashboard.dbhealth.advisor.selectors import ADVISOR_KIND
@@ -28,9 +29,9 @@ STATEMENT_MAX_CHARS = 2000
 
 def advisor_run_start(*, user: User) -> JobRun:
     """Queue an advisor run (it plans dozens of statements: never in a web request)."""
-    from dashboard.dbhealth.tasks import advisor_run_task
-
-    return job_run_start(ADVISOR_KIND, user, advisor_run_task)
+    # Deferred by name: the task module imports this one, so importing it here would close a circle.
+    task = app.configure_task("dbhealth.advisor_run", allow_unknown=False)
+    return job_run_start(ADVISOR_KIND, user, task)
 
 
 def _writes_per_day(table: str) -> float | None:
