@@ -199,9 +199,9 @@ class TestCascade:
         comment = TicketCommentFactory()
         comment.soft_delete()
         comment.ticket.soft_delete()
-        from models_core.softdelete import _restore_plan_for_root
+        from models_core.softdelete import restore_plan_for_root
 
-        assert restore_conflicts(_restore_plan_for_root(comment)) == [
+        assert restore_conflicts(restore_plan_for_root(comment)) == [
             f"Restore ticket #{comment.ticket.ticket_number} first: it is in the trash."
         ]
 
