@@ -24,3 +24,22 @@ def keyset_chunks(queryset: models.QuerySet, chunk_size: int) -> Iterator[list[m
             return
         yield chunk
         last_pk = chunk[-1].pk
+
+
+PAGE_LINK_DAMAGED = "The page link is damaged; start again from the first page."
+
+
+def keyset_page(
+    queryset: models.QuerySet, marker: str | None, size: int, *, descending: bool = False
+) -> tuple[list[models.Model], int | None]:
+    """One page of `queryset` by primary key, after the key `marker` from a "next page" link (None or "" for
+    the first page): (rows, the marker of the next page or None). ValueError for a marker that is not a key
+    (a hand-edited link): the page answers 400 with its message."""
+    if marker not in (None, ""):
+        if not str(marker).isdigit() or len(str(marker)) > 18:
+            raise ValueError(PAGE_LINK_DAMAGED)
+        queryset = queryset.filter(**{"pk__lt" if descending else "pk__gt": int(marker)})
+    rows = list(queryset.order_by("-pk" if descending else "pk")[: size + 1])
+    if len(rows) > size:
+        return rows[:size], rows[size - 1].pk
+    return rows, None

@@ -27,6 +27,7 @@ from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, 
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
 from dashboard.trash import plans, reports, selectors, services, tasks
 from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
+from models_core.keyset import keyset_page
 from models_core.models import Organization
 from models_core.retention import RETENTION_KEY
 
@@ -251,17 +252,17 @@ def purge_records_view(request: HttpRequest) -> HttpResponse:
             reports.PURGE_RECORD_HEADERS, reports.purge_record_rows(records), "purge-records"
         )
     before = request.GET.get("before", "")
-    if before:
-        if not before.isdigit() or len(before) > 18:
-            return _bad_request(request, "The page link is damaged; start again from the first page.")
-        records = records.filter(pk__lt=int(before))
-    rows = list(records.select_related("purged_by").order_by("-pk")[: PURGE_RECORDS_PAGE + 1])
+    try:
+        rows, next_before = keyset_page(
+            records.select_related("purged_by"), before, PURGE_RECORDS_PAGE, descending=True
+        )
+    except ValueError as error:
+        return _bad_request(request, str(error))
     query = request.GET.copy()
     query.pop("before", None)
     next_url = None
-    if len(rows) > PURGE_RECORDS_PAGE:
-        rows = rows[:PURGE_RECORDS_PAGE]
-        query["before"] = rows[-1].pk
+    if next_before is not None:
+        query["before"] = next_before
         next_url = f"?{query.urlencode()}"
         query.pop("before")
     query["export"] = "csv"

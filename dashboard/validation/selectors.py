@@ -28,6 +28,7 @@ from dashboard.scoping import (
     scope_to_organization,
 )
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
+from models_core.keyset import keyset_page
 from models_core.validation import validator
 from models_core.validation.rules import ValidationRule
 
@@ -324,20 +325,13 @@ def failing_rows_page(
 ) -> tuple[list[FailingRow], int | None]:
     """One keyset page of failing records (after the primary key `after`) and the key of the next page."""
     qs = failing_rows_queryset(model, rule, user)
-    if after not in (None, ""):
-        try:
-            qs = qs.filter(pk__gt=int(after))
-        except (TypeError, ValueError) as exc:
-            raise ValueError("The page marker must be a record id.") from exc
     label = model._meta.label_lower
     first_seen = Violation.objects.filter(model_label=label, rule_name=rule.name, object_id=OuterRef("pk"))
     qs = qs.annotate(_first_seen=Subquery(first_seen.values("first_seen_scan_id")[:1]))
     related = [f.name for f in model._meta.concrete_fields if f.is_relation and f.name == rule.field_name]
     if related:
         qs = qs.select_related(*related)
-    objects = list(qs[: limit + 1])
-    has_more = len(objects) > limit
-    objects = objects[:limit]
+    objects, next_after = keyset_page(qs, after, limit)
     waivers = {
         w.object_id: w
         for w in active_waivers().filter(
@@ -348,7 +342,7 @@ def failing_rows_page(
         FailingRow(obj=o, value=rule.get_value(o), first_seen_scan=o._first_seen, waiver=waivers.get(o.pk))
         for o in objects
     ]
-    return rows, (objects[-1].pk if has_more else None)
+    return rows, next_after
 
 
 def rule_summary(model: type[models.Model], rule: ValidationRule, user: Any) -> ResultRow | None:

@@ -1,9 +1,9 @@
-"""The one advisory-lock helper and the one keyset loop of the model layer."""
+"""The one advisory-lock helper and the one keyset loop and page of the model layer."""
 
 import pytest
 from django.db import connection, transaction
 
-from models_core.keyset import keyset_chunks
+from models_core.keyset import keyset_chunks, keyset_page
 from models_core.locks import advisory_lock_key, advisory_xact_lock
 from models_core.models import Ticket
 from tests.factories import TicketFactory
@@ -37,3 +37,18 @@ def test_keyset_chunks_read_every_row_once_even_when_rows_go_meanwhile():
         seen.extend(row.pk for row in chunk)
         Ticket.all_objects.filter(pk=chunk[0].pk).delete()  # the caller changes rows between chunks
     assert seen == sorted(t.pk for t in tickets)
+
+
+def test_keyset_page_walks_both_ways_and_refuses_a_damaged_marker():
+    pks = sorted(t.pk for t in TicketFactory.create_batch(5))
+    tickets = Ticket.objects.filter(pk__in=pks)
+    first, marker = keyset_page(tickets, None, 2)
+    second, marker = keyset_page(tickets, marker, 2)
+    third, last = keyset_page(tickets, marker, 2)
+    assert [t.pk for t in first + second + third] == pks and last is None
+    newest, marker = keyset_page(tickets, "", 3, descending=True)
+    rest, _ = keyset_page(tickets, str(marker), 3, descending=True)
+    assert [t.pk for t in newest + rest] == pks[::-1]
+    for damaged in ("abc", "-1", "9" * 19):
+        with pytest.raises(ValueError, match="page link is damaged"):
+            keyset_page(tickets, damaged, 2)
