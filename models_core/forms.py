@@ -63,12 +63,12 @@ class KeepTrashedChoicesMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        keep_trashed_choices(self)  # type: ignore[arg-type]
+        keep_trashed_choices(self)
 
     def _get_validation_exclusions(self) -> set[str]:
-        exclude = super()._get_validation_exclusions()  # type: ignore[misc]
-        changed = set(self.changed_data)  # type: ignore[attr-defined]
-        fields = self.fields  # type: ignore[attr-defined]
+        exclude = super()._get_validation_exclusions()
+        changed = set(self.changed_data)
+        fields = self.fields
         if any(isinstance(fields.get(name), forms.ModelChoiceField) for name in changed):
             return exclude
         cleaned = getattr(self, "cleaned_data", {})

@@ -102,11 +102,11 @@ class KeepTrashedChoicesAdminMixin:
     "(in the trash)" (models_core.forms): an unchanged save never clears or refuses such a link."""
 
     def get_form(self, request: HttpRequest, obj: models.Model | None = None, **kwargs: Any) -> type:
-        return form_keeping_trashed_choices(super().get_form(request, obj, **kwargs))  # type: ignore[misc]
+        return form_keeping_trashed_choices(super().get_form(request, obj, **kwargs))
 
     def get_formset(self, request: HttpRequest, obj: models.Model | None = None, **kwargs: Any) -> type:
-        kwargs.setdefault("form", form_keeping_trashed_choices(self.form))  # type: ignore[attr-defined]
-        return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+        kwargs.setdefault("form", form_keeping_trashed_choices(self.form))
+        return super().get_formset(request, obj, **kwargs)
 
 
 class OrganizationScopedMixin(KeepTrashedChoicesAdminMixin, ScopedAdminMixin):
