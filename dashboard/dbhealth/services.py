@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, models, transaction
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef
 from django.utils import timezone
-from procrastinate.contrib.django import app
 
 from dashboard.dbhealth import declarations, nodes
 from dashboard.dbhealth.models import (
@@ -309,9 +308,7 @@ def constraint_check_start(user: Any, name: str) -> JobRun:
         raise ValidationError(f"No constraint named {name!r} is declared.", code="unknown_constraint")
     if item.kind not in {"check", "unique", "exclusion", "foreign key"}:
         raise ValidationError(f"Cannot count rows for a {item.kind} constraint.", code="unsupported")
-    # Deferred by name: the task module imports this one, so importing it here would close a circle.
-    task = app.configure_task("dbhealth.check_constraint", allow_unknown=False)
-    return job_run_start(CONSTRAINT_CHECK_KIND, user, task, constraint=item.name)
+    return job_run_start(CONSTRAINT_CHECK_KIND, user, "dbhealth.check_constraint", constraint=item.name)
 
 
 def constraint_check_run(name: str, job_run_id: int | None = None) -> dict:

@@ -254,8 +254,8 @@ def constraint_check_view(request: HttpRequest) -> HttpResponse:
 def index_findings_export_view(request: HttpRequest) -> HttpResponse:
     file_format = export_format_get(request.GET.get("format", ""))
     if file_format is None:
-        return _refuse(request, f"Choose an export format: {FORMATS_TEXT}.")
+        return dbhealth_refuse(request, f"Choose an export format: {FORMATS_TEXT}.")
     form = WindowForm(request.GET)
     if not form.is_valid():
-        return _refuse(request, "The window must be 7, 30 or 90 days.")
+        return dbhealth_refuse(request, "The window must be 7, 30 or 90 days.")
     return report_response(reports.index_findings_report(form.cleaned_data["days"]), file_format)

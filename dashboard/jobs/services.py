@@ -82,17 +82,23 @@ def _db_now() -> Any:
         cursor.execute("SELECT now()")
         return cursor.fetchone()[0]
 
+
 # What long services accept to report their progress: progress(done, total), e.g. a job's job_run_progress.
 Progress = Callable[[int, int], Any]
 
 
-def job_run_start(kind: str, user: Any, task: Any, **task_kwargs: Any) -> JobRun:
+def job_run_start(kind: str, user: Any, task: str | Any, **task_kwargs: Any) -> JobRun:
     """Record a JobRun and queue `task(job_run_id=..., **task_kwargs)` for a worker.
+
+    `task` is a procrastinate task or its registered name. Services pass the name: a capability's tasks
+    module imports its services, so importing the task back would close an import circle.
 
     The JobRun row and the procrastinate job are written in one transaction on the same connection
     (procrastinate's Django connector uses Django's connection), so either both exist or neither:
     a worker cannot pick the job up before the JobRun is committed.
     """
+    if isinstance(task, str):
+        task = app.configure_task(task, allow_unknown=False)
     organization_id = getattr(user, "organization_id", None) if user is not None else None
     with transaction.atomic():
         job_run = JobRun.objects.create(kind=kind, started_by=user, organization_id=organization_id)

@@ -20,10 +20,9 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.admin.models import LogEntry
-from django.contrib.admin.utils import NestedObjects
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connection, models, router
+from django.db import connection, models
 from django.db.models import Q, QuerySet, Value
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
@@ -33,17 +32,12 @@ from django.utils.text import capfirst
 
 from dashboard.scoping import get_object_in_scope, is_platform_staff, scope_to_organization
 from dashboard.trash.models import PurgeRecord
-from models_core.cascade import CascadePlan, Unsupported, cascade_plan
 from models_core.models import Organization, User
 from models_core.schema import TRASH_ROOT
 from models_core.softdelete import (
     EnhancedSoftDeleteModel,
-    RestoreConflict,
     SoftDeleteModel,
     batch_summary,
-    restore_conflict_list,
-    restore_plan_for_batch,
-    restore_plan_for_root,
     soft_delete_models,
 )
 from models_core.tenancy import organization_of, organization_path, organization_relation

@@ -337,12 +337,10 @@ def trash_restore_start(
     rows = trash_restore_size(items, parent_batches)
     if rows <= trash_selectors.BACKGROUND_THRESHOLD:
         return Started(rows, outcomes=trash_restore(user, items, parent_batches))
-    from dashboard.trash.tasks import trash_restore_task
-
     job = job_run_start(
         "trash_restore",
         user,
-        trash_restore_task,
+        "trash.restore_items",
         user_id=user.pk,
         items=trash_items_named(items),
         parent_batches=[str(b) for b in dict.fromkeys(parent_batches)],
@@ -360,10 +358,13 @@ def trash_purge_start(
         total = sum(p.total for p in trash_purge_preview(user, items))
     if total <= trash_selectors.BACKGROUND_THRESHOLD:
         return Started(total, outcomes=trash_purge(user, items, reason))
-    from dashboard.trash.tasks import trash_purge_task
-
     job = job_run_start(
-        "trash_purge", user, trash_purge_task, user_id=user.pk, items=trash_items_named(items), reason=reason
+        "trash_purge",
+        user,
+        "trash.purge_items",
+        user_id=user.pk,
+        items=trash_items_named(items),
+        reason=reason,
     )
     return Started(total, job=job)
 

@@ -25,7 +25,7 @@ from dashboard.jobs.selectors import job_run_get_for_user
 from dashboard.pages import page_refuse, page_render
 from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, VIEW_TRASH
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
-from dashboard.trash import plans, reports, selectors, services, tasks
+from dashboard.trash import plans, reports, selectors, services
 from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
 from models_core.keyset import keyset_page
 from models_core.models import Organization

@@ -26,10 +26,9 @@ from django.db import connection, models, transaction
 from django.db.models import Count, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
-from procrastinate.contrib.django import app
 
 from dashboard.adminlog import admin_log_write
-from dashboard.jobs.services import Progress
+from dashboard.jobs.services import Progress, job_run_start
 from dashboard.validation.models import (
     SAMPLE_SIZE,
     ScanOrganizationCount,
@@ -93,13 +92,9 @@ def validation_scan_create(user: Any) -> ValidationScan:
 
 def validation_scan_start(user: Any) -> ValidationScan:
     """Create a scan and queue it for a worker, with a JobRun the pages follow (one transaction)."""
-    from dashboard.jobs.services import job_run_start
-
-    # Deferred by name: the task module imports this one, so importing it here would close a circle.
-    task = app.configure_task("validation.scan", allow_unknown=False)
     with transaction.atomic():
         scan = validation_scan_create(user)
-        scan.job_run = job_run_start("validation_scan", user, task, scan_id=scan.pk)
+        scan.job_run = job_run_start("validation_scan", user, "validation.scan", scan_id=scan.pk)
         scan.save(update_fields=["job_run"])
     return scan
 

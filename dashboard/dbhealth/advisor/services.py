@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from procrastinate.contrib.django import app
 
 from dashboard.dbhealth.advisor import django_side, plans, proof, workload
 from dashboard.dbhealth.advisor.selectors import ADVISOR_KIND
@@ -29,9 +28,7 @@ STATEMENT_MAX_CHARS = 2000
 
 def advisor_run_start(*, user: User) -> JobRun:
     """Queue an advisor run (it plans dozens of statements: never in a web request)."""
-    # Deferred by name: the task module imports this one, so importing it here would close a circle.
-    task = app.configure_task("dbhealth.advisor_run", allow_unknown=False)
-    return job_run_start(ADVISOR_KIND, user, task)
+    return job_run_start(ADVISOR_KIND, user, "dbhealth.advisor_run")
 
 
 def _writes_per_day(table: str) -> float | None:

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from dashboard.validation import selectors, services
+from dashboard.validation import services
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
 from dashboard.validation.selectors import SCAN_RUN_LOCK_KEY
 from models_core.models import Ticket, User
