@@ -115,7 +115,7 @@ def model_by_name(name: str) -> type[models.Model]:
 
 
 class HookType(enum.StrEnum):
-    """The report's twelve hook types."""
+    """The twelve hook types: before/after each of create, update, save, delete, soft delete and restore."""
 
     BEFORE_SAVE = "before_save"
     AFTER_SAVE = "after_save"

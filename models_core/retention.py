@@ -97,11 +97,17 @@ def retention_expression(model: type[models.Model], now: datetime.datetime) -> A
             model._base_manager.filter(pk=OuterRef("pk"))
             .annotate(
                 # KT() cannot follow relations; a key transform over F("organization__settings") can.
-                _rd_model=KeyTextTransform(model._meta.model_name, KeyTransform(RETENTION_KEY, prefix)),
-                _rd_default=KeyTextTransform("default", KeyTransform(RETENTION_KEY, prefix)),
+                model_retention_days=KeyTextTransform(
+                    model._meta.model_name, KeyTransform(RETENTION_KEY, prefix)
+                ),
+                default_retention_days=KeyTextTransform("default", KeyTransform(RETENTION_KEY, prefix)),
             )
-            .annotate(_rd=Coalesce(_days_from("_rd_model"), _days_from("_rd_default"), Value(default)))
-            .values("_rd")[:1]
+            .annotate(
+                retention_days=Coalesce(
+                    _days_from("model_retention_days"), _days_from("default_retention_days"), Value(default)
+                )
+            )
+            .values("retention_days")[:1]
         )
         days = Coalesce(Subquery(per_row), Value(default))
     interval = Func(

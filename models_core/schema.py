@@ -1,4 +1,4 @@
-"""The index and constraint declarations the models' Meta use, named as the design report names them.
+"""The index and constraint declarations the models' Meta use, under the names the schema has always had.
 
 Conventions:
 - Check constraints use ``condition=`` (``check=`` is gone in Django 6.0) and carry a
@@ -137,7 +137,7 @@ def organization_constraints() -> list[models.BaseConstraint]:
 
 
 def user_indexes() -> list[models.Index]:
-    # The report's is_active indexes keep their names and columns: is_active is False for trashed users as
+    # The is_active indexes keep their historical names and columns: is_active is False for trashed users as
     # well as suspended ones, so `is_active=True` still finds exactly the users who are live and may log in.
     return [
         models.Index(fields=["organization", "role"], name="idx_user_org_role"),

@@ -98,7 +98,7 @@ def job_run_start(kind: str, user: Any, task: str | Any, **task_kwargs: Any) -> 
     a worker cannot pick the job up before the JobRun is committed.
     """
     if isinstance(task, str):
-        task = app.configure_task(task, allow_unknown=False)
+        task = app.tasks[task]  # every tasks module is imported at start-up (procrastinate's autodiscovery)
     organization_id = getattr(user, "organization_id", None) if user is not None else None
     with transaction.atomic():
         job_run = JobRun.objects.create(kind=kind, started_by=user, organization_id=organization_id)

@@ -1,7 +1,8 @@
 """CentralizedValidator: the rules per model, registered once at start-up (ModelsCoreConfig.ready()).
 
-The report built a new validator inside every `clean()` (its defect 4); here one module-level `validator`
-holds every rule; models_core.helpdesk_rules.validator_setup() fills it with the defaults exactly once.
+A validator built inside every `clean()` would re-register the rules on every save; instead one
+module-level `validator` holds every rule; models_core.helpdesk_rules.validator_setup() fills it with the
+defaults exactly once.
 """
 
 from __future__ import annotations

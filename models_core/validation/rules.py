@@ -115,7 +115,7 @@ class ValidationRule:
         return getattr(instance, attname, None)
 
     def validate(self, value: Any, instance: models.Model) -> bool:
-        """The report's name for `is_valid()`."""
+        """`is_valid()` under its older name (rules written against it keep working)."""
         return self.is_valid(value, instance)
 
     def check(self, instance: models.Model) -> bool:

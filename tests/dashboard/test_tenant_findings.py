@@ -230,7 +230,7 @@ def test_trash_csv_export_neutralizes_formulas(client, org_admin, organization):
     for formula in FORMULAS:
         TicketFactory(organization=organization, subject=formula).soft_delete(user=org_admin, reason=formula)
     client.force_login(org_admin)
-    response = client.get(reverse("dashboard:dataio:trash_export"), {"format": "csv"})
+    response = client.get(reverse("dashboard:exports:trash_export"), {"format": "csv"})
     assert response.status_code == 200
     assert_no_formula(body(response))
 

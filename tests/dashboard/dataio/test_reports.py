@@ -104,7 +104,7 @@ class TestIndexFindingsExport:
         assert 'filename="index-findings-7d-' in response["Content-Disposition"]
         rows = csv_rows(response)
         assert list(rows[0]) == ["kind", "table", "index", "detail", "action", "size_bytes"]
-        # The report's known prefix duplicate (schema.py) is a finding.
+        # idx_ticket_org_status is a prefix of a longer index (schema.py): a duplicate finding.
         assert any(r["kind"] == "duplicate" and r["index"] == "idx_ticket_org_status" for r in rows)
 
     def test_platform_staff_only(self, client, make_staff, manager):
