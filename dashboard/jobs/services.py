@@ -33,12 +33,12 @@ from procrastinate.exceptions import JobAborted
 
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.selectors import job_run_may_manage
+from models_core.locks import advisory_xact_lock
 
 logger = logging.getLogger(__name__)
 
 # Keep tracebacks from filling the table; the worker's log has the full one.
 ERROR_MAX_CHARS = 4000
-Progress = Callable[[int, int], Any]
 
 QueueStatus = procrastinate_jobs.Status
 # procrastinate_jobs.status as stored (ProcrastinateJob.status is the plain string).
@@ -232,7 +232,6 @@ def job_runs_prune(older_than_days: int) -> int:
 # Reconciling with the queue
 # ----------------------------------------------------------------------------------------------------
 
-_RECONCILE_LOCK_KEY = 0x4A4F4253  # pg advisory lock: one reconciler at a time
 STOPPED_WORKER = "Its worker stopped while running it (killed, or it lost the database connection)."
 
 
@@ -246,10 +245,9 @@ def job_runs_reconcile(*, seconds_since_heartbeat: float | None = None) -> dict[
        one whose job went back to `todo` shows "Queued" again.
     """
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            # Reconcilers take turns (one per worker, every minute): one must not retry a job that another
-            # retried and a live worker has picked up since (it would run twice).
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RECONCILE_LOCK_KEY])
+        # Reconcilers take turns (one per worker, every minute): one must not retry a job that another
+        # retried and a live worker has picked up since (it would run twice).
+        advisory_xact_lock("jobs", "reconcile")
         return _reconcile(seconds_since_heartbeat)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import connection, models
+from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -29,6 +29,7 @@ from dashboard.scoping import (
 )
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
 from models_core.keyset import keyset_page
+from models_core.locks import advisory_session_ids_held
 from models_core.validation import validator
 from models_core.validation.rules import ValidationRule
 
@@ -115,23 +116,12 @@ def scan_job_totals(scan: ValidationScan, organization_id: int | None) -> dict[s
     return {name: int(value) for name, value in sums.items()}
 
 
-# A scan being run holds this session advisory lock (with its id as the second key) for as long as it runs:
-# a killed worker or command loses it with its connection, so a dead scan stops blocking at once.
-SCAN_RUN_LOCK_KEY = 0x56414C53
+# A scan being run holds the session lock ("validation_scan_run", its id) for as long as it runs: a killed
+# worker or command loses it with its connection, so a dead scan stops blocking at once.
+SCAN_RUN_LOCK = "validation_scan_run"
 # A queued scan nobody has taken yet blocks new scans while its job is waiting; one without a job (the command
 # creates its scan and runs it at once) only this long.
 SCAN_UNCLAIMED_GRACE = datetime.timedelta(minutes=1)
-
-
-def scans_being_run() -> list[int]:
-    """Ids of the scans whose run lock some session holds right now."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objsubid = 2"
-            " AND granted",
-            [SCAN_RUN_LOCK_KEY],
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def scans_in_progress() -> QuerySet[ValidationScan]:
@@ -144,7 +134,7 @@ def scans_in_progress() -> QuerySet[ValidationScan]:
         | Q(job_run__isnull=True, created_at__gte=timezone.now() - SCAN_UNCLAIMED_GRACE)
     )
     return ValidationScan.objects.filter(status__in=ValidationScan.UNFINISHED).filter(
-        Q(pk__in=scans_being_run()) | waiting
+        Q(pk__in=advisory_session_ids_held(SCAN_RUN_LOCK)) | waiting
     )
 
 

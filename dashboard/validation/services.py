@@ -13,11 +13,9 @@ Pruning the history: dashboard.validation.history.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.admin.models import CHANGE
@@ -37,9 +35,9 @@ from dashboard.validation.models import (
     Violation,
     Waiver,
 )
-from dashboard.validation.selectors import SCAN_RUN_LOCK_KEY, live_rows, scans_in_progress, waived_exists
+from dashboard.validation.selectors import SCAN_RUN_LOCK, live_rows, scans_in_progress, waived_exists
 from models_core.keyset import keyset_chunks
-from models_core.locks import advisory_xact_lock
+from models_core.locks import advisory_session_lock, advisory_xact_lock
 from models_core.tenancy import organization_path
 from models_core.validation import validator
 from models_core.validation.rules import ValidationRule
@@ -56,21 +54,6 @@ class ScanRefused(Exception):
 
 # Starting a scan
 # ----------------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _scan_run_lock(scan_id: int) -> Iterator[bool]:
-    """Hold the scan's run lock (a session advisory lock) while running it; yields False if another session
-    runs it. The lock goes with the connection, so a killed run never leaves the scan looking alive."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SCAN_RUN_LOCK_KEY, scan_id])
-        held = cursor.fetchone()[0]
-    try:
-        yield held
-    finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SCAN_RUN_LOCK_KEY, scan_id])
 
 
 def validation_scan_create(user: Any) -> ValidationScan:
@@ -115,7 +98,7 @@ def validation_scan_run(scan_id: int, progress: Progress | None = None) -> Valid
     a newer scan exists, which makes it moot (marked failed, "superseded"). ScanRefused while another
     session runs the same scan.
     """
-    with _scan_run_lock(scan_id) as held:
+    with advisory_session_lock(SCAN_RUN_LOCK, scan_id) as held:
         if not held:
             raise ScanRefused(f"Scan #{scan_id} is being run elsewhere.")
         scan = ValidationScan.objects.filter(pk=scan_id).first()

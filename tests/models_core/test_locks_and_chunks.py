@@ -4,8 +4,15 @@ import pytest
 from django.db import connection, transaction
 
 from models_core.keyset import keyset_chunks, keyset_page
-from models_core.locks import advisory_lock_key, advisory_xact_lock
+from models_core.locks import (
+    advisory_lock_key,
+    advisory_session_ids_held,
+    advisory_session_key,
+    advisory_session_lock,
+    advisory_xact_lock,
+)
 from models_core.models import Ticket
+from tests.conditions import wait_until
 from tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,6 +34,25 @@ def test_lock_keys_differ_by_namespace_and_fit_a_bigint():
     keys = {advisory_lock_key(ns, name) for ns in ("restore", "dataio") for name in ("a", "b")}
     assert len(keys) == 4
     assert all(-(2**63) <= key < 2**63 for key in keys)
+
+
+def test_a_session_lock_is_seen_by_others_and_ends_with_its_block_or_its_connection():
+    # A negative namespace key (the hash's sign) must still be found: pg_locks shows it as an unsigned oid.
+    namespace = next(f"test{n}" for n in range(100) if advisory_session_key(f"test{n}") < 0)
+    with advisory_session_lock(namespace, 7) as held:
+        assert held and advisory_session_ids_held(namespace) == [7]
+    assert advisory_session_ids_held(namespace) == []
+    other = connection.get_new_connection(connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [advisory_session_key(namespace), 8])
+        with advisory_session_lock(namespace, 8) as held:
+            assert held is False
+        assert advisory_session_ids_held(namespace) == [8]
+    finally:
+        other.close()
+    # The closed backend releases its session locks a moment after close() returns.
+    wait_until(lambda: advisory_session_ids_held(namespace) == [], what="the closed session's lock to go")
 
 
 def test_keyset_chunks_read_every_row_once_even_when_rows_go_meanwhile():

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from dashboard.validation import services
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
-from dashboard.validation.selectors import SCAN_RUN_LOCK_KEY
+from dashboard.validation.selectors import SCAN_RUN_LOCK
+from models_core.locks import advisory_session_key
 from models_core.models import Ticket, User
 from models_core.validation import ValidationRule, validator
 
@@ -153,7 +154,7 @@ def test_a_scan_being_run_elsewhere_blocks_and_is_not_run_twice():
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [SCAN_RUN_LOCK_KEY, scan.pk])
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [advisory_session_key(SCAN_RUN_LOCK), scan.pk])
         ValidationScan.objects.filter(pk=scan.pk).update(status="running")
         with pytest.raises(services.ScanRefused, match="already running"):
             services.validation_scan_create(None)
