@@ -109,12 +109,12 @@ def trash(rounds: int) -> Iterator[Result]:
         rounds,
     )
     # Deep pages: follow the "next" links 20 times, then time that page.
-    from dashboard.trash import selectors
+    from dashboard.trash import listing
 
     cursor = None
     for _ in range(20):
-        page = selectors.trash_list(platform, selectors.TrashFilters(), cursor)
-        cursor = selectors.TrashCursor.decode(page.next_cursor)
+        page = listing.trash_list(platform, listing.TrashFilters(), cursor)
+        cursor = listing.TrashCursor.decode(page.next_cursor)
     yield compare(
         "trash page 21, platform",
         lambda: get_ok(as_platform, url, {"after": cursor.encode()}),
@@ -173,7 +173,7 @@ def trash(rounds: int) -> Iterator[Result]:
 def restore(rounds: int) -> Iterator[Result]:
     """Soft delete of the big organization, then at once its restore plan page and the restore itself,
     against raw UPDATEs of the same rows (delete and restore, rolled back). One round each: it is long."""
-    from models_core.softdelete import batch_restore
+    from models_core.restore import batch_restore
 
     platform = bench_platform()
     as_platform = client_for(platform)

@@ -9,7 +9,7 @@ class ModelsCoreConfig(AppConfig):
     def ready(self) -> None:
         from .helpdesk_rules import validator_setup
         from .lookups import lookups_register
-        from .softdelete import cascade_edges, soft_delete_models
+        from .trashing import cascade_edges, soft_delete_models
 
         lookups_register()
         # Read every SoftDeleteMeta once at start-up, so a wrong relation name fails here, not in a delete.

@@ -15,7 +15,9 @@ from datetime import date, datetime, time, timedelta
 import plotly.graph_objects as go
 from django.utils import timezone
 
-from dashboard.dbhealth.selectors import SQLSTATE_NAMES, CatalogIndex, DailyScans, TableUsage, violation_label
+from dashboard.dbhealth.selectors import CatalogIndex
+from dashboard.dbhealth.trends import DailyScans, TableUsage
+from dashboard.dbhealth.violations import SQLSTATE_NAMES, violation_label
 
 MiB = 1024 * 1024
 DAY_MS = 24 * 3600 * 1000

@@ -1,6 +1,6 @@
 from django import forms
 
-from dashboard.dbhealth.selectors import FINDING_KINDS
+from dashboard.dbhealth.index_findings import FINDING_KINDS
 
 WINDOW_CHOICES = [(7, "7 days"), (30, "30 days"), (90, "90 days")]
 

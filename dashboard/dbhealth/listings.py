@@ -16,7 +16,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html, format_html_join
 
 from dashboard.dbhealth.forms import FINDING_SORTS, INDEX_SORTS
-from dashboard.dbhealth.selectors import FINDING_KINDS, CatalogIndex, Finding
+from dashboard.dbhealth.index_findings import FINDING_KINDS
+from dashboard.dbhealth.selectors import CatalogIndex, Finding
 
 FINDINGS_PER_PAGE = 20
 INDEXES_PER_PAGE = 50

@@ -25,12 +25,8 @@ from dashboard.dbhealth.models import (
     SnapshotRun,
     TableSnapshot,
 )
-from dashboard.dbhealth.selectors import (
-    CONSTRAINT_CHECK_KIND,
-    STATS_RESET_SQL,
-    USER_SCHEMAS_SQL,
-    stats_reset_current,
-)
+from dashboard.dbhealth.selectors import STATS_RESET_SQL, USER_SCHEMAS_SQL, stats_reset_current
+from dashboard.dbhealth.violations import CONSTRAINT_CHECK_KIND
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_start
 

@@ -5,8 +5,8 @@ from procrastinate.contrib.django import app
 from dashboard.dbhealth.advisor.services import advisor_run
 from dashboard.dbhealth.models import SnapshotRun
 from dashboard.dbhealth.recorder import violation_context
-from dashboard.dbhealth.selectors import CONSTRAINT_CHECK_KIND
 from dashboard.dbhealth.services import constraint_check_run, dbhealth_prune, dbhealth_snapshot_take
+from dashboard.dbhealth.violations import CONSTRAINT_CHECK_KIND
 from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_tracked

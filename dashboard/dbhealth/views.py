@@ -21,7 +21,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.charts import render_figure
-from dashboard.dbhealth import charts, listings, nodes, reports, selectors, services
+from dashboard.dbhealth import (
+    charts,
+    index_findings,
+    listings,
+    nodes,
+    reports,
+    selectors,
+    services,
+    trends,
+    violations,
+)
 from dashboard.dbhealth.forms import (
     WINDOW_CHOICES,
     ConstraintCheckForm,
@@ -103,12 +113,12 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         return dbhealth_refuse(request, "Unknown finding kind, sort order or page: " + listing.errors_text())
     window = selectors.window_for(days)
     indexes = selectors.index_usage_list(window)
-    tables = selectors.table_usage_list(window)
-    findings = selectors.index_findings_list(window, indexes, tables)
+    tables = trends.table_usage_list(window)
+    findings = index_findings.index_findings_list(window, indexes, tables)
     links = {f"{i.table}.{i.name}": _index_link(i.schema, i.table, i.name, days) for i in indexes}
     by_key = {(i.table, i.name): i for i in indexes}
     declared = {f"{i.table}.{i.name}": i.declaration or i.provenance for i in indexes}
-    daily = selectors.index_scans_daily(window)
+    daily = trends.index_scans_daily(window)
     start = (window.baseline.taken_at if window.baseline else window.start).date()
     today = timezone.now().date()
     since = f"{window.effective_start:%Y-%m-%d %H:%M} UTC" if window.effective_start else "the last reset"
@@ -119,18 +129,18 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         **listings.indexes_context(request, listing.cleaned_data, indexes, links),
         "title": "DB health: index usage",
         "window": window,
-        "latest": selectors.snapshot_latest(),
-        "replicas": selectors.replica_snapshot_latest_list(),
+        "latest": trends.snapshot_latest(),
+        "replicas": trends.replica_snapshot_latest_list(),
         "nodes_chart": render_figure(
             charts.scans_per_node_figure(nodes.scans_per_node_daily(window.start)), "dbh-nodes"
         )
         if settings.CUSTODIAN_DBHEALTH_REPLICAS
         else None,
         "unchecked": sum(1 for index in indexes if index.drift == "unchecked"),
-        "unused_small": selectors.index_unused_small(window, indexes, tables=tables),
+        "unused_small": index_findings.index_unused_small(window, indexes, tables=tables),
         "scans_chart": render_figure(
             charts.scans_daily_figure(
-                daily, start, today, selectors.snapshot_count(), links=links, declarations=declared
+                daily, start, today, trends.snapshot_count(), links=links, declarations=declared
             ),
             "dbh-scans",
         ),
@@ -154,13 +164,13 @@ def index_detail_view(request: HttpRequest) -> HttpResponse:
     window = selectors.window_for(days)
     indexes = selectors.index_usage_list(window)
     index = next((i for i in indexes if i.key == (schema, table, name)), None)
-    history = selectors.index_history(schema, table, name, window)
+    history = trends.index_history(schema, table, name, window)
     if index is None and not history:
         return dbhealth_refuse(
             request, f"No index {schema}.{name} on table {table}, now or in the window.", status=404
         )
     findings = [
-        f for f in selectors.index_findings_list(window, indexes) if f.table == table and f.index == name
+        f for f in index_findings.index_findings_list(window, indexes) if f.table == table and f.index == name
     ]
     start = (window.baseline.taken_at if window.baseline else window.start).date()
     scans_fig, size_fig = charts.index_history_figures(history, start, timezone.now().date())
@@ -185,7 +195,7 @@ def index_detail_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def snapshot_take_view(request: HttpRequest) -> HttpResponse:
-    latest = selectors.snapshot_latest()
+    latest = trends.snapshot_latest()
     if latest is not None and timezone.now() - latest.taken_at < SNAPSHOT_MIN_INTERVAL:
         return dbhealth_refuse(
             request,
@@ -206,7 +216,7 @@ def violations_view(request: HttpRequest) -> HttpResponse:
         return dbhealth_refuse(request, "The window must be 7, 30 or 90 days.")
     user = request.user
     since = timezone.now() - timedelta(days=days)
-    daily = selectors.violations_per_constraint_daily(user, since)
+    daily = violations.violations_per_constraint_daily(user, since)
     today = timezone.now().date()
     context = {
         **page_context(request),
@@ -214,18 +224,18 @@ def violations_view(request: HttpRequest) -> HttpResponse:
         "title": "DB health: constraint violations",
         "since": since,
         "total": sum(row["count"] for row in daily),
-        "constraints": selectors.violation_constraint_summary(user, since),
-        "recent": selectors.violations_recent(user),
-        "checks": selectors.recent_constraint_checks(user),
+        "constraints": violations.violation_constraint_summary(user, since),
+        "recent": violations.violations_recent(user),
+        "checks": violations.recent_constraint_checks(user),
         "over_time_chart": render_figure(
             charts.violations_over_time_figure(daily, since.date(), today), "dbh-violations-time"
         ),
         "sqlstate_chart": render_figure(
-            charts.violations_by_sqlstate_figure(selectors.violations_by_sqlstate(user, since)),
+            charts.violations_by_sqlstate_figure(violations.violations_by_sqlstate(user, since)),
             "dbh-violations-class",
         ),
         "organization_chart": render_figure(
-            charts.violations_by_organization_figure(selectors.violations_by_organization(user, since)),
+            charts.violations_by_organization_figure(violations.violations_by_organization(user, since)),
             "dbh-violations-org",
         ),
     }
@@ -239,7 +249,7 @@ def constraint_check_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return dbhealth_refuse(request, "Choose a constraint to check.")
     name = form.cleaned_data["constraint"]
-    if selectors.constraint_check_pending(name):
+    if violations.constraint_check_pending(name):
         return dbhealth_refuse(request, f"A check of {name} is already queued or running.", status=409)
     try:
         services.constraint_check_start(request.user, name)

@@ -21,7 +21,8 @@ from django.urls import reverse
 
 from dashboard.trash.forms import DeleteReasonForm
 from dashboard.trash.services import trash_soft_delete
-from models_core.softdelete import RowInTrashError, SoftDeleteModel
+from models_core.softdelete import SoftDeleteModel
+from models_core.trashing import RowInTrashError
 
 CONFIRM_SHOWN = 100
 

@@ -11,7 +11,8 @@ from django.utils.text import capfirst
 from unfold.widgets import CHECKBOX_CLASSES, UnfoldAdminSelect2Widget
 
 from dashboard.scoping import is_platform_staff, scope_to_organization
-from dashboard.trash.selectors import TrashFilters, trash_model_choices, trash_models
+from dashboard.trash.listing import TrashFilters
+from dashboard.trash.selectors import trash_model_choices, trash_models
 from models_core.models import Organization, User
 from models_core.retention import MAX_RETENTION_DAYS
 

@@ -15,16 +15,17 @@ from django.db.models import QuerySet
 from django.utils.text import capfirst
 
 from dashboard.scoping import is_platform_staff
-from dashboard.trash.selectors import BACKGROUND_THRESHOLD, batch_sizes, trash_item_value
+from dashboard.trash.listing import batch_sizes
+from dashboard.trash.selectors import BACKGROUND_THRESHOLD, trash_item_value
 from models_core.cascade import CascadePlan, Unsupported, cascade_plan
 from models_core.purge import record_label
-from models_core.softdelete import (
+from models_core.restore import (
     RestoreConflict,
-    SoftDeleteModel,
     restore_conflict_list,
     restore_plan_for_batch,
     restore_plan_for_root,
 )
+from models_core.softdelete import SoftDeleteModel
 from models_core.tenancy import organization_path
 
 PREVIEW_ITEMS_SHOWN = 200

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from dashboard.exports import Report, dataset_build
-from dashboard.trash import selectors
+from dashboard.trash import listing
 from dashboard.trash.models import PurgeRecord
 
 TRASH_HEADERS = [
@@ -35,14 +35,14 @@ TRASH_HEADERS = [
 TRASH_PAGE = 1000
 
 
-def trash_report(user: Any, filters: selectors.TrashFilters) -> Report:
+def trash_report(user: Any, filters: listing.TrashFilters) -> Report:
     """Every trashed row the trash list shows this user for `filters`, newest first (its keyset pages)."""
     limit = settings.CUSTODIAN_EXPORT_MAX_ROWS
     rows: list[list] = []
     cursor = None
     truncated = False
     while True:
-        page = selectors.trash_list(user, filters, cursor, page_size=min(TRASH_PAGE, limit))
+        page = listing.trash_list(user, filters, cursor, page_size=min(TRASH_PAGE, limit))
         for row in page.rows:
             if len(rows) >= limit:
                 truncated = True
@@ -67,7 +67,7 @@ def trash_report(user: Any, filters: selectors.TrashFilters) -> Report:
             )
         if truncated or not page.next_cursor:
             break
-        cursor = selectors.TrashCursor.decode(page.next_cursor)
+        cursor = listing.TrashCursor.decode(page.next_cursor)
     return Report(dataset_build(TRASH_HEADERS, rows, title="Trash"), "trash", truncated)
 
 

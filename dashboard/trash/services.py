@@ -31,15 +31,11 @@ from dashboard.trash.selectors import trash_item_value, trash_items_get, trash_m
 from models_core.keyset import keyset_chunks
 from models_core.models import Organization
 from models_core.purge import PurgeStrategy, purge_roots, record_label
+from models_core.restore import batch_restore, restore_subtree
 from models_core.retention import MAX_RETENTION_DAYS, RETENTION_KEY, retention_settings_validate
-from models_core.softdelete import (
-    BatchResult,
-    EnhancedSoftDeleteModel,
-    SoftDeleteModel,
-    batch_restore,
-    restore_subtree,
-)
+from models_core.softdelete import EnhancedSoftDeleteModel, SoftDeleteModel
 from models_core.tenancy import organization_of
+from models_core.trashing import BatchResult
 
 
 @dataclass

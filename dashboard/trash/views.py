@@ -25,11 +25,12 @@ from dashboard.jobs.selectors import job_run_get_for_user
 from dashboard.pages import page_refuse, page_render
 from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, VIEW_TRASH
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
-from dashboard.trash import plans, reports, selectors, services
+from dashboard.trash import listing, plans, record, reports, selectors, services
 from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
 from models_core.keyset import keyset_page
 from models_core.models import Organization
 from models_core.retention import RETENTION_KEY
+from models_core.tenancy import organization_of
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -78,14 +79,14 @@ def trash_list_view(request: HttpRequest) -> HttpResponse:
             f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v) for k, v in form.errors.items()
         )
         return _bad_request(request, f"Invalid filter: {errors}")
-    filters = form.filters() if form.is_bound else selectors.TrashFilters()
+    filters = form.filters() if form.is_bound else listing.TrashFilters()
     cursor = None
     if request.GET.get("after"):
         try:
-            cursor = selectors.TrashCursor.decode(request.GET["after"])
+            cursor = listing.TrashCursor.decode(request.GET["after"])
         except ValidationError as error:
             return _bad_request(request, " ".join(error.messages))
-    page = selectors.trash_list(request.user, filters, cursor)
+    page = listing.trash_list(request.user, filters, cursor)
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("job", None)
@@ -137,8 +138,8 @@ def trash_deleter_choices_view(request: HttpRequest) -> JsonResponse:
 @staff_permission_required(VIEW_TRASH)
 def trash_detail_view(request: HttpRequest, key: str, pk: str) -> HttpResponse:
     obj = selectors.trash_item_get(request.user, key, pk)
-    row = selectors.TrashRow(obj=obj, organization=selectors.organization_of(obj))
-    groups = selectors.trash_batch_rows(obj)
+    row = listing.TrashRow(obj=obj, organization=organization_of(obj))
+    groups = record.trash_batch_rows(obj)
     row.batch_size = sum(g.count for g in groups) or 1
     return _render(
         request,
@@ -146,10 +147,10 @@ def trash_detail_view(request: HttpRequest, key: str, pk: str) -> HttpResponse:
         {
             "title": f"{row.type_name} {obj.trash_label}",
             "row": row,
-            "fields": selectors.trash_item_fields(obj, request.user),
+            "fields": record.trash_item_fields(obj, request.user),
             "groups": groups,
-            "rows_shown": selectors.BATCH_ROWS_SHOWN,
-            "history": selectors.trash_item_history(obj),
+            "rows_shown": record.BATCH_ROWS_SHOWN,
+            "history": record.trash_item_history(obj),
             "can_restore": request.user.has_perm(RESTORE_TRASH),
             "can_purge": request.user.has_perm(PURGE_TRASH),
         },
@@ -351,5 +352,5 @@ def trash_export_view(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         errors = "; ".join(" ".join(field_errors) for field_errors in form.errors.values())
         return _bad_request(request, f"Invalid filter: {errors}")
-    filters = form.filters() if form.is_bound else selectors.TrashFilters()
+    filters = form.filters() if form.is_bound else listing.TrashFilters()
     return report_response(reports.trash_report(request.user, filters), file_format)

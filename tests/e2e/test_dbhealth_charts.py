@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from playwright.sync_api import expect
 
-from dashboard.dbhealth import selectors
+from dashboard.dbhealth import selectors, trends
 from dashboard.dbhealth.recorder import violation_context
 from dashboard.dbhealth.services import dbhealth_snapshot_take, declared_definitions_store
 from models_core.models import Ticket
@@ -74,7 +74,7 @@ def test_index_charts_draw_names_types_one_day_and_clicks(page, sign_in, dba):
     ordered = sorted(indexes, key=lambda i: (-i.size_bytes, i.table, i.name))
     biggest = [i.name for i in ordered[:20]]
     biggest_table = ordered[0].table
-    busiest = [t.table for t in selectors.table_usage_list(window) if t.scans][:15]
+    busiest = [t.table for t in trends.table_usage_list(window) if t.scans][:15]
     sign_in(dba)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(page.url + "dashboard/dbhealth/indexes/")

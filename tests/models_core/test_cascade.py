@@ -20,7 +20,8 @@ from models_core.models import (
     UserPermission,
     UserSession,
 )
-from models_core.softdelete import batch_restore, batch_summary, restore_conflicts, soft_delete_models
+from models_core.restore import batch_restore, batch_summary, restore_conflicts
+from models_core.trashing import soft_delete_models
 from tests.conditions import TIMEOUT_SECONDS, backend_pid, wait_until, wait_until_waiting_on_lock
 from tests.factories import (
     KnowledgeBaseArticleFactory,
@@ -199,7 +200,7 @@ class TestCascade:
         comment = TicketCommentFactory()
         comment.soft_delete()
         comment.ticket.soft_delete()
-        from models_core.softdelete import restore_plan_for_root
+        from models_core.restore import restore_plan_for_root
 
         assert restore_conflicts(restore_plan_for_root(comment)) == [
             f"Restore ticket #{comment.ticket.ticket_number} first: it is in the trash."
@@ -327,7 +328,7 @@ def test_a_restore_waiting_on_another_sees_it_committed():
 
 @pytest.mark.django_db
 def test_restore_conflict_list_names_kind_row_and_parent_batch():
-    from models_core.softdelete import restore_conflict_list, restore_plan_for_root
+    from models_core.restore import restore_conflict_list, restore_plan_for_root
 
     comment = TicketCommentFactory()
     comment.soft_delete()

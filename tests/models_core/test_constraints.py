@@ -20,7 +20,7 @@ from models_core.models import (
     UserPermission,
     UserSession,
 )
-from models_core.softdelete import soft_delete_models
+from models_core.trashing import soft_delete_models
 from tests.factories import (
     CustomerFactory,
     KnowledgeBaseArticleFactory,

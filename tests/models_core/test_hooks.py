@@ -22,7 +22,7 @@ from models_core.models import (
     User,
     UserSession,
 )
-from models_core.softdelete import batch_restore
+from models_core.restore import batch_restore
 from tests.factories import (
     OrganizationFactory,
     TicketFactory,

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 
 from models_core.models import Ticket, User, UserPermission, UserSession
-from models_core.softdelete import soft_delete_models
 from models_core.tenancy import ORGANIZATION_ITSELF, organization_path
+from models_core.trashing import soft_delete_models
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from models_core.models import Ticket, TicketComment, User
-from models_core.softdelete import RowInTrashError
+from models_core.trashing import RowInTrashError
 from tests.concurrency import run_blocked_behind
 from tests.factories import TicketCommentFactory, TicketFactory, UserFactory
 

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from dashboard.dbhealth import selectors
+from dashboard.dbhealth import index_findings, selectors
 from dashboard.dbhealth.models import SnapshotRun
 from dashboard.dbhealth.services import dbhealth_snapshot_take
 from tests.conditions import wait_until_waiting_on_lock
@@ -28,7 +28,7 @@ def execute(*statements: str) -> None:
 
 
 def duplicates() -> dict[str, selectors.Finding]:
-    return {f.index: f for f in selectors.index_duplicate_list(selectors.index_catalog_list())}
+    return {f.index: f for f in index_findings.index_duplicate_list(selectors.index_catalog_list())}
 
 
 @pytest.mark.parametrize("twin", ["aaa_ticket_number_twin", "zzz_ticket_number_twin"])
@@ -120,7 +120,7 @@ def test_a_failed_unique_build_says_to_remove_the_duplicates_first():
         "CREATE UNIQUE INDEX dbh_failed_unique ON models_core_ticket (organization_id, status)",
         "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'dbh_failed_unique'::regclass",
     )
-    invalid = {f.index: f for f in selectors.index_invalid_list(selectors.index_catalog_list())}
+    invalid = {f.index: f for f in index_findings.index_invalid_list(selectors.index_catalog_list())}
     finding = invalid["dbh_failed_unique"]
     assert "duplicate" in finding.detail.lower()
     assert "REINDEX fails the same way" in finding.action
@@ -156,11 +156,13 @@ def test_an_index_being_built_concurrently_is_not_invalid():
         catalog = {i.name: i for i in selectors.index_catalog_list()}
         index = catalog["dbh_cic_v"]
         assert not index.is_valid and index.building
-        invalid = {f.index: f for f in selectors.index_invalid_list(list(catalog.values()))}
+        invalid = {f.index: f for f in index_findings.index_invalid_list(list(catalog.values()))}
         assert "dbh_cic_v" not in invalid
-        building = {f.index: f for f in selectors.index_building_list(list(catalog.values()))}
+        building = {f.index: f for f in index_findings.index_building_list(list(catalog.values()))}
         assert "being built" in building["dbh_cic_v"].detail
-        assert "dbh_cic_v" not in {f.index for f in selectors.index_unused_list(selectors.window_for(30))}
+        assert "dbh_cic_v" not in {
+            f.index for f in index_findings.index_unused_list(selectors.window_for(30))
+        }
         blocker.rollback()
         thread.join(timeout=30)
         assert not errors
@@ -193,7 +195,7 @@ def test_unused_are_ranked_by_size_and_small_ones_are_summarised_not_listed():
     _big_unused_table()
     window = selectors.window_for(30)
     indexes = selectors.index_usage_list(window)
-    unused = selectors.index_unused_list(window, indexes)
+    unused = index_findings.index_unused_list(window, indexes)
     names = [f.index for f in unused]
     # Only our own tables are known here: the rows that earlier tests rolled back still take up pages in the
     # project's indexes (a ticket index may well be the biggest by now), whatever order the tests ran in.
@@ -201,7 +203,7 @@ def test_unused_are_ranked_by_size_and_small_ones_are_summarised_not_listed():
     assert [f.size_bytes for f in unused] == sorted((f.size_bytes for f in unused), reverse=True)
     assert "dbh_tiny_id" not in names
     assert all(f.size_bytes >= 1024 * 1024 for f in unused)
-    small = selectors.index_unused_small(window, indexes)
+    small = index_findings.index_unused_small(window, indexes)
     assert small.count >= 1 and small.size_bytes >= 8192
     assert small.min_bytes == 1024 * 1024
 
@@ -213,7 +215,7 @@ def test_unused_finding_says_what_dropping_saves_in_writes():
         _big_unused_table()
         execute("SELECT pg_stat_force_next_flush()")
         window = selectors.window_for(30)
-        unused = {f.index: f for f in selectors.index_unused_list(window, min_bytes=0)}
+        unused = {f.index: f for f in index_findings.index_unused_list(window, min_bytes=0)}
         finding = unused["dbh_big_v"]
         # 60,000 inserts into its table, each of which also wrote this index.
         assert finding.extra["writes"] == 60000
@@ -228,7 +230,7 @@ def test_a_young_window_says_so_and_when_unused_can_be_judged():
     window = selectors.window_for(30)
     assert window.young
     assert window.judge_after.date() == (timezone.now() + timedelta(days=5)).date()
-    unused = selectors.index_unused_list(window, min_bytes=0)
+    unused = index_findings.index_unused_list(window, min_bytes=0)
     assert unused and all("too young" in f.detail for f in unused)
 
 
@@ -237,4 +239,4 @@ def test_an_old_enough_window_is_not_young():
     SnapshotRun.objects.filter(pk=run.pk).update(taken_at=timezone.now() - timedelta(days=31))
     window = selectors.window_for(30)
     assert not window.young
-    assert all("too young" not in f.detail for f in selectors.index_unused_list(window, min_bytes=0))
+    assert all("too young" not in f.detail for f in index_findings.index_unused_list(window, min_bytes=0))

@@ -18,7 +18,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.dbhealth import nodes, selectors
+from dashboard.dbhealth import index_findings, nodes, selectors, trends
 from dashboard.dbhealth.models import IndexSnapshot, SnapshotRun
 from dashboard.dbhealth.services import dbhealth_snapshot_take, index_daily_rollup
 from tests.conditions import wait_until
@@ -81,9 +81,9 @@ def _finding_kinds(index_name: str) -> set[str]:
     window = selectors.window_for(30)
     indexes = selectors.index_usage_list(window)
     # The test index is tiny: no size floor, so "unused" can show.
-    findings = selectors.index_unused_list(window, indexes, min_bytes=0) + selectors.index_replica_only_list(
-        indexes
-    )
+    findings = index_findings.index_unused_list(
+        window, indexes, min_bytes=0
+    ) + index_findings.index_replica_only_list(indexes)
     return {f.kind for f in findings if f.index == index_name}
 
 
@@ -114,7 +114,7 @@ def test_an_index_used_only_on_the_replica_is_not_unused_and_says_where_it_is_us
     usage = {i.name: i for i in selectors.index_usage_list(window)}[replica_index]
     assert usage.scans_by_node[nodes.PRIMARY] == 0
     assert usage.scans_by_node[replica.name] >= 1
-    finding = next(f for f in selectors.index_replica_only_list([usage]) if f.index == replica_index)
+    finding = next(f for f in index_findings.index_replica_only_list([usage]) if f.index == replica_index)
     assert replica.name in finding.detail
 
     client.force_login(dba)
@@ -134,7 +134,7 @@ def test_an_unreachable_replica_is_recorded_with_its_error_and_the_primary_is_st
     assert run.node == nodes.PRIMARY and run.index_count > 0
     failed = SnapshotRun.objects.get(node="127.0.0.1:1")
     assert failed.error.startswith("Could not be read") and not failed.indexes.exists()
-    assert selectors.replica_snapshot_latest_list()[0].error == failed.error
+    assert trends.replica_snapshot_latest_list()[0].error == failed.error
 
 
 def _snapshot(node: str, taken_at, reset, scans: int) -> SnapshotRun:

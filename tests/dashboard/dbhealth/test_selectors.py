@@ -6,11 +6,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from dashboard.dbhealth import declarations, selectors
+from dashboard.dbhealth import declarations, index_findings, selectors, trends
 from dashboard.dbhealth.models import IndexSnapshot, SnapshotRun
 from dashboard.dbhealth.services import dbhealth_snapshot_take, index_daily_rollup
 from models_core.models import Ticket
-from models_core.softdelete import soft_delete_models
+from models_core.trashing import soft_delete_models
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def index_names(findings) -> set[str]:
 def test_unused_equals_direct_query_without_snapshots():
     window = selectors.window_for(30)
     assert window.baseline is None
-    unused = index_names(selectors.index_unused_list(window, min_bytes=0))
+    unused = index_names(index_findings.index_unused_list(window, min_bytes=0))
     assert unused == direct_unused()
     assert "unique_org_ticket_number" not in unused  # backs a unique constraint
     assert "exclude_overlapping_sla_policies" not in unused  # backs an exclusion constraint
@@ -58,7 +58,7 @@ def test_unused_equals_direct_query_against_a_baseline_snapshot(max_scans):
     IndexSnapshot.objects.filter(run=run, index_name="idx_ticket_sla_breach").update(idx_scan=10**9)
     window = selectors.window_for(30)
     assert window.baseline == SnapshotRun.objects.get(pk=run.pk)
-    unused = index_names(selectors.index_unused_list(window, max_scans=max_scans, min_bytes=0))
+    unused = index_names(index_findings.index_unused_list(window, max_scans=max_scans, min_bytes=0))
     assert unused == direct_unused(run.pk, max_scans)
 
 
@@ -99,17 +99,17 @@ def test_drift_undeclared_missing_and_differs():
         cursor.execute("DROP INDEX idx_ticket_resolution_due")
         cursor.execute("CREATE INDEX idx_ticket_resolution_due ON models_core_ticket (resolution_due DESC)")
     indexes = selectors.index_usage_list(selectors.window_for(30))
-    drift = {(f.kind, f.index) for f in selectors.index_drift_list(indexes)}
-    missing = {(f.kind, f.index) for f in selectors.index_missing_list(indexes)}
+    drift = {(f.kind, f.index) for f in index_findings.index_drift_list(indexes)}
+    missing = {(f.kind, f.index) for f in index_findings.index_missing_list(indexes)}
     assert ("undeclared", "dbh_test_undeclared") in drift
     assert ("differs", "idx_ticket_resolution_due") in drift
     assert missing == {("missing", "idx_ticket_sla_breach")}
     # procrastinate's own tables are not Django's to declare: no drift reported for them.
-    assert not any(f.table.startswith("procrastinate_") for f in selectors.index_drift_list(indexes))
+    assert not any(f.table.startswith("procrastinate_") for f in index_findings.index_drift_list(indexes))
 
 
 def test_duplicates_are_the_prefix_pairs_and_never_unique_indexes():
-    findings = {f.index: f for f in selectors.index_duplicate_list()}
+    findings = {f.index: f for f in index_findings.index_duplicate_list()}
     assert findings["idx_ticket_org_status"].extra["covered_by"] == "idx_ticket_org_status_priority"
     assert findings["idx_ticket_org_agent"].extra["covered_by"] == "idx_ticket_org_agent_status"
     assert findings["idx_user_org_role"].extra["covered_by"] == "idx_user_org_role_active"
@@ -125,7 +125,7 @@ def test_duplicates_are_the_prefix_pairs_and_never_unique_indexes():
 def test_identical_indexes_are_duplicates():
     with connection.cursor() as cursor:
         cursor.execute("CREATE INDEX zz_copy_of_org_status ON models_core_ticket (organization_id, status)")
-    findings = {f.index: f for f in selectors.index_duplicate_list()}
+    findings = {f.index: f for f in index_findings.index_duplicate_list()}
     assert findings["zz_copy_of_org_status"].extra["covered_by"] == "idx_ticket_org_status"
     assert "DROP INDEX CONCURRENTLY" in findings["zz_copy_of_org_status"].action
 
@@ -137,8 +137,8 @@ def test_invalid_index_is_found():
         )
     window = selectors.window_for(30)
     indexes = selectors.index_usage_list(window)
-    assert index_names(selectors.index_invalid_list(indexes)) == {"idx_ticket_sla_breach"}
-    assert "idx_ticket_sla_breach" not in index_names(selectors.index_unused_list(window, indexes))
+    assert index_names(index_findings.index_invalid_list(indexes)) == {"idx_ticket_sla_breach"}
+    assert "idx_ticket_sla_breach" not in index_names(index_findings.index_unused_list(window, indexes))
 
 
 def test_bloated_btree_is_estimated():
@@ -152,7 +152,7 @@ def test_bloated_btree_is_estimated():
         cursor.execute("CREATE TABLE dbh_fresh AS SELECT g AS id FROM generate_series(1, 20000, 10) g")
         cursor.execute("CREATE INDEX dbh_bloat_fresh ON dbh_fresh (id)")
         cursor.execute("ANALYZE dbh_fresh")
-    bloated = {f.index: f for f in selectors.index_bloat_list(min_ratio=0.3, min_wasted_bytes=0)}
+    bloated = {f.index: f for f in index_findings.index_bloat_list(min_ratio=0.3, min_wasted_bytes=0)}
     assert bloated["dbh_bloat_id"].extra["ratio"] > 0.7
     assert "dbh_bloat_fresh" not in bloated
     assert "REINDEX INDEX CONCURRENTLY public.dbh_bloat_id" in bloated["dbh_bloat_id"].action
@@ -190,7 +190,7 @@ def test_daily_scans_survive_a_reset_between_snapshots():
     reset_run = _run(day + timedelta(days=2), second_reset, {"a": 20, "b": 1})  # reset: since it 20, 1
     _run(day + timedelta(days=2, hours=3), second_reset, {"a": 25, "b": 0})  # a +5; b's own counter reset: 0
     window = selectors.window_for(30)
-    daily = selectors.index_scans_daily(window)
+    daily = trends.index_scans_daily(window)
     assert daily.days == [(day + timedelta(days=n)).date() for n in (1, 2)]
     assert daily.series["t.a"] == [50, 25]
     assert daily.series["t.b"] == [0, 1]
@@ -214,6 +214,6 @@ def test_page_queries_do_not_grow_with_snapshots(django_assert_max_num_queries):
         dbhealth_snapshot_take()
     window = selectors.window_for(30)
     with django_assert_max_num_queries(4):
-        selectors.index_scans_daily(window)
+        trends.index_scans_daily(window)
     with django_assert_max_num_queries(3):
-        selectors.table_usage_list(window)
+        trends.table_usage_list(window)

@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
-from dashboard.dbhealth import selectors
+from dashboard.dbhealth import selectors, violations
 from dashboard.dbhealth.models import (
     ConstraintViolation,
     IndexDailyStat,
@@ -148,11 +148,11 @@ def test_a_rolled_back_integrity_error_leaves_its_record_and_shows_in_the_chart(
     assert (record.table_name, record.model_label) == ("models_core_ticket", "models_core.Ticket")
     assert (record.source_kind, record.source, record.user_id) == ("view", "tickets:edit", dba.pk)
     since = timezone.now() - timedelta(days=1)
-    rows = selectors.violations_per_constraint_daily(dba, since)
+    rows = violations.violations_per_constraint_daily(dba, since)
     assert [(r["constraint_name"], r["kind"], r["count"]) for r in rows] == [
         ("check_ticket_status_valid", "error", 1)
     ]
-    summary = {row["name"]: row for row in selectors.violation_constraint_summary(dba, since)}
+    summary = {row["name"]: row for row in violations.violation_constraint_summary(dba, since)}
     assert summary["check_ticket_status_valid"]["errors"] == 1
     assert summary["check_ticket_status_valid"]["message"] == "Status must be one of: " + (
         "new, open, pending, resolved, closed, cancelled."
@@ -208,7 +208,7 @@ def test_violations_of_other_organizations_are_not_visible_to_an_organization_bo
     mine = ConstraintViolation.objects.create(
         occurred_at=timezone.now(), kind="error", sqlstate="23505", organization_id=manager.organization_id
     )
-    assert list(selectors.violations_visible_to(manager)) == [mine]
+    assert list(violations.violations_visible_to(manager)) == [mine]
 
 
 @pytest.mark.django_db(transaction=True)

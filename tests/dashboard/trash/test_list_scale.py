@@ -8,12 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dashboard.trash.selectors import (
-    TrashFilters,
-    _filtered,
-    batch_sizes,
-    trash_list,
-)
+from dashboard.trash.listing import TrashFilters, _filtered, batch_sizes, trash_list
 from models_core.models import Ticket, TicketAttachment, TicketComment
 from tests.factories import (
     OrganizationFactory,

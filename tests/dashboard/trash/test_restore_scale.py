@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from dashboard.jobs.models import JobRun
 from dashboard.trash.selectors import trash_item_value
 from models_core.models import Organization, Ticket, TicketComment
-from models_core.softdelete import BatchPlan, restore_conflict_list, restore_plan_for_root
+from models_core.restore import BatchPlan, restore_conflict_list, restore_plan_for_root
 from tests.factories import OrganizationFactory, TicketCommentFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ user types (organizations, deleters) instead of listing every one."""
 import pytest
 from django.db import connection
 
-from dashboard.trash.selectors import TrashFilters, _filtered, trash_list
+from dashboard.trash.listing import TrashFilters, _filtered, trash_list
 from models_core.models import Ticket, TicketComment, User
 from tests.factories import (
     CustomerFactory,

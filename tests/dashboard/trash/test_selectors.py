@@ -7,14 +7,9 @@ from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
+from dashboard.trash.listing import TrashCursor, TrashFilters, trash_list
 from dashboard.trash.plans import trash_restore_plan
-from dashboard.trash.selectors import (
-    TrashCursor,
-    TrashFilters,
-    trash_items_get,
-    trash_list,
-    trash_queryset,
-)
+from dashboard.trash.selectors import trash_items_get, trash_queryset
 from models_core.models import KnowledgeBaseArticle, Ticket, TicketComment
 from tests.factories import KnowledgeBaseArticleFactory, TicketCommentFactory, TicketFactory
 

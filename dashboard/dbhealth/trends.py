@@ -1,0 +1,177 @@
+"""DB health's charts' data: scans per day from the daily rollups, one index's history, table usage in
+the window, the latest snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import DEFAULT_DB_ALIAS, connection
+
+from dashboard.dbhealth import nodes
+from dashboard.dbhealth.models import (
+    IndexDailyStat,
+    SnapshotRun,
+    TableSnapshot,
+)
+from dashboard.dbhealth.selectors import USER_SCHEMAS_SQL, Window, counter_since
+
+TABLE_CATALOG_SQL = f"""
+SELECT s.schemaname, s.relname, pg_total_relation_size(s.relid), COALESCE(s.seq_scan, 0),
+       COALESCE(s.idx_scan, 0), s.n_live_tup, s.n_dead_tup,
+       s.n_tup_ins + s.n_tup_upd - s.n_tup_hot_upd
+FROM pg_stat_user_tables s
+WHERE {USER_SCHEMAS_SQL}
+"""
+
+
+# The busiest `top` indexes of the window by name, every other index summed into one series: a 90-day
+# window reads one daily row per index and day (IndexDailyStat, written as snapshots are taken) and returns
+# at most (top + 1) rows per day.
+SCANS_DAILY_SQL = """
+WITH w AS (
+    SELECT day, schema_name, table_name, index_name, scans, reset
+    FROM dbhealth_indexdailystat WHERE node = %(node)s AND day >= %(from)s
+), top AS (
+    SELECT schema_name, table_name, index_name
+    FROM w GROUP BY 1, 2, 3 HAVING SUM(scans) > 0
+    ORDER BY SUM(scans) DESC, table_name, index_name LIMIT %(top)s
+)
+SELECT w.day, top.schema_name, top.table_name, top.index_name, SUM(w.scans),
+       array_agg(w.table_name || '.' || w.index_name) FILTER (WHERE w.reset)
+FROM w LEFT JOIN top ON top.schema_name = w.schema_name AND top.table_name = w.table_name
+                    AND top.index_name = w.index_name
+GROUP BY 1, 2, 3, 4
+ORDER BY 1
+"""
+
+OTHER_INDEXES = "other indexes"
+
+
+@dataclass
+class DailyScans:
+    days: list[date]
+    series: dict[str, list[int]]  # "table.index" -> scans per day, busiest first
+    resets: list[datetime]  # snapshot times at which the database's statistics had been reset
+    index_resets: list[tuple[date, str]]  # days on which one index's counter went down
+    # "table.index" -> (schema, table, index) of each named series, for links to the index's own page
+    keys: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+def index_scans_daily(window: Window, top: int = 10, node: str = DEFAULT_DB_ALIAS) -> DailyScans:
+    """Scans per day of the `top` busiest indexes (the rest summed), from the daily rollups.
+
+    A reset between two snapshots never yields a negative delta: the day counts the scans since the reset (a
+    lower bound) and the reset is reported for marking.
+    """
+    since = window.baseline.taken_at if window.baseline else window.start
+    with connection.cursor() as cursor:
+        cursor.execute(SCANS_DAILY_SQL, {"from": since.date(), "node": node, "top": top})
+        rows = cursor.fetchall()
+    days = sorted({row[0] for row in rows})
+    day_pos = {day: n for n, day in enumerate(days)}
+    totals: dict[str, int] = {}
+    per_index: dict[str, list[int]] = {}
+    keys: dict[str, tuple[str, str, str]] = {}
+    index_resets = []
+    for day, schema, table, index, scans, reset_labels in rows:
+        label = f"{table}.{index}" if index is not None else OTHER_INDEXES
+        if index is not None:
+            keys[label] = (schema, table, index)
+        per_index.setdefault(label, [0] * len(days))[day_pos[day]] += int(scans)
+        totals[label] = totals.get(label, 0) + int(scans)
+        index_resets.extend((day, name) for name in reset_labels or ())
+    named = sorted((label for label in totals if label != OTHER_INDEXES), key=lambda k: (-totals[k], k))
+    series = {label: per_index[label] for label in named}
+    if totals.get(OTHER_INDEXES):
+        series[OTHER_INDEXES] = per_index[OTHER_INDEXES]
+    runs = list(
+        SnapshotRun.objects.filter(node=node, taken_at__gte=since)
+        .order_by("taken_at", "id")
+        .values_list("taken_at", "stats_reset")
+    )
+    resets = [
+        taken for (taken, reset), (_, previous) in zip(runs[1:], runs, strict=False) if reset != previous
+    ]
+    return DailyScans(days, series, resets, index_resets, keys)
+
+
+def index_history(
+    schema: str, table: str, index: str, window: Window, node: str = DEFAULT_DB_ALIAS
+) -> list[dict]:
+    """One index's daily rows in the window (at most one per day): day, scans, size_bytes, reset."""
+    since = (window.baseline.taken_at if window.baseline else window.start).date()
+    return list(
+        IndexDailyStat.objects.filter(
+            node=node, schema_name=schema, table_name=table, index_name=index, day__gte=since
+        )
+        .order_by("day")
+        .values("day", "scans", "size_bytes", "reset")
+    )
+
+
+def snapshot_count(limit: int = 2, node: str = DEFAULT_DB_ALIAS) -> int:
+    """How many snapshots exist, counted up to `limit` (the empty charts only need 0, 1 or more)."""
+    return len(SnapshotRun.objects.filter(node=node).values_list("pk", flat=True)[:limit])
+
+
+@dataclass
+class TableUsage:
+    table: str
+    size_bytes: int
+    seq_scan: int
+    idx_scan: int
+    n_live_tup: int
+    n_dead_tup: int
+    writes: int = 0  # inserts and non-HOT updates in the window: each one writes every index of the table
+    schema: str = "public"
+
+    @property
+    def scans(self) -> int:
+        return self.seq_scan + self.idx_scan
+
+
+def table_usage_list(window: Window) -> list[TableUsage]:
+    """Every user table with its scans in the window (live counters minus the baseline snapshot)."""
+    baseline: dict[tuple[str, str], tuple[int, int, int | None]] = {}
+    if window.baseline is not None and not window.reset_in_window:
+        baseline = {
+            (s, t): (seq, idx, None if ins is None else ins + upd - hot)
+            for s, t, seq, idx, ins, upd, hot in TableSnapshot.objects.filter(
+                run=window.baseline
+            ).values_list(
+                "schema_name", "table_name", "seq_scan", "idx_scan", "n_tup_ins", "n_tup_upd", "n_tup_hot_upd"
+            )
+        }
+    with connection.cursor() as cursor:
+        cursor.execute(TABLE_CATALOG_SQL)
+        rows = cursor.fetchall()
+    tables = []
+    for schema, table, size, seq, idx, live, dead, writes in rows:
+        base_seq, base_idx, base_writes = baseline.get((schema, table), (None, None, None))
+        tables.append(
+            TableUsage(
+                table,
+                size or 0,
+                counter_since(seq, base_seq),
+                counter_since(idx, base_idx),
+                live,
+                dead,
+                writes=counter_since(writes or 0, base_writes),
+                schema=schema,
+            )
+        )
+    return sorted(tables, key=lambda t: (-t.scans, t.table))
+
+
+def snapshot_latest() -> SnapshotRun | None:
+    return SnapshotRun.objects.filter(node=nodes.PRIMARY).order_by("-taken_at", "-id").first()
+
+
+def replica_snapshot_latest_list() -> list[SnapshotRun]:
+    """Each configured replica's latest snapshot (an unreadable replica's says why in `error`)."""
+    latest = []
+    for replica in nodes.replicas_configured():
+        run = SnapshotRun.objects.filter(node=replica.name).order_by("-taken_at", "-id").first()
+        latest.append(run or SnapshotRun(node=replica.name, error="No snapshot yet.", taken_at=None))
+    return latest
