@@ -14,6 +14,8 @@ from procrastinate.contrib.django import app
 from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.services import job_progress, job_run_tracked
 from dashboard.permissions import PURGE_TRASH, RESTORE_TRASH
+from dashboard.trash.retention import trash_purge_expired
+from dashboard.trash.services import trash_purge_named, trash_restore_named
 
 job_kind_register("trash_restore", permission=RESTORE_TRASH)
 job_kind_register("trash_purge", permission=PURGE_TRASH)
@@ -29,8 +31,6 @@ def _user(user_id: int) -> Any:
 def trash_restore_task(
     user_id: int, items: list[list[str]], parent_batches: list[str], job_run_id: int | None = None
 ) -> dict:
-    from dashboard.trash.services import trash_restore_named
-
     user = _user(user_id)
     if not user.has_perm(RESTORE_TRASH):
         raise PermissionError("The user may no longer restore from the trash.")
@@ -43,8 +43,6 @@ def trash_restore_task(
 def trash_purge_task(
     user_id: int, items: list[list[str]], reason: str = "", job_run_id: int | None = None
 ) -> dict:
-    from dashboard.trash.services import trash_purge_named
-
     user = _user(user_id)
     if not user.has_perm(PURGE_TRASH):
         raise PermissionError("The user may no longer purge the trash.")
@@ -57,6 +55,4 @@ def trash_purge_task(
 @job_run_tracked
 def trash_purge_expired_task(timestamp: int | None = None, job_run_id: int | None = None) -> dict:
     """Purge what is past its `auto_delete_at` (the same work as `manage.py purge_expired`)."""
-    from dashboard.trash.services import trash_purge_expired
-
     return trash_purge_expired(progress=job_progress(job_run_id))

@@ -25,7 +25,7 @@ from dashboard.jobs.selectors import job_run_get_for_user
 from dashboard.pages import page_refuse, page_render
 from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, VIEW_TRASH
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
-from dashboard.trash import listing, plans, record, reports, selectors, services
+from dashboard.trash import listing, plans, record, reports, retention, selectors, services
 from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
 from models_core.keyset import keyset_page
 from models_core.models import Organization
@@ -311,7 +311,7 @@ def retention_view(request: HttpRequest) -> HttpResponse:
             )
         if form.is_valid():
             try:
-                services.retention_policy_update(user, organization, form.cleaned_data)
+                retention.retention_policy_update(user, organization, form.cleaned_data)
             except ValidationError as error:
                 form.add_error(None, error)
             else:

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from dashboard.hooks.models import HookStat
 from dashboard.hooks.services import hook_stats_reset
+from dashboard.trash import retention
 from dashboard.trash import services as trash_services
 from models_core.models import Organization, User
 from tests.factories import OrganizationFactory, UserFactory
@@ -226,7 +227,7 @@ def test_platform_staff_still_reset_hook_statistics(client, dba, hook_stat):
 
 def test_retention_service_refuses_another_organization(org_admin, other_organization):
     with pytest.raises(PermissionDenied):
-        trash_services.retention_policy_update(org_admin, other_organization, {"default": 1})
+        retention.retention_policy_update(org_admin, other_organization, {"default": 1})
     other_organization.refresh_from_db()
     assert "retention_days" not in (other_organization.settings or {})
 

@@ -10,13 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from dashboard.trash.models import PurgeRecord
-from dashboard.trash.services import (
-    retention_policy_update,
-    trash_purge,
-    trash_purge_expired,
-    trash_restore,
-    trash_soft_delete,
-)
+from dashboard.trash.retention import retention_policy_update, trash_purge_expired
+from dashboard.trash.services import trash_purge, trash_restore, trash_soft_delete
 from models_core.models import (
     KnowledgeBaseArticle,
     Organization,

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from dashboard.trash.services import trash_purge_expired
+from dashboard.trash.retention import trash_purge_expired
 
 
 class Command(BaseCommand):
