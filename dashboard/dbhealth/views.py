@@ -41,7 +41,7 @@ from dashboard.dbhealth.forms import (
 )
 from dashboard.dbhealth.models import SnapshotRun
 from dashboard.exports import FORMATS_TEXT, export_format_get, report_response
-from dashboard.pages import page_context, page_refuse
+from dashboard.pages import page_context, page_refuse, page_tabs
 from dashboard.permissions import VIEW_DBHEALTH
 from dashboard.scoping import staff_permission_required
 
@@ -67,26 +67,25 @@ def tabs_context(request: HttpRequest, active: str, days: int | None) -> dict[st
     """The DB health tabs, and the window selector on the pages that have a window (`days`)."""
     days_query = f"?days={days}" if days else ""
     return {
-        "tabs": [
-            {
-                "title": "Index usage",
-                "icon": "monitor_heart",
-                "link": reverse("dashboard:dbhealth:index_usage") + days_query,
-                "active": active == "index_usage",
-            },
-            {
-                "title": "Constraint violations",
-                "icon": "gpp_maybe",
-                "link": reverse("dashboard:dbhealth:violations") + days_query,
-                "active": active == "violations",
-            },
-            {
-                "title": "Index advisor",
-                "icon": "lightbulb",
-                "link": reverse("dashboard:dbhealth:advisor"),
-                "active": active == "advisor",
-            },
-        ],
+        "tabs": page_tabs(
+            request,
+            [
+                (
+                    reverse("dashboard:dbhealth:index_usage") + days_query,
+                    "Index usage",
+                    "index_usage",
+                    "monitor_heart",
+                ),
+                (
+                    reverse("dashboard:dbhealth:violations") + days_query,
+                    "Constraint violations",
+                    "violations",
+                    "gpp_maybe",
+                ),
+                (reverse("dashboard:dbhealth:advisor"), "Index advisor", "advisor", "lightbulb"),
+            ],
+            active,
+        ),
         "windows": [
             {"days": value, "label": label, "active": value == days, "link": f"?days={value}"}
             for value, label in WINDOW_CHOICES

@@ -22,7 +22,7 @@ from dashboard.exports import (
     report_response,
 )
 from dashboard.jobs.selectors import job_run_get_for_user
-from dashboard.pages import page_refuse, page_render
+from dashboard.pages import page_refuse, page_render, page_tabs
 from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, VIEW_TRASH
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
 from dashboard.trash import listing, plans, record, reports, retention, selectors, services
@@ -36,12 +36,13 @@ from models_core.tenancy import organization_of
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
     user = request.user
     tabs = [
-        (reverse("dashboard:trash:list"), "Trash", "list"),
-        (reverse("dashboard:trash:purge_records"), "Purge records", "purge_records"),
+        (reverse("dashboard:trash:list"), "Trash", "list", ""),
+        (reverse("dashboard:trash:purge_records"), "Purge records", "purge_records", ""),
     ]
     if user.has_perm(MANAGE_RETENTION):
-        tabs.append((reverse("dashboard:trash:retention"), "Retention", "retention"))
-    return page_render(request, template, {"checkbox_class": CHECKBOX, "trash_tabs": tabs, **context}, status)
+        tabs.append((reverse("dashboard:trash:retention"), "Retention", "retention", ""))
+    context = {"checkbox_class": CHECKBOX, "tabs": page_tabs(request, tabs), **context}
+    return page_render(request, template, context, status)
 
 
 def _bad_request(request: HttpRequest, message: str, back: str | None = None) -> HttpResponse:
