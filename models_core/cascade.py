@@ -105,8 +105,8 @@ class CascadePlan:
             if any(f.name == "deleted_at" for f in model._meta.concrete_fields)
         }
 
-    def file_names(self, chunk_size: int = 2000) -> Iterator[tuple[Any, str]]:
-        """(storage, name) of every file the deleted rows point at, streamed in chunks."""
+    def file_names(self, chunk_size: int = 2000) -> Iterator[tuple[models.FileField, str]]:
+        """(field, name) of every file the deleted rows point at, streamed in chunks."""
         for model in self.order:
             for f in model._meta.concrete_fields:
                 if isinstance(f, models.FileField):
@@ -114,7 +114,7 @@ class CascadePlan:
                         self.rows[model].exclude(**{f.attname: ""}).exclude(**{f"{f.attname}__isnull": True})
                     )
                     for name in names.values_list(f.attname, flat=True).iterator(chunk_size=chunk_size):
-                        yield f.storage, name
+                        yield f, name
 
     # Writing
     def execute(self) -> dict[str, int]:

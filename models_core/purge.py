@@ -11,25 +11,33 @@ the admin log, written in the same transaction through `before_delete`.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import tempfile
+import datetime
+import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, router, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.db.models.deletion import Collector
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from models_core.cascade import CascadePlan, Unsupported, cascade_plan
+from models_core.models.files import PendingFileRemoval
 from models_core.softdelete import SoftDeleteModel
+from models_core.tenancy import organization_id_of
 
-# File names are read from the database this many at a time, and kept in memory up to SPOOL_BYTES.
+logger = logging.getLogger(__name__)
+
+# File names are read from the database, written and removed this many at a time.
 FILE_CHUNK = 2000
-SPOOL_BYTES = 1 << 20
+# The sweeper leaves files this young to the purge that is removing them.
+SWEEP_AFTER = datetime.timedelta(minutes=10)
 
 PurgeStrategy = Literal["auto", "collector", "set"]
 
@@ -43,58 +51,135 @@ def _file_fields(model: type[models.Model]) -> list[models.FileField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
 
 
-def _collected_files(collector: Collector) -> Iterator[tuple[Any, str]]:
-    """(storage, name) of every file the collected rows point at; removed once the purge has committed."""
+def _field_key(f: models.FileField) -> str:
+    return f"{f.model._meta.label}.{f.name}"
+
+
+def _collected_files(collector: Collector) -> Iterator[tuple[models.FileField, str]]:
+    """(field, name) of every file the collected rows point at."""
     for model, instances in collector.data.items():
         for f in _file_fields(model):
-            yield from ((f.storage, name) for o in instances if (name := getattr(o, f.attname)))
+            yield from ((f, name) for o in instances if (name := getattr(o, f.attname)))
     for qs in collector.fast_deletes:
         for f in _file_fields(qs.model):
             names = qs.exclude(**{f.attname: ""}).values_list(f.attname, flat=True)
-            yield from ((f.storage, name) for name in names.iterator(chunk_size=FILE_CHUNK))
-
-
-def _remove_files(files: Iterable[tuple[Any, str]]) -> None:
-    for storage, name in files:
-        # A file already gone is what we wanted; anything else is left for the storage's own cleanup.
-        with contextlib.suppress(OSError):
-            storage.delete(name)
+            yield from ((f, name) for name in names.iterator(chunk_size=FILE_CHUNK))
 
 
 class PurgeFileList:
-    """The files a purge removes after its commit, spooled to a temporary file past SPOOL_BYTES: the rows are
-    gone by then, and an organization's 300k attachment names must not all sit in memory."""
+    """The files one purge removes: written to PendingFileRemoval in the purge's own transaction (FILE_CHUNK
+    rows per INSERT, so an organization's 300k attachment names never sit in memory), removed after commit."""
 
-    def __init__(self) -> None:
-        # Closed by remove_all after the commit, or by the purge when it rolls back (no `with` fits both).
-        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-            max_size=SPOOL_BYTES, mode="w+", encoding="utf-8"
-        )
-        self._storages: list[Any] = []
+    def __init__(self, organization_id: Any = None) -> None:
+        self.token = uuid.uuid4()
+        self.organization_id = organization_id
         self.count = 0
 
-    def extend(self, files: Iterable[tuple[Any, str]]) -> None:
-        for storage, name in files:
-            if storage not in self._storages:
-                self._storages.append(storage)
-            # One JSON line per file: names may hold any character but a JSON string never holds a newline.
-            self._file.write(json.dumps([self._storages.index(storage), name]) + "\n")
-            self.count += 1
+    def extend(self, files: Iterable[tuple[models.FileField, str]]) -> None:
+        chunk: list[PendingFileRemoval] = []
+        for f, name in files:
+            chunk.append(
+                PendingFileRemoval(
+                    field=_field_key(f),
+                    name=name,
+                    organization_id=self.organization_id,
+                    purge_token=self.token,
+                )
+            )
+            if len(chunk) >= FILE_CHUNK:
+                self._write(chunk)
+                chunk = []
+        if chunk:
+            self._write(chunk)
 
-    def __iter__(self) -> Iterator[tuple[Any, str]]:
-        self._file.seek(0)
-        for line in self._file:
-            index, name = json.loads(line)
-            yield self._storages[index], name
+    def _write(self, chunk: list[PendingFileRemoval]) -> None:
+        PendingFileRemoval.objects.bulk_create(chunk)
+        self.count += len(chunk)
 
-    def remove_all(self) -> None:
+
+@dataclass
+class FileRemoval:
+    """What one pass over pending files did."""
+
+    removed: int = 0
+    failed: int = 0
+
+
+def _field_of(key: str) -> models.FileField:
+    label, _, field_name = key.rpartition(".")
+    return apps.get_model(label)._meta.get_field(field_name)
+
+
+def _names_in_use(chunk: list[PendingFileRemoval]) -> set[tuple[str, str]]:
+    """(field key, name) of the rows in `chunk` whose name a row of the database points at again (a later
+    upload took a name freed by hand meanwhile): those files are not the purged rows' any more. One query
+    per field and chunk; the columns carry no index, which is why only the sweeper asks (its rows are few)."""
+    by_field: dict[str, set[str]] = defaultdict(set)
+    for row in chunk:
+        by_field[row.field].add(row.name)
+    used: set[tuple[str, str]] = set()
+    for key, names in by_field.items():
         try:
-            _remove_files(self)
-        finally:
-            self.close()
+            f = _field_of(key)
+        except (LookupError, FieldDoesNotExist):
+            continue  # reported as a failure by the removal itself
+        found = f.model._base_manager.filter(**{f"{f.attname}__in": names}).values_list(f.attname, flat=True)
+        used.update((key, name) for name in found)
+    return used
 
-    def close(self) -> None:
-        self._file.close()
+
+def _error_text(error: Exception) -> str:
+    """What the purge records page shows: the kind of failure, not the server's directory layout."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{type(error).__name__}: {error.strerror}"
+    return f"{type(error).__name__}: {error}"[:1000]
+
+
+def pending_files_remove(
+    rows: models.QuerySet[PendingFileRemoval], *, skip_names_in_use: bool = False
+) -> FileRemoval:
+    """Remove the files of `rows` from their storage (a file already gone counts as removed), in keyset
+    chunks; the rows of removed files are deleted, failures keep their row with the error, one attempt more.
+    With `skip_names_in_use`, a file whose name a live row points at again is left alone (its row dropped).
+    """
+    outcome = FileRemoval()
+    last = 0
+    while True:
+        chunk = list(rows.filter(pk__gt=last).order_by("pk")[:FILE_CHUNK])
+        if not chunk:
+            return outcome
+        last = chunk[-1].pk
+        in_use = _names_in_use(chunk) if skip_names_in_use else set()
+        done: list[int] = []
+        for row in chunk:
+            if (row.field, row.name) in in_use:
+                logger.info("Purged file %s is in use again (%s); left in place", row.name, row.field)
+                done.append(row.pk)
+                continue
+            try:
+                _field_of(row.field).storage.delete(row.name)
+            except (OSError, LookupError, FieldDoesNotExist) as error:
+                outcome.failed += 1
+                logger.warning("Could not remove purged file %s (%s): %s", row.name, row.field, error)
+                PendingFileRemoval.objects.filter(pk=row.pk).update(
+                    attempts=F("attempts") + 1,
+                    last_attempt_at=timezone.now(),
+                    last_error=_error_text(error),
+                )
+            else:
+                done.append(row.pk)
+                outcome.removed += 1
+        PendingFileRemoval.objects.filter(pk__in=done).delete()
+
+
+def pending_files_sweep(*, older_than: datetime.timedelta = SWEEP_AFTER) -> FileRemoval:
+    """Retry every file a purge could not remove (or whose purge was killed before it could try), leaving
+    alone the ones younger than `older_than`: their own purge may be removing them right now."""
+    cutoff = timezone.now() - older_than
+    due = PendingFileRemoval.objects.filter(created_at__lt=cutoff).filter(
+        Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff)
+    )
+    return pending_files_remove(due, skip_names_in_use=True)
 
 
 def _live_rows_hit(collector: Collector) -> int:
@@ -176,6 +261,7 @@ def purge_roots(
     *,
     strategy: PurgeStrategy = "auto",
     before_delete: Callable[[SoftDeleteModel], Any] | None = None,
+    files_removed: Callable[[FileRemoval], Any] | None = None,
 ) -> list[tuple[SoftDeleteModel, dict[str, int]]]:
     """Hard-delete `roots` (rows of one batch, all in the trash) and everything Django's on_delete rules take
     with them, in one transaction (a savepoint of the caller's, if it holds one); ValidationError (nothing
@@ -188,38 +274,43 @@ def purge_roots(
     `strategy`: "auto" deletes set-based (bounded memory, see models_core.cascade) unless the cascade needs
     Django's Collector (delete hooks, ...); "collector" and "set" force one (tests and the benchmark).
 
+    The files the deleted rows pointed at are recorded (PendingFileRemoval) in the same transaction and
+    removed once it has committed; `files_removed(FileRemoval)` then says how many went and how many could
+    not (they stay recorded, for `pending_files_sweep`). If the process dies in between, the sweeper
+    removes them.
+
     Returns each root with the rows its delete removed ({model label: count}, zero counts left out).
     """
     using = router.db_for_write(type(roots[0]))
     done: list[tuple[SoftDeleteModel, dict[str, int]]] = []
     files = PurgeFileList()
-    committed = False
-    try:
-        with transaction.atomic(using=using):
-            locked = _lock_in_trash(roots)
-            for root in roots:
-                row = locked[(type(root), root.pk)]
-                if before_delete is not None:
-                    before_delete(row)
-                plan = None
-                if strategy != "collector":
-                    try:
-                        plan = cascade_plan(type(row), [row.pk], using)
-                    except Unsupported:
-                        if strategy == "set":
-                            raise
-                if plan is not None:
-                    counts = _delete_set_based(plan, row, files)
-                else:
-                    counts = _delete_collected(row, using, files)
-                done.append((root, {k: v for k, v in counts.items() if v}))
-            if files.count:
-                # Inside a caller's transaction this runs at its commit; if that rolls back, Django drops the
-                # callback and the spooled list goes with it (a temporary file is unlinked from the start).
-                transaction.on_commit(files.remove_all, using=using)
-                committed = True
-    finally:
-        if not committed:
-            # Rolled back (or nothing to remove): the list is not needed; remove_all closes it otherwise.
-            files.close()
+    with transaction.atomic(using=using):
+        locked = _lock_in_trash(roots)
+        for root in roots:
+            row = locked[(type(root), root.pk)]
+            files.organization_id = organization_id_of(row)  # read before it goes
+            if before_delete is not None:
+                before_delete(row)
+            plan = None
+            if strategy != "collector":
+                try:
+                    plan = cascade_plan(type(row), [row.pk], using)
+                except Unsupported:
+                    if strategy == "set":
+                        raise
+            if plan is not None:
+                counts = _delete_set_based(plan, row, files)
+            else:
+                counts = _delete_collected(row, using, files)
+            done.append((root, {k: v for k, v in counts.items() if v}))
+        if files.count:
+            # Inside a caller's transaction this runs at its commit; if that rolls back, so do the records.
+            token = files.token
+
+            def remove() -> None:
+                outcome = pending_files_remove(PendingFileRemoval.objects.filter(purge_token=token))
+                if files_removed is not None:
+                    files_removed(outcome)
+
+            transaction.on_commit(remove, using=using)
     return done

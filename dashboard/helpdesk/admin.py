@@ -53,6 +53,7 @@ from models_core.forms import form_keeping_trashed_choices
 from models_core.models import (
     KnowledgeBaseArticle,
     Organization,
+    PendingFileRemoval,
     SLAPolicy,
     Ticket,
     TicketAttachment,
@@ -642,3 +643,27 @@ class UserPermissionAdmin(BaseAdmin):
     autocomplete_fields = ("user", "granted_by")
     readonly_fields = ("created_at",)
     fields = ("user", "permission", "granted_by", "created_at")
+
+
+# Files of purged rows still on the storage
+# ----------------------------------------------------------------------------------------------------
+
+
+@admin.register(PendingFileRemoval)
+class PendingFileRemovalAdmin(BaseAdmin):
+    """Read-only: the purge writes these rows and the hourly sweep (trash.sweep_files) deletes them once the
+    file is gone; deleting one by hand would forget a file that is still on the storage."""
+
+    list_display = ("name", "organization_id", "attempts", "last_attempt_at", "last_error", "created_at")
+    list_filter = (("created_at", RangeDateTimeFilter),)
+    search_fields = ("=name",)
+    fields = (*list_display, "field", "purge_token")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -20,6 +20,7 @@ from dashboard.trash.selectors import trash_models
 from dashboard.trash.services import trash_batch_purge
 from models_core.keyset import keyset_chunks
 from models_core.models import Organization
+from models_core.purge import FileRemoval
 from models_core.retention import MAX_RETENTION_DAYS, RETENTION_KEY, retention_settings_validate
 from models_core.softdelete import EnhancedSoftDeleteModel, SoftDeleteModel
 
@@ -43,7 +44,8 @@ def trash_purge_expired(
     chunk_size: int = 500,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Purge every row whose retention ended, parents first, one transaction per batch.
+    """Purge every row whose retention ended, parents first, one transaction per batch; the result says how
+    many of their files went and how many could not be removed yet.
 
     Rows a purge cannot take (a customer whose tickets are live, a batch reaching live rows) are skipped and
     reported; the next run tries again. With `dry_run`, only counts what is due.
@@ -56,12 +58,15 @@ def trash_purge_expired(
         "skipped": 0,
         "problems": [],
         "dry_run": dry_run,
+        "files_removed": 0,
+        "files_not_removed": 0,
     }
     if dry_run or not due:
         return result
     total = sum(due.values())
     done = 0
     purged: dict[str, int] = defaultdict(int)
+    files: list[FileRemoval] = []
     for model in due:
         due_rows = model._base_manager.filter(deleted_at__isnull=False, auto_delete_at__lte=now)
         for chunk in keyset_chunks(due_rows, chunk_size):
@@ -75,6 +80,7 @@ def trash_purge_expired(
                         user=None,
                         trigger=PurgeRecord.Trigger.RETENTION,
                         reason="Retention period ended",
+                        files_removed=files.append,
                     ):
                         for label, n in counts.items():
                             purged[label] += n
@@ -88,6 +94,9 @@ def trash_purge_expired(
             if progress:
                 progress(done, total)
     result["purged"] = dict(purged)
+    # Removed after each batch's commit; what could not be stays recorded for the hourly sweep.
+    result["files_removed"] = sum(f.removed for f in files)
+    result["files_not_removed"] = sum(f.failed for f in files)
     return result
 
 

@@ -20,7 +20,7 @@ from django.utils.text import capfirst
 
 from dashboard.scoping import get_object_in_scope, is_platform_staff, scope_to_organization
 from dashboard.trash.models import PurgeRecord
-from models_core.models import Organization, User
+from models_core.models import Organization, PendingFileRemoval, User
 from models_core.softdelete import SoftDeleteModel
 from models_core.tenancy import organization_relation
 from models_core.trashing import soft_delete_models
@@ -160,6 +160,22 @@ def trash_deleter_choices(user: Any, term: str) -> list[tuple[int, str]]:
 
 # Purge records
 # ----------------------------------------------------------------------------------------------------
+
+
+PENDING_FILES_SHOWN = 20
+PENDING_FILES_COUNTED = 1000
+
+
+def pending_files_visible_to(user: Any) -> dict[str, Any]:
+    """Files of purged records not removed from the storage yet (their removal failed, or their purge was
+    killed before it got to them), of the user's organization: the newest PENDING_FILES_SHOWN and how many
+    (counted up to PENDING_FILES_COUNTED + 1, so a pile of them costs no full count)."""
+    rows = scope_to_organization(PendingFileRemoval.objects.all(), user)
+    return {
+        "pending_files": list(rows.order_by("-pk")[:PENDING_FILES_SHOWN]),
+        "pending_files_total": rows[: PENDING_FILES_COUNTED + 1].count(),
+        "pending_files_counted": PENDING_FILES_COUNTED,
+    }
 
 
 def purge_records_visible_to(user: Any) -> QuerySet[PurgeRecord]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from dashboard.trash.models import PurgeRecord
 from dashboard.trash.plans import batch_in_scope, trash_purge_preview, trash_restore_size
 from dashboard.trash.selectors import trash_item_value, trash_items_get, trash_models
 from models_core.models import Organization
-from models_core.purge import PurgeStrategy, purge_roots, record_label
+from models_core.purge import FileRemoval, PurgeStrategy, purge_roots, record_label
 from models_core.restore import batch_restore, restore_subtree
 from models_core.softdelete import EnhancedSoftDeleteModel, SoftDeleteModel
 from models_core.tenancy import organization_of
@@ -45,6 +45,13 @@ class Outcome:
 
     def as_dict(self) -> dict:
         return {"label": self.label, "ok": self.ok, "message": self.message, "counts": self.counts}
+
+
+def _files_left_text(left: int) -> str:
+    return (
+        f"{left} of its file{'s' if left != 1 else ''} could not be removed from the storage yet: "
+        "they are listed on the purge records page and retried hourly."
+    )
 
 
 def _count_text(counts: dict[str, int]) -> str:
@@ -197,9 +204,11 @@ def trash_batch_purge(
     trigger: str,
     reason: str,
     strategy: PurgeStrategy = "auto",
+    files_removed: Callable[[FileRemoval], Any] | None = None,
 ) -> list[tuple[SoftDeleteModel, dict[str, int]]]:
     """Purge `roots` (rows of one batch) with models_core.purge.purge_roots, leaving a purge record and (for
     a person) the admin log per root in the same transaction; ValidationError when nothing was removed.
+    `files_removed` hears, after the commit, how many of the rows' files went (see purge_roots).
 
     Returns each root with the rows its delete removed ({model label: count}).
     """
@@ -232,7 +241,7 @@ def trash_batch_purge(
         )
 
     with transaction.atomic(using=router.db_for_write(type(roots[0]))):
-        done = purge_roots(roots, strategy=strategy, before_delete=record)
+        done = purge_roots(roots, strategy=strategy, before_delete=record, files_removed=files_removed)
         for purge_record, (_root, counts) in zip(records, done, strict=True):
             purge_record.counts = counts
             purge_record.total = sum(counts.values())
@@ -260,13 +269,27 @@ def trash_purge(
     done = 0
     for roots in groups.values():
         labels = {id(r): record_label(r) for r in roots}
+        files: list[FileRemoval] = []
         try:
-            for root, counts in trash_batch_purge(
-                roots, user=user, trigger=trigger, reason=reason, strategy=strategy
-            ):
-                outcomes.append(Outcome(labels[id(root)], True, f"Purged {_count_text(counts)}.", counts))
+            purged = trash_batch_purge(
+                roots,
+                user=user,
+                trigger=trigger,
+                reason=reason,
+                strategy=strategy,
+                files_removed=files.append,
+            )
         except ValidationError as error:
             outcomes.extend(Outcome(labels[id(r)], False, _messages(error)) for r in roots)
+        else:
+            # The files go after the commit (files.append heard how many could not); say so, never "Purged"
+            # alone while they are still on disk.
+            left = sum(f.failed for f in files)
+            for root, counts in purged:
+                message = f"Purged {_count_text(counts)}."
+                if left:
+                    message += f" {_files_left_text(left)}"
+                outcomes.append(Outcome(labels[id(root)], True, message, counts))
         done += len(roots)
         if progress:
             progress(done, len(items))

@@ -50,6 +50,16 @@ def trash_purge_task(
     return {"outcomes": [o.as_dict() for o in outcomes]}
 
 
+@app.periodic(cron="53 * * * *")  # hourly, off the hour and apart from the other hourly jobs (7, 23, 47)
+@app.task(name="trash.sweep_files", queue="housekeeping", queueing_lock="trash.sweep_files")
+def trash_sweep_files(timestamp: int | None = None) -> dict:
+    """Remove the files of purged rows that their purge could not remove (or was killed before removing)."""
+    from models_core.purge import pending_files_sweep
+
+    outcome = pending_files_sweep()
+    return {"removed": outcome.removed, "failed": outcome.failed}
+
+
 @app.periodic(cron="23 * * * *")  # hourly, off the hour
 @app.task(name="trash.purge_expired", queue="housekeeping")
 @job_run_tracked

@@ -279,6 +279,7 @@ def purge_records_view(request: HttpRequest) -> HttpResponse:
             "export_url": f"?{query.urlencode()}",
             "model_choices": [(m._meta.label, label) for m, (_k, label) in _labels()],
             "model": model,
+            **selectors.pending_files_visible_to(request.user),
         },
     )
 

@@ -1,4 +1,5 @@
 from .access import UserPermission, UserSession
+from .files import PendingFileRemoval
 from .knowledge import KnowledgeBaseArticle
 from .organizations import Organization
 from .sla import SLAPolicy
@@ -8,6 +9,7 @@ from .users import User
 __all__ = [
     "KnowledgeBaseArticle",
     "Organization",
+    "PendingFileRemoval",
     "SLAPolicy",
     "Ticket",
     "TicketAttachment",

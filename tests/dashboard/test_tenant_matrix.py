@@ -13,6 +13,7 @@ savepoint of it, so the matrix costs one setup, not one per URL.
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from django.utils import timezone
 from dashboard.jobs.models import JobRun
 from dashboard.trash.models import PurgeRecord
 from dashboard.validation.models import ValidationScan, Waiver
-from models_core.models import Organization, Ticket, User
+from models_core.models import Organization, PendingFileRemoval, Ticket, User
 from tests.conftest import ensure_staff_groups
 from tests.factories import (
     CustomerFactory,
@@ -90,6 +91,10 @@ def _foreign_world() -> dict[str, Any]:
     world["purgerecord"] = PurgeRecord.objects.create(
         id=next(ids), model_label="models_core.Ticket", object_id=str(BASE_ID), organization_id=org.pk,
         reason="Globexian purge",
+    )  # fmt: skip
+    world["pendingfileremoval"] = PendingFileRemoval.objects.create(
+        id=next(ids), field="models_core.TicketAttachment.file", name="attachments/Quarrington.png",
+        organization_id=org.pk, purge_token=uuid.uuid4(), attempts=1, last_error="Globexian error",
     )  # fmt: skip
     return world
 

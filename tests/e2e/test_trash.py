@@ -100,3 +100,35 @@ def test_a_restore_conflict_is_a_message_not_an_error_page(page, live_server, si
     page.wait_for_url(f"{live_server.url}/dashboard/trash/")
     expect(page.get_by_text("Left in the trash: Knowledge base article")).to_be_visible()
     assert KnowledgeBaseArticle.all_objects.get(pk=article.pk).is_deleted
+
+
+def test_files_that_could_not_be_removed_are_said_and_listed(
+    page, live_server, sign_in, org_admin, organization, monkeypatch
+):
+    from models_core.models import TicketAttachment
+    from tests.factories import TicketAttachmentFactory
+
+    ticket = TicketFactory(organization=organization, subject="Scanned invoices")
+    TicketAttachmentFactory.create_batch(2, ticket=ticket)
+    ticket.soft_delete(user=org_admin, reason="gdpr")
+    storage = TicketAttachment._meta.get_field("file").storage
+
+    def refuse(name):
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr(storage, "delete", refuse)  # an undeletable folder
+
+    sign_in(org_admin)
+    open_trash(page, live_server)
+    select(page, ticket)
+    page.get_by_test_id("purge-selected").click()
+    page.get_by_test_id("confirm-purge").click()  # one record: no typed confirmation
+    page.wait_for_url(f"{live_server.url}/dashboard/trash/")
+    expect(page.get_by_text("2 of its files could not be removed from the storage yet")).to_be_visible()
+
+    page.get_by_role("link", name="Purge records", exact=True).click()
+    pending = page.get_by_test_id("pending-files")
+    expect(pending).to_contain_text("2 files of purged records not removed from the storage yet")
+    expect(pending.get_by_test_id("pending-file")).to_have_count(2)
+    expect(pending).to_contain_text("PermissionError: Permission denied (1 attempt")
+    page.screenshot(path="/tmp/trash_pending_files.png", full_page=True)

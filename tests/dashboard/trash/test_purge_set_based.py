@@ -18,6 +18,7 @@ from models_core.hooks import registry
 from models_core.models import (
     KnowledgeBaseArticle,
     Organization,
+    PendingFileRemoval,
     SLAPolicy,
     Ticket,
     TicketAttachment,
@@ -126,10 +127,10 @@ def test_live_rows_refuse_with_the_same_message(organization, org_admin, strateg
     assert Ticket.all_objects.filter(pk=ticket.pk).exists()
 
 
-def test_files_go_only_after_the_commit_even_spooled_to_disk(
+def test_files_go_only_after_the_commit_recorded_in_chunks(
     platform_superuser, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(purge, "SPOOL_BYTES", 10)  # the names roll over to a temporary file
+    monkeypatch.setattr(purge, "FILE_CHUNK", 4)  # the names are written (and removed) in two chunks
     org = build_tenant(tickets=3)
     names = list(TicketAttachment.all_objects.filter(ticket__organization=org).values_list("file", flat=True))
     assert len(names) == 6 and all(default_storage.exists(n) for n in names)
@@ -138,9 +139,11 @@ def test_files_go_only_after_the_commit_even_spooled_to_disk(
         [outcome] = services.trash_purge(platform_superuser, [fresh(org)], "closing", strategy="set")
     assert outcome.ok, outcome.message
     assert all(default_storage.exists(n) for n in names)
+    assert sorted(PendingFileRemoval.objects.values_list("name", flat=True)) == sorted(names)
     for callback in callbacks:
         callback()
     assert not any(default_storage.exists(n) for n in names)
+    assert not PendingFileRemoval.objects.exists()
 
 
 def _org_with(tickets: int) -> Organization:

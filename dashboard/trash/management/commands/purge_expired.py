@@ -46,4 +46,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"Skipped {result['skipped']} rows:"))
             for problem in result["problems"]:
                 self.stdout.write(f"  {problem}")
+        if result["files_not_removed"]:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{result['files_not_removed']} files could not be removed from the storage yet; they "
+                    "are listed on the trash's purge records page and retried hourly (trash.sweep_files)."
+                )
+            )
         self.stdout.write(self.style.SUCCESS(f"Purged {sum(result['purged'].values())} rows."))
