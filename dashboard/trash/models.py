@@ -48,6 +48,8 @@ class PurgeRecord(models.Model):
             # The purge log per organization, newest first (keyset pagination).
             models.Index(fields=["organization_id", "-purged_at", "-id"], name="purgerecord_org_recent"),
             models.Index(fields=["-purged_at", "-id"], name="purgerecord_recent"),
+            # What became of one record (a repeated submit is answered with its purge).
+            models.Index(fields=["model_label", "object_id", "-id"], name="purgerecord_object"),
         ]
 
     def __str__(self) -> str:

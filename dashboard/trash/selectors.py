@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -181,6 +183,39 @@ def pending_files_visible_to(user: Any) -> dict[str, Any]:
 def purge_records_visible_to(user: Any) -> QuerySet[PurgeRecord]:
     """Purge records of the user's organization; platform staff see all."""
     return scope_to_organization(PurgeRecord.objects.all(), user)
+
+
+def purge_record_latest(user: Any, model: type[models.Model], pk: Any) -> PurgeRecord | None:
+    """The newest purge record of one row, if the user may see it (one index probe)."""
+    rows = purge_records_visible_to(user).filter(model_label=model._meta.label, object_id=str(pk))
+    return rows.select_related("purged_by").order_by("-id").first()
+
+
+def trash_own_restore_latest(user: Any, model: type[models.Model], pk: Any, since: Any) -> LogEntry | None:
+    """The user's own newest restore of one row since `since`, from the admin log the restore wrote."""
+    return (
+        LogEntry.objects.filter(
+            user_id=user.pk,
+            content_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
+            object_id=str(pk),
+            action_flag=CHANGE,
+            change_message__startswith="Restored from the trash",
+            action_time__gte=since,
+        )
+        .order_by("-action_time")
+        .first()
+    )
+
+
+def trash_items_present(items: list[models.Model]) -> bool:
+    """Are all of `items` still in the trash (one query per model)? A page built from them is stale if not."""
+    wanted: dict[type, set[Any]] = defaultdict(set)
+    for obj in items:
+        wanted[type(obj)].add(obj.pk)
+    return all(
+        model._base_manager.filter(pk__in=pks, deleted_at__isnull=False).count() == len(pks)
+        for model, pks in wanted.items()
+    )
 
 
 def model_label_text(label: str, count: int | None = None) -> str:

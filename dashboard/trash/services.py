@@ -7,6 +7,7 @@ purge; one entry per root row, written in bulk in the same transaction as the ch
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from dashboard import ceilings
 from dashboard.adminlog import admin_log_write
@@ -25,7 +27,7 @@ from dashboard.jobs.services import Progress, job_run_start
 from dashboard.trash import selectors as trash_selectors
 from dashboard.trash.models import PurgeRecord
 from dashboard.trash.plans import batch_in_scope, trash_purge_preview, trash_restore_size
-from dashboard.trash.selectors import trash_item_value, trash_items_get, trash_models
+from dashboard.trash.selectors import trash_item_value, trash_items_get, trash_model_get, trash_models
 from models_core.models import Organization
 from models_core.purge import FileRemoval, PurgeStrategy, purge_roots, record_label
 from models_core.restore import batch_restore, restore_subtree
@@ -52,6 +54,67 @@ def _files_left_text(left: int) -> str:
         f"{left} of its file{'s' if left != 1 else ''} could not be removed from the storage yet: "
         "they are listed on the purge records page and retried hourly."
     )
+
+
+# A submit repeated within this long (a double click, a re-sent POST) is answered with what the first did.
+REPEATED_SUBMIT_WINDOW = datetime.timedelta(minutes=10)
+
+
+def _earlier_outcome(user: Any, model: type[models.Model], pk: Any, label: str, verb: str) -> Outcome | None:
+    """What already became of a row that left the trash before this request got to it, or None.
+
+    A double click sends two POSTs and the browser shows only the answer to the last one, which finds the
+    row gone: it must say what the first did ("Purged ... by your earlier request"), not that it failed.
+    Someone else's purge is named with its time. Purge records are read through the user's scope and
+    restores only from the user's own admin log, so nothing of another organization is told.
+    """
+    since = timezone.now() - REPEATED_SUBMIT_WINDOW
+    record = trash_selectors.purge_record_latest(user, model, pk)
+    if record is not None:
+        when = f"{timezone.localtime(record.purged_at):%H:%M:%S}"
+        mine = record.purged_by_id is not None and record.purged_by_id == getattr(user, "pk", None)
+        if verb == "purge" and mine and record.purged_at >= since:
+            counts = _count_text(record.counts)
+            return Outcome(
+                label, True, f"Purged {counts} — by your earlier request at {when}.", record.counts
+            )
+        who = record.purged_by.get_username() if record.purged_by else "the retention job"
+        if mine:
+            who = "you"
+        return Outcome(label, False, f"Already purged by {who} at {when}; nothing left to do.")
+    if verb == "restore" and (entry := trash_selectors.trash_own_restore_latest(user, model, pk, since)):
+        when = f"{timezone.localtime(entry.action_time):%H:%M:%S}"
+        return Outcome(label, True, f"Restored by your earlier request at {when}.")
+    return None
+
+
+def trash_earlier_outcomes(user: Any, values: list[str], verb: str) -> list[Outcome] | None:
+    """For a submit whose rows are not in the user's trash any more: what became of each (see
+    _earlier_outcome), or None when that does not explain every row (then the page answers 404)."""
+    outcomes = []
+    for value in dict.fromkeys(v.strip() for v in values if v.strip()):
+        key, _, pk = value.rpartition(":")
+        if not pk.isdigit() or len(pk) > 18:
+            return None
+        try:
+            model = trash_model_get(key)
+        except Http404:
+            return None
+        label = f"{capfirst(model._meta.verbose_name)} #{pk}"
+        earlier = _earlier_outcome(user, model, pk, label, verb)
+        if earlier is None:
+            return None
+        outcomes.append(earlier)
+    return outcomes or None
+
+
+def _gone_or_refused(user: Any, obj: models.Model, label: str, error: ValidationError, verb: str) -> Outcome:
+    """The outcome for a row a batch could not act on: what an earlier request did, if that was why."""
+    if any(e.code == "not_deleted" for e in error.error_list):
+        earlier = _earlier_outcome(user, type(obj), obj.pk, label, verb)
+        if earlier is not None:
+            return earlier
+    return Outcome(label, False, _messages(error))
 
 
 def _count_text(counts: dict[str, int]) -> str:
@@ -175,7 +238,7 @@ def trash_restore(
                 )
             outcomes.append(Outcome(label, True, f"Restored {_count_text(result.counts)}.", result.counts))
         except ValidationError as error:
-            outcomes.append(Outcome(label, False, _messages(error)))
+            outcomes.append(_gone_or_refused(user, obj, label, error, "restore"))
         done += 1
         if progress:
             progress(done, steps)
@@ -280,7 +343,7 @@ def trash_purge(
                 files_removed=files.append,
             )
         except ValidationError as error:
-            outcomes.extend(Outcome(labels[id(r)], False, _messages(error)) for r in roots)
+            outcomes.extend(_gone_or_refused(user, r, labels[id(r)], error, "purge") for r in roots)
         else:
             # The files go after the commit (files.append heard how many could not); say so, never "Purged"
             # alone while they are still on disk.
@@ -314,9 +377,10 @@ def trash_items_named(items: Iterable[SoftDeleteModel]) -> list[list[str]]:
     return [[trash_item_value(o), str(o.deletion_batch or "")] for o in items]
 
 
-def _items_as_named(user: Any, named: list[Any]) -> tuple[list[SoftDeleteModel], list[Outcome]]:
+def _items_as_named(user: Any, named: list[Any], verb: str) -> tuple[list[SoftDeleteModel], list[Outcome]]:
     """The named rows still in the trash from the same deletion; an outcome saying "nothing done" for the
-    others (restored, purged, or deleted again since the job was queued)."""
+    others (restored, purged, or deleted again since the job was queued), or what an earlier request of the
+    same user did to them (a double click queues two jobs; the second reports the first's work)."""
     objs: list[SoftDeleteModel] = []
     skipped: list[Outcome] = []
     for entry in named:
@@ -325,8 +389,14 @@ def _items_as_named(user: Any, named: list[Any]) -> tuple[list[SoftDeleteModel],
         try:
             (obj,) = trash_items_get(user, [value])
         except Http404:
-            skipped.append(
-                Outcome(value, False, "Not in the trash any more (restored or purged since); nothing done.")
+            earlier = trash_earlier_outcomes(user, [value], verb)
+            skipped.extend(
+                earlier
+                or [
+                    Outcome(
+                        value, False, "Not in the trash any more (restored or purged since); nothing done."
+                    )
+                ]
             )
             continue
         if batch is not None and str(obj.deletion_batch or "") != batch:
@@ -388,7 +458,7 @@ def trash_restore_named(
     user: Any, named: list[list[str]], parent_batches: list[str], progress: Progress | None = None
 ) -> list[Outcome]:
     """The restore job's body: exactly the deletions it names; running it again restores nothing more."""
-    objs, skipped = _items_as_named(user, named)
+    objs, skipped = _items_as_named(user, named, "restore")
     return skipped + trash_restore(user, objs, [uuid.UUID(b) for b in parent_batches], progress=progress)
 
 
@@ -396,5 +466,5 @@ def trash_purge_named(
     user: Any, named: list[list[str]], reason: str, progress: Progress | None = None
 ) -> list[Outcome]:
     """The purge job's body: exactly the deletions it names; a row purged already is reported."""
-    objs, skipped = _items_as_named(user, named)
+    objs, skipped = _items_as_named(user, named, "purge")
     return skipped + trash_purge(user, objs, reason, progress=progress)

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -162,6 +162,24 @@ def _items(request: HttpRequest, data: Any) -> list:
     return selectors.trash_items_get(request.user, data.getlist("items"))
 
 
+GONE = (
+    "Some selected records are not in the trash any more: restored or purged meanwhile, or the address is "
+    "wrong."
+)
+
+
+def _gone(request: HttpRequest, verb: str) -> HttpResponse:
+    """A selection that left the trash before this request got to it (purged or restored by another request,
+    or by this user's own first click of a double click): what became of it, or the console's 404 page
+    saying so (the same words for a row that was never the user's to see: nothing is told about it)."""
+    if request.method == "POST":
+        outcomes = services.trash_earlier_outcomes(request.user, request.POST.getlist("items"), verb)
+        if outcomes is not None:
+            _summarize(request, outcomes, "Purged" if verb == "purge" else "Restored")
+            return redirect("dashboard:trash:list")
+    raise Http404(GONE)
+
+
 def _parent_batches(data: Any) -> list[uuid.UUID]:
     try:
         return [uuid.UUID(v) for v in data.getlist("parent_batches")]
@@ -178,6 +196,8 @@ def trash_restore_view(request: HttpRequest) -> HttpResponse:
         parent_batches = _parent_batches(data)
     except ValidationError as error:
         return _bad_request(request, " ".join(error.messages))
+    except Http404:
+        return _gone(request, "restore")
     if request.method == "POST":
         started = services.trash_restore_start(user=request.user, items=items, parent_batches=parent_batches)
         if started.job is not None:
@@ -210,9 +230,18 @@ def trash_purge_view(request: HttpRequest) -> HttpResponse:
         items = _items(request, data)
     except ValidationError as error:
         return _bad_request(request, " ".join(error.messages))
+    except Http404:
+        return _gone(request, "purge")
     bulk = len(items) > 1
     form = PurgeForm(request.POST if request.method == "POST" else None, bulk=bulk)
-    previews = plans.trash_purge_preview(request.user, items)
+    try:
+        previews = plans.trash_purge_preview(request.user, items)
+    except ObjectDoesNotExist:
+        return _gone(request, "purge")  # a row the walk reached went meanwhile
+    if request.method == "GET" and not selectors.trash_items_present(items):
+        # Purged (or restored) while the preview was walked: it would show what is no longer there. (A
+        # POST goes on: the purge locks the rows and reports what became of each.)
+        return _gone(request, "purge")
     total = sum(p.total for p in previews)
     if request.method == "POST" and form.is_valid():
         reason = form.cleaned_data["reason"].strip()

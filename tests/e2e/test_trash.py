@@ -105,18 +105,19 @@ def test_a_restore_conflict_is_a_message_not_an_error_page(page, live_server, si
 def test_files_that_could_not_be_removed_are_said_and_listed(
     page, live_server, sign_in, org_admin, organization, monkeypatch
 ):
-    from models_core.models import TicketAttachment
+    from django.core.files.storage import InMemoryStorage
+
     from tests.factories import TicketAttachmentFactory
 
     ticket = TicketFactory(organization=organization, subject="Scanned invoices")
     TicketAttachmentFactory.create_batch(2, ticket=ticket)
     ticket.soft_delete(user=org_admin, reason="gdpr")
-    storage = TicketAttachment._meta.get_field("file").storage
 
-    def refuse(name):
+    def refuse(storage, name):
         raise PermissionError(13, "Permission denied", name)
 
-    monkeypatch.setattr(storage, "delete", refuse)  # an undeletable folder
+    # An undeletable folder (the class: the tests' storage is a fresh instance per test).
+    monkeypatch.setattr(InMemoryStorage, "delete", refuse)
 
     sign_in(org_admin)
     open_trash(page, live_server)
@@ -132,3 +133,27 @@ def test_files_that_could_not_be_removed_are_said_and_listed(
     expect(pending.get_by_test_id("pending-file")).to_have_count(2)
     expect(pending).to_contain_text("PermissionError: Permission denied (1 attempt")
     page.screenshot(path="/tmp/trash_pending_files.png", full_page=True)
+
+
+def test_a_double_click_on_purge_shows_the_purge_not_a_failure(
+    page, live_server, sign_in, org_admin, organization
+):
+    ticket = TicketFactory(organization=organization, subject="Clicked twice")
+    TicketCommentFactory.create_batch(2, ticket=ticket)
+    ticket.soft_delete(user=org_admin, reason="spam")
+
+    sign_in(org_admin)
+    open_trash(page, live_server)
+    select(page, ticket)
+    page.get_by_test_id("purge-selected").click()
+    page.get_by_test_id("confirm-purge").dblclick()  # two POSTs; the browser shows the last answer
+    page.wait_for_url(f"{live_server.url}/dashboard/trash/")
+    expect(page.get_by_text("Purged 1 of 1: Ticket #")).to_be_visible()
+    expect(page.get_by_text("Left in the trash")).to_have_count(0)
+    page.screenshot(path="/tmp/trash_double_click.png", full_page=True)
+    assert not Ticket.all_objects.filter(pk=ticket.pk).exists()
+
+    # The preview of a record that is gone (an old tab, a colleague's purge): a clear 404 in the console.
+    page.goto(f"{live_server.url}/dashboard/trash/purge/?items=models_core.ticket:{ticket.pk}")
+    expect(page.get_by_test_id("error-page")).to_contain_text("not in the trash any more")
+    page.screenshot(path="/tmp/trash_gone.png", full_page=True)
