@@ -16,6 +16,7 @@ from dashboard.jobs.services import job_progress, job_run_tracked
 from dashboard.permissions import PURGE_TRASH, RESTORE_TRASH
 from dashboard.trash.retention import trash_purge_expired
 from dashboard.trash.services import trash_purge_named, trash_restore_named
+from models_core.purge import pending_files_sweep
 
 job_kind_register("trash_restore", permission=RESTORE_TRASH)
 job_kind_register("trash_purge", permission=PURGE_TRASH)
@@ -54,8 +55,6 @@ def trash_purge_task(
 @app.task(name="trash.sweep_files", queue="housekeeping", queueing_lock="trash.sweep_files")
 def trash_sweep_files(timestamp: int | None = None) -> dict:
     """Remove the files of purged rows that their purge could not remove (or was killed before removing)."""
-    from models_core.purge import pending_files_sweep
-
     outcome = pending_files_sweep()
     return {"removed": outcome.removed, "failed": outcome.failed}
 

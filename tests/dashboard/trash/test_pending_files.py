@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.trash import services
+from dashboard.trash.retention import trash_purge_expired
 from dashboard.trash.tasks import trash_sweep_files
 from models_core.models import PendingFileRemoval, Ticket, TicketAttachment
 from models_core.purge import pending_files_sweep
@@ -172,7 +173,7 @@ def test_the_retention_purge_says_how_many_files_stayed(organization, monkeypatc
     ticket, names = trash(organization, files=3)
     Ticket.all_objects.filter(pk=ticket.pk).update(auto_delete_at=timezone.now() - datetime.timedelta(days=1))
     refuse_deletes(monkeypatch)
-    result = services.trash_purge_expired()
+    result = trash_purge_expired()
     assert result["purged"]["models_core.Ticket"] == 1
     assert (result["files_removed"], result["files_not_removed"]) == (0, 3)
     assert all(default_storage.exists(n) for n in names)
