@@ -11,13 +11,15 @@ reaches it with the live-rows filter lifted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.db.models import Q
 
 from .softdelete import SoftDeleteModel, SoftDeleteQuerySet
+from .validation.registry import validator
 
 TRASH_MARK = "(in the trash)"
 
@@ -53,12 +55,33 @@ def keep_trashed_choices(form: forms.BaseForm) -> None:
         field.queryset = queryset.with_deleted().filter(Q(deleted_at__isnull=True) | Q(**{key: current}))
 
 
+def trashed_links_left_alone(
+    instance: models.Model, trashed: Iterable[str], changed: Iterable[str]
+) -> set[str]:
+    """Of `trashed` (foreign keys left as stored that point at a row in the trash), those the model's
+    validation should leave out: the ones no rule reads together with a field that `changed`.
+
+    The rules want live targets for links being set, so an untouched link to a trashed row would fail them
+    and refuse an edit of another field (the validation scans still report such rows). A rule that also
+    reads a changed field checks the link as usual: a ticket moved to another organization keeps no
+    trashed agent, a comment made internal is checked against its (trashed) author's role. Forms and
+    import rows share this rule.
+    """
+    changed = set(changed)
+    rules = validator.rules_for(instance)
+    left = set()
+    for name in set(trashed) - changed:
+        read_with = {field for rule in rules if name in rule.fields for field in rule.fields}
+        if not read_with & changed:
+            left.add(name)
+    return left
+
+
 class KeepTrashedChoicesMixin:
     """For ModelForms: see `keep_trashed_choices`.
 
-    A link left as it was to a trashed row is also left out of the model's validation, whose rules want
-    live targets for links being set (the validation scans still report such rows); only while no other
-    link of the form changes, since rules tie links together (an agent of the ticket's organization).
+    A link left as it was to a trashed row is also left out of the model's validation while no rule over it
+    reads a field that changed (`trashed_links_left_alone`).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -68,18 +91,15 @@ class KeepTrashedChoicesMixin:
     def _get_validation_exclusions(self) -> set[str]:
         exclude = super()._get_validation_exclusions()
         changed = set(self.changed_data)
-        fields = self.fields
-        if any(isinstance(fields.get(name), forms.ModelChoiceField) for name in changed):
-            return exclude
         cleaned = getattr(self, "cleaned_data", {})
-        kept = {
+        trashed = {
             name
-            for name, field in fields.items()
+            for name, field in self.fields.items()
             if isinstance(field, forms.ModelChoiceField)
             and name not in changed
             and getattr(cleaned.get(name), "deleted_at", None) is not None
         }
-        return set(exclude) | kept
+        return set(exclude) | trashed_links_left_alone(self.instance, trashed, changed)
 
 
 def form_keeping_trashed_choices(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:

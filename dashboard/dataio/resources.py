@@ -6,6 +6,12 @@ Row rules every resource follows (ScopedModelResource):
 - Existing records are found among the user's live records only (ScopedInstanceLoader, two queries per
   file). An id of a record in the trash is a row error ("restore it first"); an import never revives a record.
   An id that names nothing the user may touch is a row error too, never a new record with that id.
+- A row updates only the columns whose values it changes (`save(update_fields=...)`): what it leaves as
+  stored is not written back, so an edit of another column while the file imports is kept. A link it leaves
+  as stored stays, even to a record in the trash (a ticket whose agent was deleted); the model's rules then
+  leave that link out unless they also read a changed column (models_core.forms.trashed_links_left_alone,
+  the forms' rule too).
+  A link a row sets must name a live record of the user's (ScopedForeignKeyWidget).
 - Organization-bound users: foreign keys resolve within their organization only (an organization column
   naming another one is refused), and new rows without an organization get theirs.
 - Exports re-apply the same scope and the live-rows filter to whatever queryset they are given.
@@ -14,6 +20,7 @@ Row rules every resource follows (ScopedModelResource):
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any
 
@@ -24,7 +31,9 @@ from import_export.instance_loaders import BaseInstanceLoader
 
 from dashboard import ceilings
 from dashboard.scoping import scope_to_organization
+from models_core.forms import trashed_links_left_alone
 from models_core.models import KnowledgeBaseArticle, Organization, Ticket, TicketComment, User
+from models_core.softdelete import SoftDeleteModel
 
 from .selectors import live_rows_by_id, scoped_rows, trashed_ids_in_scope
 from .widgets import IsoDateTimeWidget, NativeJSONWidget, ScopedForeignKeyWidget, id_parse
@@ -34,7 +43,8 @@ INVALID = object()
 
 class ScopedInstanceLoader(BaseInstanceLoader):
     """Finds each row's existing record by id among the user's live records, loaded for the whole file at once
-    (one query for the live ones, one for the trashed ones among the rest)."""
+    (one query for the live ones, one for the trashed ones among the rest, and one per linked model for
+    which of the records' links point into the trash)."""
 
     def __init__(self, resource: ScopedModelResource, dataset: Any = None) -> None:
         super().__init__(resource, dataset)
@@ -51,6 +61,7 @@ class ScopedInstanceLoader(BaseInstanceLoader):
                     ids.add(pk)
         self.live = live_rows_by_id(model, resource.user, ids)
         self.trashed = trashed_ids_in_scope(model, resource.user, ids - self.live.keys())
+        self.trashed_targets = resource.trashed_link_targets(self.live.values())
 
     def get_instance(self, row: dict) -> Any:
         resource: ScopedModelResource = self.resource
@@ -141,6 +152,29 @@ class ScopedModelResource(resources.ModelResource):
     def user_organization_id(self) -> int | None:
         return getattr(self.user, "organization_id", None)
 
+    def link_fields(self) -> list[Any]:
+        """The model's foreign keys this resource imports through a scoped widget."""
+        opts = self._meta.model._meta
+        attributes = {
+            field.attribute
+            for field in self.fields.values()
+            if isinstance(field.widget, ScopedForeignKeyWidget)
+        }
+        return [
+            f
+            for f in opts.concrete_fields
+            if f.is_relation and (f.attname in attributes or f.name in attributes)
+        ]
+
+    def trashed_link_targets(self, instances: Any) -> dict[type, set]:
+        """Per linked model, which of `instances`' stored links point at the user's records in the trash."""
+        wanted: dict[type, set] = {}
+        for field in self.link_fields():
+            values = {getattr(obj, field.attname) for obj in instances} - {None}
+            if values and issubclass(field.related_model, SoftDeleteModel):
+                wanted.setdefault(field.related_model, set()).update(values)
+        return {model: trashed_ids_in_scope(model, self.user, ids) for model, ids in wanted.items()}
+
     # Import
     # ------------------------------------------------------------------------------------------------
 
@@ -165,7 +199,16 @@ class ScopedModelResource(resources.ModelResource):
                 return
         super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
 
+    def import_row(self, row: dict, instance_loader: Any, **kwargs: Any) -> Any:
+        self._loader = instance_loader
+        self._row_changed: set[str] = set()
+        return super().import_row(row, instance_loader, **kwargs)
+
     def import_instance(self, instance: Any, row: dict, **kwargs: Any) -> None:
+        fields = instance._meta.concrete_fields
+        before = (
+            None if instance._state.adding else copy.deepcopy([getattr(instance, f.attname) for f in fields])
+        )
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
@@ -174,6 +217,47 @@ class ScopedModelResource(resources.ModelResource):
             raise ValidationError(
                 {by_attribute.get(key, key): errors for key, errors in exc.error_dict.items()}
             ) from None
+        finally:
+            if before is not None:
+                self._row_changed = {
+                    f.name
+                    for f, old in zip(fields, before, strict=True)
+                    if getattr(instance, f.attname) != old
+                }
+
+    def validate_instance(
+        self, instance: Any, import_validation_errors: dict | None = None, validate_unique: bool = True
+    ) -> None:
+        # import-export's, plus the links this row leaves alone in the trash (see the module's docstring).
+        errors = dict(import_validation_errors or {})
+        if self._meta.clean_model_instances:
+            exclude = set(errors) | self._trashed_links_left_alone(instance)
+            try:
+                instance.full_clean(exclude=exclude, validate_unique=validate_unique)
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _trashed_links_left_alone(self, instance: Any) -> set[str]:
+        if instance._state.adding:
+            return set()
+        targets = getattr(getattr(self, "_loader", None), "trashed_targets", {})
+        trashed = {
+            field.name
+            for field in self.link_fields()
+            if field.name not in self._row_changed
+            and getattr(instance, field.attname) in targets.get(field.related_model, ())
+        }
+        return trashed_links_left_alone(instance, trashed, self._row_changed) if trashed else set()
+
+    def do_instance_save(self, instance: Any, is_create: bool) -> None:
+        if is_create:
+            super().do_instance_save(instance, is_create)
+            return
+        # Only what the row changed, and what saving stamps (auto_now); before-save hooks add theirs.
+        stamped = {f.name for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)}
+        instance.save(update_fields=self._row_changed | stamped if self._row_changed else [])
 
     # Export
     # ------------------------------------------------------------------------------------------------

@@ -122,3 +122,105 @@ def test_moving_a_comment_to_a_trashed_author_via_the_inline_is_refused(
     response = client.post(change_url(ticket), data)
     assert response.status_code == 200
     assert TicketComment.objects.get(pk=live.pk).author_id is None
+
+
+def test_changing_the_customer_keeps_the_trashed_agent(
+    client, org_admin, organization, ticket_with_trashed_people
+):
+    """The agent rule reads the ticket's organization, not its customer: picking a new customer of a ticket
+    whose agent is in the trash neither refuses the save nor touches the agent."""
+    ticket, _, agent, _ = ticket_with_trashed_people
+    new_customer = CustomerFactory(organization=organization)
+    client.force_login(org_admin)
+    response, _ = submit_untouched(client, ticket, customer=new_customer.pk)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert (ticket.customer_id, ticket.assigned_agent_id) == (new_customer.pk, agent.pk)
+
+
+def test_moving_a_ticket_with_a_trashed_agent_to_another_organization_is_refused(
+    client, platform_superuser, other_organization, ticket_with_trashed_people
+):
+    """The agent rule reads the organization: once it changes, the kept agent is checked (and refused)."""
+    ticket, _, _agent, _ = ticket_with_trashed_people
+    stranger = CustomerFactory(organization=other_organization)
+    client.force_login(platform_superuser)
+    response, _ = submit_untouched(client, ticket, organization=other_organization.pk, customer=stranger.pk)
+    assert response.status_code == 200
+    assert "assigned_agent" in response.context["adminform"].form.errors
+    assert Ticket.objects.get(pk=ticket.pk).organization_id != other_organization.pk
+
+
+def test_making_a_trashed_customers_comment_an_internal_note_is_refused(
+    client, org_admin, ticket_with_trashed_people
+):
+    """The internal-note rule reads the comment type and its author's role: changing the type checks the
+    author kept in the trash; a customer's comment does not become an internal note."""
+    _ticket, comment, _, customer = ticket_with_trashed_people
+    TicketComment.all_objects.filter(pk=comment.pk).update(author=customer)
+    client.force_login(org_admin)
+    response, _ = submit_untouched(client, comment, comment_type="internal")
+    assert response.status_code == 200
+    assert "comment_type" in response.context["adminform"].form.errors
+    assert TicketComment.objects.get(pk=comment.pk).comment_type == "public"
+
+
+def test_making_it_internal_through_the_ticket_inline_is_refused_too(
+    client, org_admin, ticket_with_trashed_people
+):
+    ticket, comment, _, customer = ticket_with_trashed_people
+    TicketComment.all_objects.filter(pk=comment.pk).update(author=customer)
+    client.force_login(org_admin)
+    page = client.get(change_url(ticket))
+    data, _ = untouched_form(page.content.decode(), "ticket_form")
+    prefix = next(
+        key[: -len("-id")]
+        for key, value in data.items()
+        if key.endswith("-id") and value == [str(comment.pk)]
+    )
+    data[f"{prefix}-comment_type"] = ["internal"]
+    data["_save"] = ["Save"]
+    response = client.post(change_url(ticket), data)
+    assert response.status_code == 200
+    assert TicketComment.objects.get(pk=comment.pk).comment_type == "public"
+
+
+@pytest.mark.parametrize(
+    ("model_name", "link"),
+    [
+        ("ticketcomment", "author"),
+        ("ticketattachment", "uploaded_by"),
+        ("knowledgebasearticle", "author"),
+        ("usersession", "user"),
+        ("userpermission", "user"),
+        ("userpermission", "granted_by"),
+    ],
+)
+def test_every_change_form_keeps_a_trashed_link_on_an_unchanged_save(
+    client, platform_superuser, organization, model_name, link
+):
+    """Every admin form over a foreign key to users: an untouched link to a trashed user is kept."""
+    from tests.factories import TicketAttachmentFactory, UserPermissionFactory, UserSessionFactory
+
+    person = UserFactory(organization=organization, role="agent")
+    ticket = TicketFactory(organization=organization, customer=CustomerFactory(organization=organization))
+    make = {
+        "ticketcomment": lambda: TicketCommentFactory(ticket=ticket, author=person),
+        "ticketattachment": lambda: TicketAttachmentFactory(ticket=ticket, uploaded_by=person),
+        "knowledgebasearticle": lambda: KnowledgeBaseArticleFactory(organization=organization, author=person),
+        "usersession": lambda: UserSessionFactory(user=person),
+        "userpermission": lambda: UserPermissionFactory(
+            **(
+                {"user": person}
+                if link == "user"
+                else {"user": UserFactory(organization=organization), "granted_by": person}
+            )
+        ),
+    }
+    obj = make[model_name]()
+    person.soft_delete(reason="left")
+    client.force_login(platform_superuser)
+    response, _ = submit_untouched(client, obj)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    obj = type(obj)._base_manager.get(pk=obj.pk)
+    assert getattr(obj, f"{link}_id") == person.pk
