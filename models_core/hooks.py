@@ -17,6 +17,13 @@ a hook conditional; instances answer `initial_value(field)` and `has_changed(fie
 were loaded with or last saved (ModelHooksMixin keeps them; no query). A false condition costs a dict
 lookup and a comparison.
 
+Only the fields some registered hook of the model names in `when=` are tracked (django-dirtyfields'
+FIELDS_TO_CHECK, where lifecycle tracks every field): loading a row copies those values and nothing else,
+so a model without conditions pays nothing per loaded row, however many rows a page or an export reads.
+A hook that asks `has_changed(field)` itself names the field with `when=field` (with no other condition it
+always runs); asking about a field nobody watches is a clear error, not a silent "unchanged". An instance
+loaded before a hook started watching a field has no stored value for it and reads as unchanged.
+
 Contract
 - Hooks take the instance and keyword context and must accept ``**context`` (checked at registration):
   save events pass ``created`` and ``update_fields``; soft delete passes ``user``, ``reason``, ``batch_id``
@@ -409,6 +416,9 @@ class _StatsBuffer:
 
 _buffer = _StatsBuffer()
 _save_plans: dict[type[models.Model], _SavePlan] = {}
+# Per model, the fields its hooks' conditions watch: (attname, name, is a JSON value to copy), rebuilt with
+# the hooks.
+_tracked: dict[type[models.Model], tuple[tuple[str, str, bool], ...]] = {}
 
 
 class ModelHookRegistry:
@@ -511,6 +521,18 @@ class ModelHookRegistry:
             _save_plans[model] = plan
         else:
             _save_plans.pop(model, None)
+        watched = {
+            (hook.condition.attname, hook.condition.field)
+            for (_, hooked), hooks in self._hooks.items()
+            if hooked is model
+            for hook in hooks
+            if hook.condition is not None
+        }
+        if watched:
+            mutable = set(_mutable_attnames(model))
+            _tracked[model] = tuple((att, name, att in mutable) for att, name in sorted(watched))
+        else:
+            _tracked.pop(model, None)
         uid = f"models_core.hooks:{model._meta.label}"
         for signal, hook_type, receiver in (
             (pre_delete, HookType.BEFORE_DELETE, _pre_delete_receiver),
@@ -732,22 +754,25 @@ class ModelHooksMixin:
     @classmethod
     def from_db(cls, db: str | None, field_names: Sequence[str], values: Sequence[Any]) -> models.Model:
         instance = super().from_db(db, field_names, values)
-        initial = dict(zip(field_names, values, strict=False))
-        for attname in _mutable_attnames(cls):
-            if attname in initial:
-                # JSON values are lists/dicts the instance may change in place; keep what was loaded.
-                initial[attname] = copy.deepcopy(initial[attname])
-        instance._hooks_initial = initial
+        tracked = _tracked.get(cls)
+        if tracked:
+            loaded = instance.__dict__
+            # JSON values are lists/dicts the instance may change in place; keep what was loaded.
+            instance._hooks_initial = {
+                attname: copy.deepcopy(loaded[attname]) if mutable else loaded[attname]
+                for attname, _, mutable in tracked
+                if attname in loaded
+            }
         return instance
 
     def initial_value(self, field: str) -> Any:
         """The value `field` had when the instance was loaded or last saved (None before the first save)."""
-        attname = self._meta.get_field(field).attname
+        attname = _tracked_attname(self, field)
         return _initial_of(self, attname, None if self._state.adding else getattr(self, attname))
 
     def has_changed(self, field: str) -> bool:
         """Whether `field` differs from its stored value (always True for a new instance's set fields)."""
-        attname = self._meta.get_field(field).attname
+        attname = _tracked_attname(self, field)
         current = getattr(self, attname)
         return _initial_of(self, attname, current) != current
 
@@ -789,6 +814,16 @@ class ModelHooksMixin:
     save.alters_data = True
 
 
+def _tracked_attname(instance: models.Model, field: str) -> str:
+    attname = instance._meta.get_field(field).attname
+    if not any(attname == tracked for tracked, _, _ in _tracked.get(type(instance), ())):
+        raise ValueError(
+            f"{type(instance).__name__}.{field} is not tracked: only fields a registered hook names in "
+            f"when= keep their stored value (register the hook with when={field!r})."
+        )
+    return attname
+
+
 def _initial_of(instance: models.Model, attname: str, default: Any) -> Any:
     """The stored value of `attname`: None for a new instance, `default` when it was not loaded (deferred)."""
     initial = instance.__dict__.get("_hooks_initial")
@@ -803,20 +838,20 @@ def _mutable_attnames(model: type[models.Model]) -> tuple[str, ...]:
 
 
 def _remember_saved(instance: models.Model, update_fields: Iterable[str] | None) -> None:
-    """After a save, the written values are the stored ones."""
-    fields = instance._meta.concrete_fields
-    if update_fields is not None:
-        names = set(update_fields)
-        fields = [f for f in fields if f.name in names or f.attname in names]
-    initial = instance.__dict__.get("_hooks_initial")
+    """After a save, the written values of the tracked fields are the stored ones."""
+    tracked = _tracked.get(type(instance))
+    if not tracked:
+        return
+    values = instance.__dict__
+    initial = values.get("_hooks_initial")
     if initial is None:
         initial = instance._hooks_initial = {}
-    mutable = _mutable_attnames(type(instance))
-    values = instance.__dict__
-    for f in fields:
-        if f.attname in values:
-            value = values[f.attname]
-            initial[f.attname] = copy.deepcopy(value) if f.attname in mutable else value
+    names = None if update_fields is None else set(update_fields)
+    for attname, name, mutable in tracked:
+        # update_fields may name a foreign key either way ("customer" or "customer_id").
+        if attname in values and (names is None or name in names or attname in names):
+            value = values[attname]
+            initial[attname] = copy.deepcopy(value) if mutable else value
 
 
 _bypassing: ContextVar[bool] = ContextVar("bypassing_hooks", default=False)

@@ -11,7 +11,7 @@ from models_core import hooks as hooks_module
 from models_core.hooks import bypass_hooks, model_hook
 from models_core.hooks import registry as hook_registry
 from models_core.models import Ticket
-from tests.factories import TicketFactory
+from tests.factories import CustomerFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,9 +118,12 @@ def test_when_conditions(hooks, calls, record, condition, change, fires):
     assert (calls == [("x", ticket.pk)]) is fires
 
 
-def test_initial_value_and_has_changed_need_no_query():
+def test_initial_value_and_has_changed_need_no_query(hooks, record):
     """lifecycle `initial_value()` / `has_changed()` (its model state test): known from the load, kept
-    through in-place changes of JSON values, reset by a save and by refresh_from_db."""
+    through in-place changes of JSON values, reset by a save and by refresh_from_db; for the fields the
+    model's hooks watch (when=)."""
+    for field in ("status", "tags", "customer", "subject"):
+        hooks("after_update", Ticket, record(field), when=field)
     ticket = Ticket.objects.get(pk=TicketFactory(status="new", tags=["a"]).pk)
     ticket.status = "open"
     ticket.tags.append("b")
@@ -135,9 +138,31 @@ def test_initial_value_and_has_changed_need_no_query():
     Ticket.objects.filter(pk=ticket.pk).update(status="pending")
     ticket.refresh_from_db()
     assert ticket.initial_value("status") == "pending" and not ticket.has_changed("status")
+    ticket.customer = CustomerFactory(organization=ticket.organization)
+    ticket.save(update_fields=["customer"])  # a foreign key named by its field name
+    assert ticket.initial_value("customer") == ticket.customer_id and not ticket.has_changed("customer")
 
 
-def test_a_new_instance_has_no_stored_values():
+def test_only_watched_fields_are_tracked(hooks, record):
+    """django-dirtyfields' FIELDS_TO_CHECK: loading a row keeps the stored values of the fields some hook's
+    condition names, and nothing for a model without conditions; asking about another field is an error
+    saying how to watch it, never a silent "unchanged"."""
+    plain = Ticket.objects.get(pk=TicketFactory(tags=["a"]).pk)
+    assert "_hooks_initial" not in plain.__dict__
+    with pytest.raises(ValueError, match=r"Ticket\.status is not tracked.*when='status'"):
+        plain.has_changed("status")
+
+    hook = hooks("before_update", Ticket, record("x"), when="status", has_changed=True)
+    ticket = Ticket.objects.get(pk=plain.pk)
+    assert ticket.__dict__["_hooks_initial"] == {"status": ticket.status}
+    with pytest.raises(ValueError, match="not tracked"):
+        ticket.initial_value("tags")
+    hook_registry.unregister(hook)
+    assert "_hooks_initial" not in Ticket.objects.get(pk=plain.pk).__dict__
+
+
+def test_a_new_instance_has_no_stored_values(hooks, record):
+    hooks("before_save", Ticket, record("x"), when="status")
     ticket = TicketFactory.build(status="open")
     assert ticket.initial_value("status") is None and ticket.has_changed("status")
 
