@@ -311,6 +311,11 @@ IMPORT_EXPORT_TMP_STORAGE_CLASS = "dashboard.dataio.tmp_storage.SharedMediaStora
 # 2,000 rows keep both requests around 12 s (bench/import_loader.py).
 CUSTODIAN_IMPORT_MAX_BYTES = int(os.environ.get("CUSTODIAN_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 CUSTODIAN_IMPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_IMPORT_MAX_ROWS", "2000"))
+# An XLSX is a zip: one that unpacks to more than this is refused before it is read (a small file can hold a
+# million rows or one enormous cell). CSV and JSON are read as text of at most CUSTODIAN_IMPORT_MAX_BYTES.
+CUSTODIAN_IMPORT_MAX_EXPANDED_BYTES = int(
+    os.environ.get("CUSTODIAN_IMPORT_MAX_EXPANDED_BYTES", str(50 * 1024 * 1024))
+)
 # Hours an upload previewed but never confirmed stays in the storage (dataio.prune_uploads, hourly); a
 # confirm after that is refused as expired.
 CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS", "24"))

@@ -82,6 +82,8 @@ def import_dataset_parse(data: bytes, input_format: type[Format]) -> tablib.Data
             ) from None
     try:
         dataset = input_format().create_dataset(parse_input)
+    except ValidationError:
+        raise  # our formats stop at the limits while reading (dashboard.dataio.formats)
     except Exception as exc:  # tablib, csv, json and openpyxl each raise their own kinds
         hint = ""
         if title == "JSON":
