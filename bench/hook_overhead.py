@@ -40,9 +40,11 @@ django.setup()
 
 from django.db import models, transaction  # noqa: E402
 
-from models_core import hooks as hooks_module  # noqa: E402
 from models_core.hooks import HookType, ModelHooksMixin  # noqa: E402
+from models_core.hooks import firing as hook_firing  # noqa: E402
+from models_core.hooks import mixin as hook_mixin  # noqa: E402
 from models_core.hooks import registry as hook_registry  # noqa: E402
+from models_core.hooks import stats as hook_stats  # noqa: E402
 from models_core.models import Organization, Ticket, User, UserSession  # noqa: E402
 
 
@@ -194,17 +196,17 @@ def direct(session: UserSession, repeats: int = 7, n: int = 20000) -> float:
         has_changed=True,
     )
     try:
-        plan = hooks_module._save_plans[UserSession]
+        plan = hook_firing.save_plans[UserSession]
         context = {"created": False, "update_fields": ["user_agent"]}
 
         def added() -> None:
             # What ModelHooksMixin.save does around the write when the model has hooks.
-            hooks_module._save_plans.get(UserSession)
-            hooks_module._bypassing.get()
-            hooks_module.fire(plan.update_before, session, context)
-            hooks_module.fire(plan.update_after, session, context)
-            hooks_module._remember_saved(session, ["user_agent"])
-            _ = time.monotonic() >= hooks_module._buffer.deadline
+            hook_firing.save_plans.get(UserSession)
+            hook_firing.bypassing.get()
+            hook_firing.fire(plan.update_before, session, context)
+            hook_firing.fire(plan.update_after, session, context)
+            hook_mixin.remember_saved(session, ["user_agent"])
+            _ = time.monotonic() >= hook_stats.stats_buffer.deadline
 
         return min(timeit.repeat(added, number=n, repeat=repeats)) / n
     finally:

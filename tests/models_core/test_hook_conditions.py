@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from models_core import hooks as hooks_module
 from models_core.hooks import bypass_hooks, model_hook
+from models_core.hooks import definitions as hook_definitions
 from models_core.hooks import registry as hook_registry
 from models_core.models import Ticket
 from tests.factories import CustomerFactory, TicketFactory
@@ -70,9 +70,9 @@ def test_unknown_and_ambiguous_model_names_are_clear_errors(record, monkeypatch)
     with pytest.raises(ValueError, match=r"No model .nowhere\.Ticket."):
         model_hook("before_save", "nowhere.Ticket")(record("x"))
     twin = SimpleNamespace(__name__="Ticket", _meta=SimpleNamespace(label="archive.Ticket"))
-    registry_apps = hooks_module.apps
+    registry_apps = hook_definitions.apps
     monkeypatch.setattr(
-        hooks_module, "apps", SimpleNamespace(get_models=lambda: [*registry_apps.get_models(), twin])
+        hook_definitions, "apps", SimpleNamespace(get_models=lambda: [*registry_apps.get_models(), twin])
     )
     with pytest.raises(ValueError, match=r"several models \(archive.Ticket, models_core.Ticket\)"):
         model_hook("before_save", "Ticket")(record("x"))

@@ -7,12 +7,9 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from models_core.hooks import (
-    ErrorPolicy,
-    HookType,
-    _buffer,
-)
+from models_core.hooks import ErrorPolicy, HookType
 from models_core.hooks import registry as hook_registry
+from models_core.hooks.stats import stats_buffer
 from models_core.models import (
     KnowledgeBaseArticle,
     Organization,
@@ -409,7 +406,7 @@ def test_unregistering_the_last_delete_hook_restores_fast_delete(hooks):
 @pytest.fixture
 def bypasses():
     hook_registry.stats_take()  # start from zero
-    yield lambda: {k: tuple(v) for k, v in _buffer.bypasses.items()}
+    yield lambda: {k: tuple(v) for k, v in stats_buffer.bypasses.items()}
     hook_registry.stats_take()
 
 

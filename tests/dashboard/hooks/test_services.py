@@ -146,12 +146,12 @@ WORKER = textwrap.dedent(
     import django
     django.setup()
     from django.conf import settings
-    import models_core.hooks as hooks
+    import models_core.hooks.stats as hook_stats
     from models_core.models import KnowledgeBaseArticle, Organization
 
     # Flush automatically as production does (every 3 calls), and the rest at exit.
     settings.CUSTODIAN_HOOK_STATS_AUTOFLUSH = True
-    hooks.FLUSH_EVERY_CALLS = 3
+    hook_stats.FLUSH_EVERY_CALLS = 3
     org = Organization.objects.get(pk={org_id})
     for i in range(7):
         KnowledgeBaseArticle.objects.create(organization=org, title="{tag} article %d" % i, slug="")
