@@ -24,19 +24,13 @@ def run_status(run: JobRun) -> str:
     return run.status
 
 
-def test_a_purge_killed_mid_job_is_retried_and_done_once(start_worker, organization, make_staff, client):
-    admin = make_staff("Admins")
-    ticket = TicketFactory(organization=organization)
-    TicketCommentFactory.create_batch(3, ticket=ticket)
-    ticket.soft_delete()
-    ticket = Ticket.all_objects.get(pk=ticket.pk)
-
-    # Another session holds the ticket's row: the worker's purge blocks inside its transaction, mid-job.
+def purge_killed_mid_job(start_worker, admin, ticket: Ticket) -> JobRun:
+    """Start a purge of `ticket`, let a real worker begin it, and SIGKILL the worker while its transaction
+    waits on a row lock another session holds: the job is left "running" with nothing removed."""
     blocker = connections.create_connection("default")
     blocker.set_autocommit(False)
     with blocker.cursor() as cursor:
         cursor.execute("SELECT id FROM models_core_ticket WHERE id = %s FOR UPDATE", [ticket.pk])
-
     run = job_run_start(
         "trash_purge", admin, trash_purge_task, user_id=admin.pk, items=trash_items_named([ticket]), reason=""
     )
@@ -52,6 +46,18 @@ def test_a_purge_killed_mid_job_is_retried_and_done_once(start_worker, organizat
     finally:
         blocker.rollback()
         blocker.close()
+    return run
+
+
+def test_a_purge_killed_mid_job_is_retried_and_done_once(start_worker, organization, make_staff, client):
+    admin = make_staff("Admins")
+    ticket = TicketFactory(organization=organization)
+    TicketCommentFactory.create_batch(3, ticket=ticket)
+    ticket.soft_delete()
+    ticket = Ticket.all_objects.get(pk=ticket.pk)
+
+    # Another session holds the ticket's row: the worker's purge blocks inside its transaction, mid-job.
+    run = purge_killed_mid_job(start_worker, admin, ticket)
     assert run_status(run) == "running"  # what the pages showed for ever before
     assert Ticket.all_objects.filter(pk=ticket.pk).exists()  # the killed transaction removed nothing
 
@@ -98,25 +104,7 @@ def test_a_job_killed_mid_run_is_retried_automatically(start_worker, organizatio
     ticket = TicketFactory(organization=organization)
     ticket.soft_delete()
     ticket = Ticket.all_objects.get(pk=ticket.pk)
-    blocker = connections.create_connection("default")
-    blocker.set_autocommit(False)
-    with blocker.cursor() as cursor:
-        cursor.execute("SELECT id FROM models_core_ticket WHERE id = %s FOR UPDATE", [ticket.pk])
-    run = job_run_start(
-        "trash_purge", admin, trash_purge_task, user_id=admin.pk, items=trash_items_named([ticket]), reason=""
-    )
-    worker = start_worker()
-    try:
-        wait_until(
-            lambda: run_status(run) == "running",
-            timeout=60,
-            what=lambda: f"the worker to start the job\n{worker.output()}",
-            interval=0.2,
-        )
-        worker.kill()
-    finally:
-        blocker.rollback()
-        blocker.close()
+    run = purge_killed_mid_job(start_worker, admin, ticket)
 
     # The supervisor starts a new worker; reconcilers (ours here, the worker's own every minute) retry it.
     worker = start_worker()
