@@ -5,7 +5,7 @@ from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from dashboard.helpdesk.admin import TicketAdmin
+from dashboard.helpdesk.admin.tickets import TicketAdmin
 from dashboard.trash.services import trash_soft_delete
 from models_core.models import Ticket
 from tests.concurrency import run_blocked_behind
