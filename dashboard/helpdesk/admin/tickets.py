@@ -3,6 +3,8 @@ files of purged rows still waiting to be removed from the storage."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -32,6 +34,7 @@ from .base import (
     PRIORITY_LABELS,
     STATUS_LABELS,
     TRASH_FIELDSET,
+    BaseAdmin,
     BigTableAdmin,
     OrganizationScopedMixin,
 )
