@@ -25,9 +25,15 @@ SOFT_DELETE_FIELDS = ("is_active", "deleted_at", "deleted_by", "delete_reason", 
 ENHANCED_FIELDS = ("deletion_metadata", "can_be_restored", "auto_delete_at")
 # The trash state: written by soft delete, restore and purge (set-based UPDATEs) only, never by save().
 # (`is_active` has a meaning of its own on users and SLA policies; a save writes it on live rows only.)
-TRASH_STATE_FIELDS = frozenset(
-    {"deleted_at", "deleted_by", "delete_reason", "deletion_batch", "deletion_metadata", "auto_delete_at"}
+TRASH_STATE_COLUMNS = (
+    "deleted_at",
+    "deleted_by",
+    "delete_reason",
+    "deletion_batch",
+    "deletion_metadata",
+    "auto_delete_at",
 )
+TRASH_STATE_FIELDS = frozenset(TRASH_STATE_COLUMNS)
 
 
 class RowInTrashError(ValidationError):

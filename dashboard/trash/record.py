@@ -20,19 +20,12 @@ from dashboard.scoping import scope_to_organization
 from dashboard.trash.selectors import display_related, trash_model_key, trash_models
 from models_core.restore import batch_summary
 from models_core.softdelete import SoftDeleteModel
+from models_core.trashing import TRASH_STATE_COLUMNS
 
 BATCH_ROWS_SHOWN = 50
 HIDDEN_FIELDS = {"password"}
 # Shown in the record page's "In the trash" card; is_active is always False in the trash.
-TRASH_BOOKKEEPING = {
-    "deleted_at",
-    "deleted_by",
-    "delete_reason",
-    "deletion_batch",
-    "deletion_metadata",
-    "auto_delete_at",
-    "is_active",
-}
+TRASH_BOOKKEEPING = {*TRASH_STATE_COLUMNS, "is_active"}
 
 
 # One record's page

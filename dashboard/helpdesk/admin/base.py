@@ -19,19 +19,12 @@ from models_core.forms import form_keeping_trashed_choices
 from models_core.models import (
     Ticket,
 )
+from models_core.trashing import TRASH_STATE_COLUMNS
 
 from ..scoped import ScopedAdminMixin
 
 # Soft-delete bookkeeping: written by soft_delete()/restore() only, never by hand in a form.
-TRASH_FIELDS = (
-    "deleted_at",
-    "deleted_by",
-    "delete_reason",
-    "deletion_batch",
-    "deletion_metadata",
-    "auto_delete_at",
-    "can_be_restored",
-)
+TRASH_FIELDS = (*TRASH_STATE_COLUMNS, "can_be_restored")
 TRASH_FIELDSET = (
     "Trash",
     {
