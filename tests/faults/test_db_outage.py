@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -54,10 +55,14 @@ def pg_bin(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def cluster(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A private cluster holding a copy of the (migrated) test database, stopped at the end."""
-    home = str(tmp_path_factory.mktemp("fault-pg") / "pg")
-    cluster = Cluster(home)
+def cluster(django_db_setup, django_db_blocker):
+    """A private cluster holding a copy of the (migrated) test database, stopped and removed at the end.
+
+    Not under pytest's tmp_path: any other pytest session of the same user closes that folder to the
+    postgres user (see the test below), and pg.sh could then neither see nor stop its server.
+    """
+    base = tempfile.mkdtemp(prefix="custodian-fault-pg-")
+    cluster = Cluster(os.path.join(base, "pg"))
     cluster.run("start")
     try:
         with django_db_blocker.unblock():
@@ -70,6 +75,7 @@ def cluster(django_db_setup, django_db_blocker, tmp_path_factory):
         yield cluster
     finally:
         cluster.run("stop")
+        shutil.rmtree(base)
 
 
 def django_env(url: str, **extra: str) -> dict[str, str]:
@@ -106,6 +112,22 @@ def queue_job_status(url: str, job_id: int) -> str | None:
     with psycopg.connect(url, connect_timeout=3) as conn:
         row = conn.execute("SELECT status FROM procrastinate_jobs WHERE id = %s", [job_id]).fetchone()
     return row[0] if row else None
+
+
+def test_the_private_cluster_stays_reachable_when_another_pytest_session_starts(cluster, tmp_path):
+    # Any pytest session of the same user (another checkout's suite, a soak run) takes group and other
+    # permissions off /tmp/pytest-of-<user> when it starts: a cluster kept under it becomes unreachable for
+    # the postgres user, so `pg.sh stop` saw "not running" and left the database up (the 503 never came).
+    (tmp_path / "test_other.py").write_text("def test_uses_tmp_path(tmp_path):\n    pass\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    other = subprocess.run(
+        [sys.executable, "-m", "pytest", str(tmp_path), "-q", "-c", str(tmp_path / "pytest.ini"),
+         "--rootdir", str(tmp_path), "-p", "no:django", "-p", "no:randomly", "-p", "no:cacheprovider"],
+        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert other.returncode == 0, other.stdout + other.stderr
+    status = subprocess.run([PG_SH, "status"], env=cluster.env, capture_output=True, text=True)
+    assert status.returncode == 0 and "running on" in status.stdout, status.stdout + status.stderr
 
 
 def test_a_database_restart_answers_503_then_recovers_and_the_worker_survives(cluster, tmp_path):
