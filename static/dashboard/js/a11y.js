@@ -14,7 +14,9 @@
     }
 
     function nameComboboxes(root) {
-        (root || document).querySelectorAll("select.admin-autocomplete").forEach(function (select) {
+        // Django's own autocomplete fields, and unfold's select2 boxes (the trash's searchable filters).
+        var selects = "select.admin-autocomplete, select.unfold-admin-autocomplete, select.unfold-filter-autocomplete";
+        (root || document).querySelectorAll(selects).forEach(function (select) {
             var container = select.nextElementSibling;
             if (!container || !container.classList.contains("select2")) {
                 return;

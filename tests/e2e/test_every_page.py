@@ -1,0 +1,160 @@
+"""Every page of the site, as every role, passes axe-core (WCAG 2.1 A/AA) in light and dark mode and does
+not scroll sideways at 1280 px. The walk starts from the URL conf and follows the pages' own links, so a page
+added later is covered without editing this file; a route nobody reaches fails the test.
+
+One seeded database and one signed-in browser context per role keep it to one pass over the site (what keeps
+it fast is in tests/e2e/site_walk.py). Screenshots of failing pages and a summary with the walk's timings
+land in test-results/every-page/.
+"""
+
+import datetime
+import os
+import time
+
+import pytest
+from axes.models import AccessFailureLog
+from django.apps import apps
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.dbhealth.models import AdviceDismissal, AdvisorRun, IndexAdvice
+from dashboard.jobs.models import JobRun
+from dashboard.tasks import prune_job_runs
+from dashboard.trash import services as trash_services
+from dashboard.validation import services as validation_services
+from dashboard.validation.models import Violation
+from dashboard.validation.selectors import rule_resolve
+from models_core.demo import demo_organizations, seed_demo_data
+from models_core.models import Ticket
+from tests.e2e.site_walk import SiteWalker, Walk, is_page_route, url_routes, write_summary
+from tests.factories import DEFAULT_PASSWORD, TicketAttachmentFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ROLES = {
+    "manager": ("Support managers", True, {}),
+    "org-admin": ("Admins", True, {}),
+    "dba": ("DBAs", False, {}),
+    "platform": (None, False, {"is_superuser": True}),
+}
+# Pages the walk asks for that must answer an error, in the console's layout (checked like any page).
+ERROR_PROBES = {
+    "/no-such-page/": {404},
+    "/dashboard/trash/models_core.ticket/999999999/": {404, 403},  # 403 for those without the trash
+    "/__e2e__/server-error/": {500},
+}
+
+
+@pytest.fixture
+def seeded_site(make_staff, settings):
+    seed_demo_data(organizations=2, tickets=24, seed=7)
+    acme = demo_organizations().filter(deleted_at__isnull=True).order_by("pk").first()
+    users = {}
+    for role, (group, bound, extra) in ROLES.items():
+        users[role] = make_staff(group, organization=acme if bound else None, username=f"e2e-{role}", **extra)
+    platform = users["platform"]
+    # Something on every page: a finished scan, a restore and a purge in the admin log and purge records,
+    # and a job on the home page.
+    scan = validation_services.validation_scan_create(platform)
+    validation_services.validation_scan_run(scan.pk)
+    trashed = list(Ticket.all_objects.filter(organization=acme, deleted_at__isnull=False).order_by("pk")[:2])
+    trash_services.trash_restore(platform, trashed[:1])
+    trash_services.trash_purge(platform, trashed[1:2], "walk: a purge record to show")
+    JobRun.objects.create(kind="validation_scan", started_by=users["org-admin"])
+    prune_job_runs.defer()  # a procrastinate job for its admin pages
+    TicketAttachmentFactory(ticket=Ticket.objects.filter(organization=acme).first())
+    violation = Violation.objects.order_by("pk").first()
+    model = apps.get_model(violation.model_label)
+    model, rule = rule_resolve(model._meta.model_name, violation.rule_name)
+    validation_services.waiver_accept(
+        user=platform,
+        model=model,
+        rule=rule,
+        instance=model._base_manager.get(pk=violation.object_id),
+        reason="walk: a waiver to revoke",
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+    )
+    # The index advisor's dismiss and revoke forms: one advice, one dismissal.
+    run = AdvisorRun.objects.create(
+        started_at=timezone.now(), finished_at=timezone.now(), status="done", statements_examined=1
+    )
+    IndexAdvice.objects.create(
+        run=run,
+        fingerprint="a" * 32,
+        table_name="models_core_ticket",
+        method="btree",
+        definition="CREATE INDEX idx_walk ON models_core_ticket USING btree (organization_id, id)",
+        proven=True,
+        proof="hypopg",
+        cost_before=900,
+        cost_after=100,
+        estimated_size_bytes=8192,
+        queries=[{"queryid": 1, "statement": "SELECT 1", "calls": 3, "mean_ms": 2.5}],
+        model_label="models_core.Ticket",
+        meta_entry="models.Index(fields=['organization', 'id'], name='idx_walk')",
+        migration="class Migration(migrations.Migration): ...",
+    )
+    AdviceDismissal.objects.create(
+        fingerprint="b" * 32,
+        definition="CREATE INDEX idx_walk_dismissed ON models_core_ticket (id)",
+        reason="walk: a dismissal to revoke",
+        dismissed_by=users["dba"],
+        dismissed_at=timezone.now(),
+    )
+    # A wrong password: django-axes' access attempt page has a row to show; its failure log (off in our
+    # settings, AXES_ENABLE_ACCESS_FAILURE_LOG) gets one written here, as axes would.
+    Client().post("/login/", {"username": "e2e-dba", "password": "wrong"}, REMOTE_ADDR="203.0.113.9")
+    AccessFailureLog.objects.create(
+        username="e2e-dba", ip_address="203.0.113.9", user_agent="walk", path_info="/login/"
+    )
+    settings.ROOT_URLCONF = "tests.e2e.urls"
+    # Pages only one record's state leads to: the rule page that lists the waiver (its revoke form).
+    extra = [reverse("dashboard:validation:rule", args=[model._meta.model_name, rule.name])]
+    return users, extra
+
+
+def signed_in_page(browser, live_server, user):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    # Every page starts light; the walker switches each page to dark through unfold's own theme state.
+    context.add_init_script("localStorage.setItem('adminTheme', JSON.stringify('light'))")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    return context, page
+
+
+@override_settings(DEBUG=False)
+def test_every_page_is_accessible_and_fits_1280px(browser, live_server, seeded_site):
+    result = Walk()
+    # One walker for every role: a page variant axe has checked for one role is not checked again.
+    walker = SiteWalker(origin=live_server.url, result=result, expected_errors=ERROR_PROBES)
+    users, extra = seeded_site
+    started = time.monotonic()
+    only = os.environ.get("WALK_ROLES")  # e.g. WALK_ROLES=manager,dba while fixing a page: those roles only
+    for role, user in users.items():
+        if only and role not in only.split(","):
+            continue
+        context, page = signed_in_page(browser, live_server, user)
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        walker.walk(page, client, role, extra=extra)
+        context.close()
+    result.timings.append(("walk", time.monotonic() - started))
+    summary = write_summary(result)
+    print(result.report())
+
+    unreached = sorted(
+        route for route in url_routes() if is_page_route(route) and route not in result.reached_routes
+    )
+    assert only or not unreached, (
+        "Routes no role's walk reached (link them from a page, or list them in site_walk.NOT_PAGES "
+        f"with why): {unreached}"
+    )
+    assert not result.failures, f"{len(result.failures)} problem(s) (summary: {summary}):\n" + "\n".join(
+        result.failures
+    )
