@@ -10,6 +10,7 @@ land in test-results/every-page/.
 import datetime
 import os
 import time
+import uuid
 
 import pytest
 from axes.models import AccessFailureLog
@@ -26,7 +27,7 @@ from dashboard.validation import services as validation_services
 from dashboard.validation.models import Violation
 from dashboard.validation.selectors import rule_resolve
 from models_core.demo import demo_organizations, seed_demo_data
-from models_core.models import Ticket
+from models_core.models import PendingFileRemoval, Ticket
 from tests.e2e.site_walk import SiteWalker, Walk, is_page_route, url_routes, write_summary
 from tests.factories import DEFAULT_PASSWORD, TicketAttachmentFactory
 
@@ -107,6 +108,10 @@ def seeded_site(make_staff, settings):
     Client().post("/login/", {"username": "e2e-dba", "password": "wrong"}, REMOTE_ADDR="203.0.113.9")
     AccessFailureLog.objects.create(
         username="e2e-dba", ip_address="203.0.113.9", user_agent="walk", path_info="/login/"
+    )
+    # A purged attachment's file waiting for removal: its admin pages have a row to show.
+    PendingFileRemoval.objects.create(
+        field="models_core.TicketAttachment.file", name="walk/left-behind.txt", purge_token=uuid.uuid4()
     )
     settings.ROOT_URLCONF = "tests.e2e.urls"
     # Pages only one record's state leads to: the rule page that lists the waiver (its revoke form).
