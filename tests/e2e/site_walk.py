@@ -49,6 +49,7 @@ NOT_PAGES = {
     r"^\^media/": "uploaded files (DEBUG only)",
     r"^dashboard/jobs/<int:job_run_id>/status/$": "JSON polled by job_progress.js",
     r"^procrastinate/procrastinatejob/<path:object_id>/delete/$": "procrastinate's admin deletes no job",
+    r"^models_core/pendingfileremoval/<path:object_id>/delete/$": "read-only: the hourly sweep deletes these",
 }
 
 
