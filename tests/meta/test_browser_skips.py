@@ -1,13 +1,8 @@
 """`make test` without Chromium ends with a loud note: how many browser tests were skipped, and the one
 command that installs it."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 from tests.browser_skips import INSTALL_COMMAND
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.meta.fake_suite import fake_suite_run
 
 FAKE_SUITE = """
 import pytest
@@ -27,31 +22,7 @@ def test_elsewhere():
 
 
 def test_skipped_browser_tests_are_counted_at_the_end_with_the_install_command(tmp_path):
-    (tmp_path / "test_fake.py").write_text(FAKE_SUITE)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(tmp_path),
-            "-p",
-            "tests.browser_skips",
-            "-p",
-            "no:django",
-            "-p",
-            "no:cacheprovider",
-            "-c",
-            str(tmp_path / "pytest.ini"),
-            "--rootdir",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-    )
+    run = fake_suite_run(tmp_path, FAKE_SUITE, "tests.browser_skips")
     tail = run.stdout.strip().splitlines()[-6:]
     assert run.returncode == 0, run.stdout + run.stderr
     assert any("3 BROWSER TESTS WERE SKIPPED" in line for line in tail), run.stdout

@@ -2,10 +2,9 @@
 run ends with the command that replays its order."""
 
 import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.meta.fake_suite import fake_suite_run
 
 FAKE_SUITE = """
 def test_passes():
@@ -17,32 +16,7 @@ def test_fails():
 
 
 def run_fake_suite(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    (tmp_path / "test_fake.py").write_text(FAKE_SUITE)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(tmp_path),
-            "-p",
-            "tests.random_order",
-            "-p",
-            "no:django",
-            "-p",
-            "no:cacheprovider",
-            "-c",
-            str(tmp_path / "pytest.ini"),
-            "--rootdir",
-            str(tmp_path),
-            *args,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-    )
+    return fake_suite_run(tmp_path, FAKE_SUITE, "tests.random_order", *args)
 
 
 def test_a_failed_run_ends_with_the_seed_that_replays_its_order(tmp_path):
