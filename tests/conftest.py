@@ -40,6 +40,26 @@ def fresh_storages(settings):
 
 
 @pytest.fixture
+def recorded_violations(db, settings):
+    """Record constraint violations during this test, starting from none and leaving none.
+
+    The recorder commits through its own connection, outside the test's transaction, so the test settings
+    turn it off: a record would outlive the rollback and land in the next test that reads violations.
+    """
+    from dashboard.dbhealth.models import ConstraintViolation
+    from dashboard.dbhealth.nodes import side_connection
+
+    def delete_all() -> None:
+        with side_connection() as conn:
+            conn.execute(f'DELETE FROM "{ConstraintViolation._meta.db_table}"')
+
+    settings.CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS = True
+    delete_all()
+    yield
+    delete_all()
+
+
+@pytest.fixture
 def staff_groups(db) -> dict[str, Group]:
     if Group.objects.filter(name__in=GROUP_NAMES).count() != len(GROUP_NAMES):
         ensure_staff_groups()

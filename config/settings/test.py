@@ -22,3 +22,6 @@ CUSTODIAN_HOOK_STATS_AUTOFLUSH = False
 # Browser tests follow jobs the way users do, through the page's poller: poll often so they wait for the
 # job, not for the poller's back-off.
 CUSTODIAN_JOB_POLL_MS = (100, 250)
+# The constraint-violation recorder commits through its own connection, so its rows outlive each test's
+# rollback; tests that read them ask for the `recorded_violations` fixture, which turns it on and cleans up.
+CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS = False

@@ -59,7 +59,7 @@ def test_dba_reads_index_usage_and_takes_a_snapshot(page, sign_in, dba):
     page.wait_for_url("**/dashboard/dbhealth/indexes/?days=7")
 
 
-def test_dba_sees_a_rolled_back_violation_and_checks_existing_data(page, sign_in, dba):
+def test_dba_sees_a_rolled_back_violation_and_checks_existing_data(page, sign_in, dba, recorded_violations):
     ticket = TicketFactory()
     with violation_context("view", "tickets:edit", dba), pytest.raises(IntegrityError), transaction.atomic():
         Ticket.all_objects.filter(pk=ticket.pk).update(status="bogus")

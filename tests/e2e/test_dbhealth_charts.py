@@ -119,7 +119,7 @@ def test_index_charts_draw_names_types_one_day_and_clicks(page, sign_in, dba):
         assert max(history["bars"]) < history["plotWidth"] / 10
 
 
-def test_empty_charts_say_why_and_when(page, sign_in, dba):
+def test_empty_charts_say_why_and_when(page, sign_in, dba, recorded_violations):
     sign_in(dba)
     page.goto(page.url + "dashboard/dbhealth/indexes/")
     for theme in THEMES:
@@ -137,7 +137,7 @@ def test_empty_charts_say_why_and_when(page, sign_in, dba):
             assert "No violation" in " ".join(empty["annotations"]), chart
 
 
-def test_violation_charts_draw_categories_and_counts_not_dates(page, sign_in, dba):
+def test_violation_charts_draw_categories_and_counts_not_dates(page, sign_in, dba, recorded_violations):
     for _ in range(3):
         ticket = TicketFactory()
         with (

@@ -17,6 +17,7 @@ from dashboard.dbhealth.models import (
     SnapshotRun,
     TableSnapshot,
 )
+from dashboard.dbhealth.nodes import side_connection
 from dashboard.dbhealth.recorder import violation_context
 from dashboard.dbhealth.services import (
     constraint_violating_rows_count,
@@ -56,7 +57,7 @@ def test_command_takes_a_snapshot_and_prunes(capsys):
     assert SnapshotRun.objects.get().source == SnapshotRun.Source.COMMAND
 
 
-def test_prune_keeps_90_days(clean_violations):
+def test_prune_keeps_90_days(recorded_violations):
     old = dbhealth_snapshot_take()
     SnapshotRun.objects.filter(pk=old.pk).update(taken_at=timezone.now() - timedelta(days=91))
     recent = dbhealth_snapshot_take()
@@ -131,7 +132,7 @@ def test_check_existing_data_refuses_unknown_constraints():
 # ----------------------------------------------------------------------------------------------------
 
 
-def test_a_rolled_back_integrity_error_leaves_its_record_and_shows_in_the_chart(clean_violations, dba):
+def test_a_rolled_back_integrity_error_leaves_its_record_and_shows_in_the_chart(recorded_violations, dba):
     ticket = TicketFactory()
     with violation_context("view", "tickets:edit", dba), pytest.raises(IntegrityError), transaction.atomic():
         Ticket.all_objects.filter(pk=ticket.pk).update(status="bogus")
@@ -159,7 +160,7 @@ def test_a_rolled_back_integrity_error_leaves_its_record_and_shows_in_the_chart(
     )
 
 
-def test_deferred_foreign_key_violations_checked_early_are_recorded(clean_violations):
+def test_deferred_foreign_key_violations_checked_early_are_recorded(recorded_violations):
     from models_core.models import TicketComment
 
     # Inside the test's transaction the deferred FK would be checked at its end; force the check now.
@@ -172,7 +173,7 @@ def test_deferred_foreign_key_violations_checked_early_are_recorded(clean_violat
     assert record.constraint_name.endswith("_fk_models_co")
 
 
-def test_organization_comes_from_the_user_and_no_values_are_kept(clean_violations, manager):
+def test_organization_comes_from_the_user_and_no_values_are_kept(recorded_violations, manager):
     UserFactory(email="taken@example.com")
     with (
         violation_context("command", "import_users", manager),
@@ -186,7 +187,7 @@ def test_organization_comes_from_the_user_and_no_values_are_kept(clean_violation
     assert "taken" not in " ".join(str(v) for v in ConstraintViolation.objects.values().get().values())
 
 
-def test_violations_caught_by_validation_are_recorded_as_prevented(clean_violations):
+def test_violations_caught_by_validation_are_recorded_as_prevented(recorded_violations):
     UserFactory(email="taken@example.com")
     user = UserFactory.build(email="Taken@Example.com", username="another")
     with pytest.raises(ValidationError):
@@ -200,7 +201,7 @@ def test_violations_caught_by_validation_are_recorded_as_prevented(clean_violati
 
 
 def test_violations_of_other_organizations_are_not_visible_to_an_organization_bound_user(
-    clean_violations, manager, other_organization
+    recorded_violations, manager, other_organization
 ):
     ConstraintViolation.objects.create(
         occurred_at=timezone.now(), kind="error", sqlstate="23505", organization_id=other_organization.pk
@@ -211,13 +212,30 @@ def test_violations_of_other_organizations_are_not_visible_to_an_organization_bo
     assert list(violations.violations_visible_to(manager)) == [mine]
 
 
+def _committed_violations(constraint_name: str) -> int:
+    with side_connection() as conn:
+        return conn.execute(
+            f'SELECT count(*) FROM "{ConstraintViolation._meta.db_table}" WHERE constraint_name = %s',
+            [constraint_name],
+        ).fetchone()[0]
+
+
+def test_a_test_that_does_not_ask_for_recorded_violations_leaves_none_behind_for_the_next():
+    # The recorder commits through its own connection, so a record outlives the test's rollback and
+    # used to show up in whichever test read the violations next (the charts test, in random order).
+    before = _committed_violations("check_ticket_status_valid")
+    ticket = TicketFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Ticket.all_objects.filter(pk=ticket.pk).update(status="bogus")
+    assert _committed_violations("check_ticket_status_valid") == before
+
+
 @pytest.mark.django_db(transaction=True)
-def test_deferred_foreign_key_violations_at_commit_are_recorded():
+def test_deferred_foreign_key_violations_at_commit_are_recorded(recorded_violations):
     from models_core.models import TicketComment
 
     with violation_context("command", "commit-test"), pytest.raises(IntegrityError), transaction.atomic():
         TicketComment.all_objects.create(ticket_id=987654321, content="orphan")  # fails at COMMIT
-    # Other tests' records may be here too (this test's database is not rolled back between tests).
     record = ConstraintViolation.objects.get(source="commit-test")
     assert (record.sqlstate, record.model_label) == ("23503", "models_core.TicketComment")
 
