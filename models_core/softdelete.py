@@ -409,7 +409,8 @@ class EnhancedSoftDeleteModel(SoftDeleteModel):
     """Adds what the trash page and the purge job need: metadata, a restore veto and a retention deadline.
 
     `deletion_metadata` keeps {"was_active": <is_active before the delete>, "root": <model label of the batch
-    root>, "cascaded": <bool>, ...caller's metadata}; restore puts `is_active` back from `was_active`, so a
+    root>, "cascaded": <bool>, "via": <the foreign key whose parent took it along, on cascaded rows>,
+    ...caller's metadata}; restore puts `is_active` back from `was_active`, so a
     suspended user or a disabled SLA policy comes back suspended/disabled. After a restore it holds
     {"restored_at", "restored_by"}.
     """
@@ -434,8 +435,14 @@ class EnhancedSoftDeleteModel(SoftDeleteModel):
         extra = {
             key: Value(value, output_field=models.JSONField()) for key, value in context.metadata.items()
         }
+        # "via": the relation whose parent took the row along, so a restore of the whole batch knows that
+        # parent comes back with it and need not look it up (models_core.restore.restore_batch_check).
+        via = {} if root else {"via": Value(parent_fk)}
         values["deletion_metadata"] = JSONObject(
-            was_active=F("is_active"), root=Value(context.root_label), cascaded=Value(not root), **extra
+            was_active=F("is_active"),
+            root=Value(context.root_label),
+            cascaded=Value(not root),
+            **{**extra, **via},
         )
         if root:
             values["auto_delete_at"] = retention_expression(cls, context.now)

@@ -20,7 +20,9 @@ from dashboard.trash.selectors import BACKGROUND_THRESHOLD, trash_item_value
 from models_core.cascade import CascadePlan, Unsupported, cascade_plan
 from models_core.purge import record_label
 from models_core.restore import (
+    BatchPlan,
     RestoreConflict,
+    restore_batch_check,
     restore_conflict_list,
     restore_plan_for_batch,
     restore_plan_for_root,
@@ -38,8 +40,15 @@ PREVIEW_SAMPLE = 20
 # ----------------------------------------------------------------------------------------------------
 
 
-def _counts(plan: dict[type[models.Model], QuerySet]) -> dict[type[models.Model], int]:
-    return {model: n for model, rows in plan.items() if (n := rows.count())}
+def _checked(
+    plan: dict[type[models.Model], QuerySet],
+) -> tuple[dict[type[models.Model], int], list[RestoreConflict]]:
+    """What a plan brings back per model and what stands in its way (a whole batch: one pass per model)."""
+    if isinstance(plan, BatchPlan):
+        check = restore_batch_check(plan)
+        return check.counts, check.conflicts
+    counts = {model: n for model, rows in plan.items() if (n := rows.count())}
+    return counts, restore_conflict_list(plan)
 
 
 @dataclass
@@ -120,8 +129,7 @@ def trash_restore_plan(user: Any, items: list[SoftDeleteModel]) -> list[RestoreP
     plan_items = []
     offers_by_batch: dict[uuid.UUID, ParentOffer] = {}
     for obj in items:
-        plan = restore_plan_for_root(obj)
-        conflicts = restore_conflict_list(plan)
+        counts, conflicts = _checked(restore_plan_for_root(obj))
         offers = []
         for conflict in conflicts:
             if conflict.kind != "parent_in_trash" or conflict.parent_batch is None:
@@ -129,21 +137,21 @@ def trash_restore_plan(user: Any, items: list[SoftDeleteModel]) -> list[RestoreP
             offer = offers_by_batch.get(conflict.parent_batch)
             if offer is None:
                 parent = conflict.parent_model._base_manager.get(pk=conflict.parent_pk)
-                batch_plan = restore_plan_for_batch(conflict.parent_batch)
+                batch_counts, batch_conflicts = _checked(restore_plan_for_batch(conflict.parent_batch))
                 offer = ParentOffer(
                     model=conflict.parent_model,
                     pk=conflict.parent_pk,
                     batch_id=conflict.parent_batch,
                     label=record_label(parent),
-                    counts={m._meta.verbose_name_plural: n for m, n in _counts(batch_plan).items()},
+                    counts={m._meta.verbose_name_plural: n for m, n in batch_counts.items()},
                     # The parent's batch contains the selected row's parent, so its own orphan check is
                     # the one that matters (a grandparent still in the trash).
-                    conflicts=restore_conflict_list(batch_plan),
+                    conflicts=batch_conflicts,
                     in_scope=batch_in_scope(user, conflict.parent_batch),
                 )
                 offers_by_batch[conflict.parent_batch] = offer
             offers.append(offer)
-        plan_items.append(RestorePlanItem(obj=obj, counts=_counts(plan), conflicts=conflicts, offers=offers))
+        plan_items.append(RestorePlanItem(obj=obj, counts=counts, conflicts=conflicts, offers=offers))
     return plan_items
 
 
