@@ -26,7 +26,15 @@ from dashboard.pages import page_refuse, page_render, page_tabs
 from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, VIEW_TRASH
 from dashboard.scoping import get_object_in_scope, is_platform_staff, staff_permission_required
 from dashboard.trash import listing, plans, record, reports, retention, selectors, services
-from dashboard.trash.forms import CHECKBOX, PURGE_CONFIRMATION, PurgeForm, RetentionForm, TrashFilterForm
+from dashboard.trash.forms import (
+    CHECKBOX,
+    PURGE_CONFIRMATION,
+    PurgeForm,
+    RetentionForm,
+    TrashFilterForm,
+    trash_filter_html,
+)
+from dashboard.trash.table import trash_table_rows
 from models_core.keyset import keyset_page
 from models_core.models import Organization
 from models_core.retention import RETENTION_KEY
@@ -103,6 +111,10 @@ def trash_list_view(request: HttpRequest) -> HttpResponse:
             "title": "Trash",
             "form": form,
             "page": page,
+            "rows_html": trash_table_rows(
+                page.rows, is_platform=is_platform_staff(request.user), checkbox_class=CHECKBOX
+            ),
+            "filter_html": trash_filter_html(form, is_platform=is_platform_staff(request.user)),
             "next_url": next_url,
             "first_url": f"?{query.urlencode()}" if not page.first_page else None,
             "is_platform": is_platform_staff(request.user),
