@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from dashboard.dataio.views import import_errors_export_view
 from dashboard.dbhealth.views import index_findings_export_view
 from dashboard.jobs.views import job_run_cancel_view, job_run_retry_view, job_run_status_view
 from dashboard.trash.views import trash_export_view
@@ -13,6 +14,7 @@ urlpatterns: list = [
     path("validation/", include("dashboard.validation.urls")),
     path("hooks/", include("dashboard.hooks.urls")),
     path("dbhealth/", include("dashboard.dbhealth.urls")),
+    path("imports/", include("dashboard.dataio.urls")),
     # Report downloads: each capability's own export view (dashboard.exports answers), under one prefix.
     path(
         "exports/",
@@ -21,6 +23,7 @@ urlpatterns: list = [
                 [
                     path("trash/", trash_export_view, name="trash_export"),
                     path("index-findings/", index_findings_export_view, name="index_findings_export"),
+                    path("imports/<int:upload_id>/errors/", import_errors_export_view, name="import_errors"),
                 ],
                 "exports",
             )

@@ -316,6 +316,11 @@ CUSTODIAN_IMPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_IMPORT_MAX_ROWS", "200
 CUSTODIAN_IMPORT_MAX_EXPANDED_BYTES = int(
     os.environ.get("CUSTODIAN_IMPORT_MAX_EXPANDED_BYTES", str(50 * 1024 * 1024))
 )
+# Files of more rows than this are previewed and imported by background jobs (dashboard/dataio/uploads.py):
+# the upload answers at once and its page follows the job, then shows the preview in pages of
+# CUSTODIAN_IMPORT_PREVIEW_PAGE_ROWS rows. Smaller files are previewed and imported within the request.
+CUSTODIAN_IMPORT_SYNC_MAX_ROWS = int(os.environ.get("CUSTODIAN_IMPORT_SYNC_MAX_ROWS", "200"))
+CUSTODIAN_IMPORT_PREVIEW_PAGE_ROWS = int(os.environ.get("CUSTODIAN_IMPORT_PREVIEW_PAGE_ROWS", "50"))
 # Hours an upload previewed but never confirmed stays in the storage (dataio.prune_uploads, hourly); a
 # confirm after that is refused as expired.
 CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS", "24"))

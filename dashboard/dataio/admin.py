@@ -8,6 +8,8 @@ What it adds to import-export's ImportExportMixin:
 - Resources built for the requesting user (scoping, organization defaults).
 - Import needs the model's add and change rights (settings: IMPORT_EXPORT_IMPORT_PERMISSION_CODE), export its
   view right; Support managers export, Admins import too.
+- Files of more than CUSTODIAN_IMPORT_SYNC_MAX_ROWS rows are previewed and confirmed by background jobs
+  (dashboard.dataio.uploads): the upload answers at once with a redirect to the upload's page.
 - The confirm step imports only an upload this session previewed, once (double submits are refused), in one
   transaction, and if any row fails now (data changed since the preview) nothing is written and the errors
   are shown. Imported rows are written to the admin log (import-export's LogEntry per row).
@@ -26,6 +28,7 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -45,6 +48,7 @@ from .services import (
     import_dataset_parse,
     import_result_failed,
 )
+from .uploads import import_in_background, import_upload_start
 
 PENDING_SESSION_KEY = "dataio_pending_imports"
 PENDING_KEEP = 20  # uploads previewed but not confirmed that a session remembers
@@ -93,12 +97,39 @@ class DataIOAdminMixin(ImportExportMixin):
     # Import
     # ------------------------------------------------------------------------------------------------
 
+    def create_import_form(self, request: HttpRequest) -> Any:
+        # One form per request: import_action below checks it before import-export's import_action asks
+        # for it again, and the file is read once.
+        form = getattr(request, "_dataio_import_form", None)
+        if form is None:
+            form = request._dataio_import_form = super().create_import_form(request)
+        return form
+
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and self.has_import_permission(request):
+            form = self.create_import_form(request)
+            if form.is_valid() and import_in_background(len(form.dataset)):
+                return self._import_in_background(request, form)
         response = super().import_action(request, **kwargs)
         form = getattr(response, "context_data", {}).get("form")
         if request.method == "POST" and form is not None and form.errors:
             response.status_code = 400
         return response
+
+    def _import_in_background(self, request: HttpRequest, form: Any) -> HttpResponse:
+        data = form.cleaned_data
+        upload_file = data["import_file"]
+        upload_file.seek(0)
+        input_format = self.get_import_formats()[int(data["format"])]
+        upload = import_upload_start(
+            user=request.user,
+            resource_class=self.get_import_resource_classes(request)[int(data.get("resource") or 0)],
+            format_key=input_format().get_extension(),
+            file_name=upload_file.name,
+            data=b"".join(upload_file.chunks()),
+            row_count=len(form.dataset),
+        )
+        return redirect("dashboard:dataio_upload", upload.pk)
 
     @method_decorator(require_POST)
     def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:

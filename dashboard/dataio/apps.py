@@ -2,10 +2,8 @@ from django.apps import AppConfig
 
 
 class DataIOConfig(AppConfig):
-    """Data in and out: import-export resources, the import pipeline's rules and report exports.
-
-    No models: an app only so its templates are found and its label names the room.
-    """
+    """Data in and out: import-export resources, the import pipeline's rules and report exports; large
+    uploads waiting for their preview and confirm jobs (dataio.models)."""
 
     name = "dashboard.dataio"
     label = "dataio"

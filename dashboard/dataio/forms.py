@@ -17,6 +17,7 @@ class DataIOImportForm(ImportForm):
         self.import_formats = list(formats)
         self.resource_classes = list(resources)
         self.user = user
+        self.dataset = None  # the file as read by clean(), when it passed the checks
         super().__init__(formats, resources, **kwargs)
         max_size = filesizeformat(settings.CUSTODIAN_IMPORT_MAX_BYTES)
         self.fields["import_file"].help_text = (
@@ -42,4 +43,6 @@ class DataIOImportForm(ImportForm):
             import_columns_check(dataset, resource_class(user=self.user))
         except ValidationError as exc:
             self.add_error("import_file", exc)
+        else:
+            self.dataset = dataset
         return cleaned

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.encoding import force_str
 from import_export import resources
 from import_export.instance_loaders import BaseInstanceLoader
 
@@ -39,6 +41,25 @@ from .selectors import live_rows_by_id, scoped_rows, trashed_ids_in_scope
 from .widgets import IsoDateTimeWidget, NativeJSONWidget, ScopedForeignKeyWidget, id_parse
 
 INVALID = object()
+
+
+class DiffCells(list):
+    """import-export's diff HTML of a row's cells, with each cell's old and new text beside it (`pairs`)."""
+
+    pairs: list[list[str]]
+
+
+class PairedDiff(resources.Diff):
+    """import-export's diff, also keeping each cell's old and new text: a stored preview (dataio.models)
+    keeps text and the page escapes it, rather than keeping HTML to trust later."""
+
+    def as_html(self) -> DiffCells:
+        cells = DiffCells(super().as_html())
+        cells.pairs = [
+            ["" if self.new else force_str(old), force_str(new)]
+            for old, new in zip(self.left, self.right, strict=False)
+        ]
+        return cells
 
 
 class ScopedInstanceLoader(BaseInstanceLoader):
@@ -112,6 +133,9 @@ class ScopedModelResource(resources.ModelResource):
         instance_loader_class = ScopedInstanceLoader
         chunk_size = 2000
 
+    def get_diff_class(self) -> type[resources.Diff]:
+        return PairedDiff
+
     @classmethod
     def get_fk_widget(cls, field: Any) -> Any:
         return functools.partial(ScopedForeignKeyWidget, model=field.related_model)
@@ -126,6 +150,9 @@ class ScopedModelResource(resources.ModelResource):
     def __init__(self, user: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.user = user
+        #: Called with each row's number once it is imported (the import jobs report progress through it).
+        #: It runs outside import-export's per-row error handling: what it raises stops the whole import.
+        self.on_row: Callable[[int], None] | None = None
         for field in self.fields.values():
             if isinstance(field.widget, ScopedForeignKeyWidget):
                 field.widget.user = user
@@ -202,7 +229,10 @@ class ScopedModelResource(resources.ModelResource):
     def import_row(self, row: dict, instance_loader: Any, **kwargs: Any) -> Any:
         self._loader = instance_loader
         self._row_changed: set[str] = set()
-        return super().import_row(row, instance_loader, **kwargs)
+        row_result = super().import_row(row, instance_loader, **kwargs)
+        if self.on_row is not None:
+            self.on_row(kwargs["row_number"])
+        return row_result
 
     def import_instance(self, instance: Any, row: dict, **kwargs: Any) -> None:
         fields = instance._meta.concrete_fields

@@ -1,14 +1,21 @@
-"""Reads of the import pipeline: which records a user may touch, live or in the trash."""
+"""Reads of the import pipeline: which records a user may touch, live or in the trash; stored uploads and
+their previews, paged."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 from django.db.models import QuerySet
 
-from dashboard.scoping import scope_to_organization
+from dashboard.scoping import get_object_in_scope, is_console_user, scope_to_organization
+
+from .models import ImportPreviewRow, ImportUpload
+
+# import_type of rows that fail (import-export's RowResult.IMPORT_TYPE_INVALID and IMPORT_TYPE_ERROR)
+FAILING_TYPES = ("invalid", "error")
 
 
 def scoped_rows(model: type[models.Model], user: Any, *, trashed: bool = False) -> QuerySet:
@@ -35,3 +42,45 @@ def live_rows_by_id(model: type[models.Model], user: Any, ids: Iterable[Any]) ->
 def queryset_exceeds(queryset: QuerySet, limit: int) -> bool:
     """Does `queryset` hold more than `limit` rows? Reads at most limit + 1 ids, never a full COUNT(*)."""
     return queryset.order_by().values("pk")[: limit + 1].count() > limit
+
+
+def import_upload_get_for_user(user: Any, upload_id: Any) -> ImportUpload:
+    """One stored upload: the uploader's own only; Http404 for anyone else's (another organization's, a
+    colleague's) and for ids that are not numbers."""
+    mine = ImportUpload.objects.none()
+    if is_console_user(user):
+        mine = ImportUpload.objects.filter(uploaded_by=user)
+    return get_object_in_scope(
+        ImportUpload.objects.all(), user, upload_id, scoped=mine.select_related("preview_job", "confirm_job")
+    )
+
+
+@dataclass
+class PreviewPage:
+    rows: list[ImportPreviewRow]
+    next_after: int | None  # the last row number shown, when more rows follow
+
+
+def import_preview_page(
+    upload: ImportUpload, *, failing_only: bool, after: int = 0, size: int
+) -> PreviewPage:
+    """`size` rows of a stored preview after row number `after` (keyset on the unique (upload, number))."""
+    rows = ImportPreviewRow.objects.filter(upload=upload, number__gt=after)
+    if failing_only:
+        rows = rows.filter(import_type__in=FAILING_TYPES)
+    page = list(rows.order_by("number")[: size + 1])
+    more = len(page) > size
+    page = page[:size]
+    return PreviewPage(rows=page, next_after=page[-1].number if more else None)
+
+
+def import_preview_errors(upload: ImportUpload) -> Iterator[tuple[int, str, str]]:
+    """Every error of a stored preview as (row number, column, message), in row order, read in chunks."""
+    rows = (
+        ImportPreviewRow.objects.filter(upload=upload, import_type__in=FAILING_TYPES)
+        .order_by("number")
+        .values_list("number", "errors")
+    )
+    for number, errors in rows.iterator(chunk_size=500):
+        for column, message in errors:
+            yield number, column, message

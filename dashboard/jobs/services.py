@@ -11,15 +11,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
@@ -151,6 +152,42 @@ def job_progress(job_run_id: int | None) -> Progress:
             raise JobAborted(f"Job run #{job_run_id} was cancelled.")
 
     return report
+
+
+@contextlib.contextmanager
+def job_progress_beside(job_run_id: int | None) -> Iterator[Progress]:
+    """`job_progress` for work that is one transaction from start to end (an import of a whole file).
+
+    Reports made inside that transaction would stay invisible until it commits (and vanish if it rolls
+    back), so these go through a connection of their own, in autocommit. A cancel still reaches the job at
+    its next report: JobAborted raised inside the work's transaction rolls all of it back.
+    Raw SQL: the ORM runs on the configured connections only, and this one is private to the job.
+    """
+    if job_run_id is None:
+        yield lambda done, total: None
+        return
+    side = connections.create_connection(settings.PROCRASTINATE_DATABASE_ALIAS)
+    table = connection.ops.quote_name(JobRun._meta.db_table)
+    finished = tuple(str(s) for s in JobRun.FINISHED)
+
+    def report(done: int, total: int) -> None:
+        with side.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, started_at = COALESCE(started_at, now()), "
+                "progress_done = %s, progress_total = %s WHERE id = %s AND NOT status = ANY(%s)",
+                [str(JobRun.Status.RUNNING), min(done, total), total, job_run_id, list(finished)],
+            )
+            if cursor.rowcount:
+                return
+            cursor.execute(f"SELECT status FROM {table} WHERE id = %s", [job_run_id])
+            row = cursor.fetchone()
+        if row is not None and row[0] == JobRun.Status.CANCELLED:
+            raise JobAborted(f"Job run #{job_run_id} was cancelled.")
+
+    try:
+        yield report
+    finally:
+        side.close()
 
 
 def job_run_finish(job_run_id: int, result: Any = None) -> bool:

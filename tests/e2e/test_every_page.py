@@ -19,6 +19,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.dataio.resources import TicketResource
+from dashboard.dataio.tasks import preview_upload
+from dashboard.dataio.uploads import import_upload_start
 from dashboard.dbhealth.models import AdviceDismissal, AdvisorRun, IndexAdvice
 from dashboard.jobs.models import JobRun
 from dashboard.tasks import prune_job_runs
@@ -114,9 +117,31 @@ def seeded_site(make_staff, settings):
         field="models_core.TicketAttachment.file", name="walk/left-behind.txt", purge_token=uuid.uuid4()
     )
     settings.ROOT_URLCONF = "tests.e2e.urls"
-    # Pages only one record's state leads to: the rule page that lists the waiver (its revoke form).
-    extra = [reverse("dashboard:validation:rule", args=[model._meta.model_name, rule.name])]
+    # Pages only one record's state leads to: the rule page that lists the waiver (its revoke form); a large
+    # import's page (its confirm form) and the errors download of one with refused rows (the org-admin's).
+    previewed, refused = (large_import(users["org-admin"], priority) for priority in ("low", "whenever"))
+    extra = [
+        reverse("dashboard:validation:rule", args=[model._meta.model_name, rule.name]),
+        reverse("dashboard:dataio_upload", args=[previewed.pk]),
+        reverse("dashboard:exports:import_errors", args=[refused.pk]),
+    ]
     return users, extra
+
+
+def large_import(user, priority: str):
+    """A large upload of tickets (a background import), previewed; `priority` "whenever" refuses its rows."""
+    customer = user.organization.users.filter(role="customer").order_by("pk").first()
+    lines = ["subject,customer,priority", *(f"Walk {i},{customer.pk},{priority}" for i in range(30))]
+    upload = import_upload_start(
+        user=user,
+        resource_class=TicketResource,
+        format_key="csv",
+        file_name="walk.csv",
+        data="\n".join(lines).encode(),
+        row_count=len(lines) - 1,
+    )
+    preview_upload(upload_id=upload.pk, job_run_id=upload.preview_job_id)
+    return upload
 
 
 def signed_in_page(browser, live_server, user):

@@ -2,7 +2,9 @@
  * Follows background jobs on a page: every element with data-job-run-status-url polls that JSON endpoint
  * (dashboard/jobs/<id>/status/) until the job finishes, updating its [data-job-run-bar] width,
  * [data-job-run-label] text and [data-job-run-error], and showing the viewer's retry / cancel forms
- * ([data-job-run-retry], [data-job-run-cancel]) as the job's state allows. Polling slows down while a job runs long and stops
+ * ([data-job-run-retry], [data-job-run-cancel]) as the job's state allows. An element marked
+ * [data-job-run-reload] reloads the page once its job finishes (the page then shows the job's result).
+ * Polling slows down while a job runs long and stops
  * on finish or on an answer that is not 200 (the job was pruned, or the session ended); a 503 (the database
  * is away for a moment) keeps it polling.
  * Load it with {% job_progress_script %} (dashboard/templatetags/custodian_jobs.py): the script tag carries
@@ -55,6 +57,10 @@
         })
         .then(function (data) {
           if (data) render(el, data);
+          if (data && data.finished && el.hasAttribute("data-job-run-reload")) {
+            window.location.reload();
+            return;
+          }
           if (!data || !data.finished) {
             window.setTimeout(poll, delay);
             delay = Math.min(delay * 1.5, MAX_DELAY_MS);

@@ -64,7 +64,7 @@ def test_pruning_tasks_are_scheduled(name, cron):
             prune_validation_history,
             {"scans", "results", "organization_counts", "violations", "first_seen_moved", "waivers"},
         ),
-        (prune_import_uploads, {"deleted"}),
+        (prune_import_uploads, {"deleted", "stored_deleted"}),
     ],
 )
 def test_pruning_tasks_run_in_a_worker(run_worker, task, keys):
