@@ -108,7 +108,7 @@ class DataIOAdminMixin(ImportExportMixin):
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         if request.method == "POST" and self.has_import_permission(request):
             form = self.create_import_form(request)
-            if form.is_valid() and import_in_background(len(form.dataset)):
+            if form.is_valid() and form.dataset is not None and import_in_background(len(form.dataset)):
                 return self._import_in_background(request, form)
         response = super().import_action(request, **kwargs)
         form = getattr(response, "context_data", {}).get("form")

@@ -39,8 +39,8 @@ from .models import ImportPreviewRow, ImportUpload
 from .resources import ScopedModelResource
 from .services import import_columns_check, import_confirm, import_dataset_parse, import_result_failed
 
-PREVIEW_JOB = "dataio_import_preview"
-CONFIRM_JOB = "dataio_import_confirm"
+PREVIEW_JOB = "import_preview"  # "Import preview" on the home page
+CONFIRM_JOB = "import_confirm"
 # import_type of a row that failed validation (import-export's RowResult.IMPORT_TYPE_INVALID)
 FAILED_TYPES = (RowResult.IMPORT_TYPE_INVALID, RowResult.IMPORT_TYPE_ERROR)
 LOG_FLAGS = {

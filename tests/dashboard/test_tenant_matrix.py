@@ -24,6 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from dashboard.dataio.models import ImportPreviewRow, ImportUpload
 from dashboard.jobs.models import JobRun
 from dashboard.trash.models import PurgeRecord
 from dashboard.validation.models import ValidationScan, Waiver
@@ -95,6 +96,16 @@ def _foreign_world() -> dict[str, Any]:
     world["pendingfileremoval"] = PendingFileRemoval.objects.create(
         id=next(ids), field="models_core.TicketAttachment.file", name="attachments/Quarrington.png",
         organization_id=org.pk, purge_token=uuid.uuid4(), attempts=1, last_error="Globexian error",
+    )  # fmt: skip
+    world["importupload"] = ImportUpload.objects.create(
+        id=next(ids), model_label="models_core.ticket", format_key="csv",
+        resource_path="dashboard.dataio.resources.TicketResource", original_file_name="globexian.csv",
+        data=b"subject\nZeppelin-import", row_count=1,
+        status=ImportUpload.Status.REFUSED, uploaded_by=agent, organization=org, error_columns={"subject": 1},
+    )  # fmt: skip
+    ImportPreviewRow.objects.create(
+        upload=world["importupload"], number=1, import_type="invalid", cells=[["", "Zeppelin-import"]],
+        errors=[["subject", "Globexian error"]],
     )  # fmt: skip
     return world
 
@@ -208,6 +219,7 @@ def fill(name: str, route: str, world: dict) -> list[str]:
         "<str:model_name>": "ticket",
         "<str:rule_name>": "subject_not_blank",
         "<int:waiver_id>": foreign["waiver"].pk,
+        "<int:upload_id>": foreign["importupload"].pk,
         "<id>": foreign["user"].pk,
         "<path:content_type_id>": ContentType.objects.get_for_model(Ticket).pk,
         # DB health's advisor rows belong to no organization (its pages are platform-only): any id.

@@ -75,7 +75,7 @@ class TestUpload:
     def test_a_large_file_answers_at_once_and_its_page_follows_the_preview_job(self, admin_client, tenant):
         upload_obj = start_large(admin_client, new_rows(tenant["customer"], 5))
         assert upload_obj.status == "previewing" and upload_obj.row_count == 5
-        assert upload_obj.preview_job.kind == "dataio_import_preview"
+        assert upload_obj.preview_job.kind == "import_preview"
         assert upload_obj.preview_job.status == "queued"
         assert not Ticket.objects.filter(subject__startswith="Bulk").exists()
 
@@ -175,11 +175,11 @@ class TestConfirm:
         response = admin_client.post(confirm_url)
         assert response.status_code == 302
         upload_obj.refresh_from_db()
-        assert upload_obj.confirm_job.kind == "dataio_import_confirm"
+        assert upload_obj.confirm_job.kind == "import_confirm"
         again = admin_client.post(confirm_url, follow=True)  # a double submit while the job waits
         assert again.redirect_chain == [(reverse("dashboard:dataio_upload", args=[upload_obj.pk]), 302)]
         assert "already running" in again.content.decode()
-        assert JobRun.objects.filter(kind="dataio_import_confirm").count() == 1
+        assert JobRun.objects.filter(kind="import_confirm").count() == 1
         assert not Ticket.objects.filter(subject__startswith="Bulk").exists()
 
         run_job(upload_obj.confirm_job)
@@ -199,7 +199,7 @@ class TestConfirm:
         assert Ticket.objects.filter(subject__startswith="Bulk").count() == 4
         done = admin_client.post(confirm_url, follow=True)
         assert "imported already" in done.content.decode()
-        assert JobRun.objects.filter(kind="dataio_import_confirm").count() == 1
+        assert JobRun.objects.filter(kind="import_confirm").count() == 1
         with pytest.raises(ValidationError):
             job_run_retry(user=org_admin, job_run=JobRun.objects.get(pk=upload_obj.confirm_job_id))
 
