@@ -17,18 +17,31 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard.dbhealth.advisor import django_side, plans, proof, workload
-from dashboard.dbhealth.advisor.selectors import ADVISOR_KIND
+from dashboard.dbhealth.advisor.selectors import ADVISOR_KIND, advisor_run_pending
 from dashboard.dbhealth.models import AdviceDismissal, AdvisorRun, IndexAdvice, TableSnapshot
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_progress, job_run_start
+from models_core.locks import advisory_xact_lock
 from models_core.models import User
 
 STATEMENT_MAX_CHARS = 2000
 
 
-def advisor_run_start(*, user: User) -> JobRun:
-    """Queue an advisor run (it plans dozens of statements: never in a web request)."""
-    return job_run_start(ADVISOR_KIND, user, "dbhealth.advisor_run")
+class AdvisorRunPending(Exception):
+    """An advisor run is already queued or running: a second one would plan the same workload again."""
+
+
+def advisor_run_start(*, user: User | None) -> JobRun:
+    """Queue an advisor run (it plans dozens of statements: never in a web request); `user` None is the
+    daily schedule. Raises AdvisorRunPending while another run is queued or running.
+
+    The check and the queueing hold one lock, so a DBA's click and the schedule cannot both queue a run.
+    """
+    with transaction.atomic():
+        advisory_xact_lock("dbhealth", "advisor_run")
+        if advisor_run_pending():
+            raise AdvisorRunPending("An advisor run is already queued or running.")
+        return job_run_start(ADVISOR_KIND, user, "dbhealth.advisor_run")
 
 
 def _writes_per_day(table: str) -> float | None:

@@ -51,9 +51,10 @@ def advisor_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_permission_required(VIEW_DBHEALTH, platform_only=True)
 def advisor_run_view(request: HttpRequest) -> HttpResponse:
-    if selectors.advisor_run_pending():
-        return _refuse(request, "An advisor run is already queued or running.", status=409)
-    services.advisor_run_start(user=request.user)
+    try:
+        services.advisor_run_start(user=request.user)
+    except services.AdvisorRunPending as exc:
+        return _refuse(request, str(exc), status=409)
     messages.success(
         request, "The advisor is planning the workload in the background: its advice shows here."
     )
