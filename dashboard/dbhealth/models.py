@@ -230,7 +230,9 @@ class IndexAdvice(models.Model):
     cost_after = models.FloatField()
     estimated_size_bytes = models.BigIntegerField(null=True, blank=True)
     writes_per_day = models.FloatField(null=True, blank=True)  # inserts + updates + deletes on the table
-    queries = models.JSONField(default=list)  # [{queryid, statement, calls, cost_before, cost_after}]
+    queries = models.JSONField(default=list)  # [{queryid, statement, calls, cost_before, cost_after, ...}]
+    # The other indexes this one was proven with (the arms of an OR, which a BitmapOr needs all of).
+    proven_with = models.JSONField(default=list, blank=True)
     model_label = models.CharField(max_length=200, blank=True)
     meta_entry = models.TextField(blank=True)
     migration = models.TextField(blank=True)
@@ -246,6 +248,16 @@ class IndexAdvice(models.Model):
     def gain(self) -> float:
         """How many times cheaper the served queries become (cost before / cost after)."""
         return self.cost_before / self.cost_after if self.cost_after > 0 else float("inf")
+
+    @property
+    def time_gain(self) -> float | None:
+        """How many times less server time the served queries would take, weighted by calls: their measured
+        mean over the estimate with the index (dashboard.dbhealth.advisor.timing); None before it was kept."""
+        if not self.queries or any("ms_after" not in q for q in self.queries):
+            return None
+        before = sum(q["calls"] * q["mean_ms"] for q in self.queries)
+        after = sum(q["calls"] * q["ms_after"] for q in self.queries)
+        return before / after if after > 0 else None
 
 
 class AdviceDismissal(models.Model):

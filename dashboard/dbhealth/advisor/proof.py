@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from dashboard.dbhealth.advisor.plans import Candidate, NotPlannable, index_names_in, plan_generic
+from dashboard.dbhealth.advisor.plans import Candidate, NotPlannable, index_names_in, plan_explain
 from dashboard.dbhealth.advisor.workload import Statement
 
 HYPOPG_METHODS = {"btree", "hash", "brin"}
@@ -24,6 +24,7 @@ class QueryProof:
     cost_before: float
     cost_after: float
     uses_index: bool
+    rows_after: float = 1.0  # rows the plan with the index returns per call
 
 
 @dataclass
@@ -38,24 +39,32 @@ class Proof:
 
 
 def _plan_costs(
-    conn: psycopg.Connection, statements: list[Statement], marker: str | None, index_name: str | None
-) -> list[tuple[Statement, float, bool]]:
+    conn: psycopg.Connection,
+    statements: list[Statement],
+    arguments: dict[int, str],
+    markers: tuple[str, ...],
+    index_name: str | None,
+) -> list[tuple[Statement, float, bool, float]]:
     costs = []
     for statement in statements:
         try:
-            plan = plan_generic(conn, statement)
+            # With the same constants as the plan before (custom), or none (generic).
+            plan = plan_explain(conn, statement, arguments.get(statement.queryid))
         except NotPlannable:
             continue
         names = index_names_in(plan)
-        used = any(marker in n for n in names) if marker else index_name in names
-        costs.append((statement, float(plan["Total Cost"]), used))
+        # Every one of the indexes must be in the plan (an OR's arms are used together, by a BitmapOr).
+        used = all(any(m in n for n in names) for m in markers) if markers else index_name in names
+        costs.append((statement, float(plan["Total Cost"]), used, float(plan.get("Plan Rows", 1))))
     return costs
 
 
-def _proof_from(before: dict[int, float], after: list[tuple[Statement, float, bool]]) -> list[QueryProof]:
+def _proof_from(
+    before: dict[int, float], after: list[tuple[Statement, float, bool, float]]
+) -> list[QueryProof]:
     return [
-        QueryProof(statement, before[statement.queryid], cost, used)
-        for statement, cost, used in after
+        QueryProof(statement, before[statement.queryid], cost, used, rows)
+        for statement, cost, used, rows in after
         if statement.queryid in before
     ]
 
@@ -66,10 +75,12 @@ def candidate_prove(
     statements: list[Statement],
     before: dict[int, float],
     *,
+    arguments: dict[int, str],
     hypopg: bool,
     trial_max_bytes: int,
 ) -> Proof:
-    """Plan `statements` with `candidate` present; `before` holds their costs without it (by queryid)."""
+    """Plan `statements` with `candidate` present; `before` holds their costs without it (by queryid),
+    `arguments` the constants their custom plans were made with (advisor.values)."""
     if candidate.method in HYPOPG_METHODS:
         if not hypopg:
             return Proof("none", reason="HypoPG is not installed in this database, so nothing was tested.")
@@ -80,7 +91,7 @@ def candidate_prove(
         try:
             size = conn.execute("SELECT hypopg_relation_size(%s)", [oid]).fetchone()[0]
             # HypoPG names its indexes "<oid>btree_table_col": the marker finds it in a plan.
-            after = _plan_costs(conn, statements, f"<{oid}>", None)
+            after = _plan_costs(conn, statements, arguments, (f"<{oid}>",), None)
         finally:
             conn.execute("SELECT hypopg_drop_index(%s)", [oid])
         return Proof("hypopg", int(size), _proof_from(before, after))
@@ -99,9 +110,37 @@ def candidate_prove(
             conn.execute("SET LOCAL statement_timeout = '60s'")
             conn.execute(candidate.definition(name))
             size = conn.execute("SELECT pg_relation_size(%s::regclass)", [name]).fetchone()[0]
-            after = _plan_costs(conn, statements, None, name)
+            after = _plan_costs(conn, statements, arguments, (), name)
     except psycopg.Error as exc:
         return Proof(
             "none", reason=f"The trial build failed: {exc.diag.message_primary or type(exc).__name__}."
         )
     return Proof("trial", int(size), _proof_from(before, after))
+
+
+def group_prove(
+    conn: psycopg.Connection,
+    group: tuple[Candidate, ...],
+    statements: list[Statement],
+    before: dict[int, float],
+    *,
+    arguments: dict[int, str],
+    hypopg: bool,
+) -> tuple[Proof, list[int]]:
+    """Plan `statements` with every index of `group` present at once (the arms of an OR: a BitmapOr needs
+    them all, so none proves anything alone); the proof and each index's hypothetical size."""
+    if not hypopg:
+        return Proof("none", reason="HypoPG is not installed in this database, so nothing was tested."), []
+    oids: list[int] = []
+    try:
+        for candidate in group:
+            row = conn.execute(
+                "SELECT indexrelid FROM hypopg_create_index(%s)", [candidate.definition()]
+            ).fetchone()
+            oids.append(row[0])
+        sizes = [int(conn.execute("SELECT hypopg_relation_size(%s)", [oid]).fetchone()[0]) for oid in oids]
+        after = _plan_costs(conn, statements, arguments, tuple(f"<{oid}>" for oid in oids), None)
+    finally:
+        for oid in oids:
+            conn.execute("SELECT hypopg_drop_index(%s)", [oid])
+    return Proof("hypopg", sum(sizes), _proof_from(before, after)), sizes

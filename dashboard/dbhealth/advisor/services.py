@@ -8,6 +8,7 @@ side. It stores normalized statements and costs only: no parameter or row value.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import psycopg
@@ -16,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard.dbhealth.advisor import django_side, plans, proof, workload
+from dashboard.dbhealth.advisor import django_side, plans, proof, timing, values, workload
 from dashboard.dbhealth.advisor.selectors import ADVISOR_KIND, advisor_run_pending
 from dashboard.dbhealth.models import AdviceDismissal, AdvisorRun, IndexAdvice, TableSnapshot
 from dashboard.jobs.models import JobRun
@@ -65,92 +66,150 @@ def _writes_per_day(table: str) -> float | None:
     return written / days
 
 
-def _plan_all(
-    conn: psycopg.Connection, statements: list[workload.Statement], notes: list[str]
-) -> tuple[dict[int, dict], dict[int, float]]:
-    plans_by_id: dict[int, dict] = {}
+@dataclass
+class _Planned:
+    plans: dict[int, dict] = field(default_factory=dict)  # queryid -> plan root
+    costs: dict[int, float] = field(default_factory=dict)
+    arguments: dict[int, str] = field(default_factory=dict)  # custom plans' constants, this run only
+
+
+def _plan_all(conn: psycopg.Connection, statements: list[workload.Statement], notes: list[str]) -> _Planned:
+    """Each statement's custom plan with constants from the statistics where every placeholder has one,
+    else its generic plan (advisor.values)."""
+    planned = _Planned()
+    cache = values.StatisticsCache()
     for statement in statements:
         try:
-            plans_by_id[statement.queryid] = plans.plan_generic(conn, statement)
+            plan = plans.plan_generic(conn, statement)
         except plans.NotPlannable as exc:
             notes.append(f"Statement {statement.queryid} not planned: {exc}")
-    return plans_by_id, {qid: float(plan["Total Cost"]) for qid, plan in plans_by_id.items()}
+            continue
+        custom = values.plan_custom(conn, statement, plan, cache)
+        if custom is not None:
+            plan, planned.arguments[statement.queryid] = custom
+        planned.plans[statement.queryid] = plan
+        planned.costs[statement.queryid] = float(plan["Total Cost"])
+    return planned
 
 
 def _advice_rows(
     conn: psycopg.Connection,
     run: AdvisorRun,
     statements: list[workload.Statement],
-    plans_by_id: dict[int, dict],
-    before: dict[int, float],
+    planned: _Planned,
     hypopg: bool,
     job_run_id: int | None,
 ) -> list[IndexAdvice]:
+    plans_by_id, before = planned.plans, planned.costs
+    floor = timing.CallFloor(conn)
     tables = set().union(*(plans.relations_in(p) for p in plans_by_id.values())) if plans_by_id else set()
     distinct = plans.column_distinct(conn, tables)
-    # Each candidate with the statements whose plans suggested it (dict: first-seen order).
-    candidates: dict[plans.Candidate, list[int]] = {}
+    # Each candidate (or group of OR arms, proven together) with the statements whose plans suggested it
+    # (dict: first-seen order).
+    units: dict[tuple[plans.Candidate, ...], list[int]] = {}
     for qid, plan in plans_by_id.items():
-        for candidate in plans.plan_read(plan, distinct).candidates:
-            candidates.setdefault(candidate, []).append(qid)
+        reading = plans.plan_read(plan, distinct)
+        for unit in [(candidate,) for candidate in reading.candidates] + reading.groups:
+            units.setdefault(unit, []).append(qid)
     existing = {table: django_side.existing_indexes(conn, table) for table in tables}
     by_id = {s.queryid: s for s in statements}
     min_gain = settings.CUSTODIAN_ADVISOR_MIN_GAIN
-    rows = []
-    for done, (candidate, suggested_by) in enumerate(candidates.items(), start=1):
+    rows: dict[str, IndexAdvice] = {}
+    for done, (unit, suggested_by) in enumerate(units.items(), start=1):
         if job_run_id is not None:
-            job_run_progress(job_run_id, done, len(candidates))
-        if django_side.already_served(candidate, existing.get(candidate.table, [])):
+            job_run_progress(job_run_id, done, len(units))
+        table = unit[0].table
+        # An OR's arm that an existing index serves needs nothing new: a BitmapOr takes that index.
+        missing = tuple(c for c in unit if not django_side.already_served(c, existing.get(table, [])))
+        if not missing:
             continue
         # Every examined statement that reads the table may use it, not only the one that suggested it.
-        on_table = [by_id[qid] for qid, p in plans_by_id.items() if candidate.table in plans.relations_in(p)]
-        result = proof.candidate_prove(
-            conn,
-            candidate,
-            on_table,
-            before,
-            hypopg=hypopg,
-            trial_max_bytes=settings.CUSTODIAN_ADVISOR_TRIAL_MAX_BYTES,
-        )
+        on_table = [by_id[qid] for qid, p in plans_by_id.items() if table in plans.relations_in(p)]
+        if len(missing) == 1:
+            result = proof.candidate_prove(
+                conn,
+                missing[0],
+                on_table,
+                before,
+                arguments=planned.arguments,
+                hypopg=hypopg,
+                trial_max_bytes=settings.CUSTODIAN_ADVISOR_TRIAL_MAX_BYTES,
+            )
+            if result.proof == "hypopg" and not result.served() and missing[0].predicate:
+                # HypoPG's partial indexes never serve a join's parameterized lookups (a real one does):
+                # the same index without its predicate stands in. Its cost is an upper bound of the
+                # partial one's (the partial index is smaller), so the proof is conservative.
+                twin = replace(missing[0], predicate="")
+                if not django_side.already_served(twin, existing.get(table, [])):
+                    stand_in = proof.candidate_prove(
+                        conn,
+                        twin,
+                        on_table,
+                        before,
+                        arguments=planned.arguments,
+                        hypopg=hypopg,
+                        trial_max_bytes=settings.CUSTODIAN_ADVISOR_TRIAL_MAX_BYTES,
+                    )
+                    result = stand_in if stand_in.served() else result
+            sizes: list[int | None] = [result.size_bytes]
+        else:
+            result, group_sizes = proof.group_prove(
+                conn, missing, on_table, before, arguments=planned.arguments, hypopg=hypopg
+            )
+            sizes = list(group_sizes) or [None] * len(missing)
         served = [q for q in result.served() if q.cost_after <= (1 - min_gain) * q.cost_before]
         if result.proof != "none" and not served:
             continue  # proven useless: no advice
         shown = served or [
             proof.QueryProof(by_id[qid], before[qid], before[qid], False) for qid in suggested_by
         ]
-        side = django_side.django_side(candidate)
-        rows.append(
-            IndexAdvice(
+        # Estimated time per call with the index; unproven: the time it takes now.
+        ms_after = [
+            timing.ms_with_index(
+                q.statement.mean_ms, q.cost_before, q.cost_after, floor.ms(table, q.rows_after)
+            )
+            if served
+            else q.statement.mean_ms
+            for q in shown
+        ]
+        queries = [
+            {
+                "queryid": q.statement.queryid,
+                "statement": q.statement.text[:STATEMENT_MAX_CHARS],
+                "calls": q.statement.calls,
+                "mean_ms": round(q.statement.mean_ms, 4),
+                "cost_before": q.cost_before,
+                "cost_after": q.cost_after,
+                "ms_after": round(after_ms, 4),
+            }
+            for q, after_ms in zip(shown, ms_after, strict=True)
+        ]
+        sides = [django_side.django_side(candidate) for candidate in missing]
+        definitions = [c.definition(side.index_name) for c, side in zip(missing, sides, strict=True)]
+        for candidate, side, definition, size in zip(missing, sides, definitions, sizes, strict=True):
+            if candidate.fingerprint in rows:
+                continue  # advised already, alone or with another OR
+            rows[candidate.fingerprint] = IndexAdvice(
                 run=run,
                 fingerprint=candidate.fingerprint,
                 table_name=candidate.table,
                 method=candidate.method,
-                definition=candidate.definition(side.index_name),
+                definition=definition,
                 proven=bool(served),
                 proof=result.proof,
                 unproven_reason=result.reason,
                 cost_before=sum(q.cost_before * q.statement.calls for q in shown),
                 cost_after=sum(q.cost_after * q.statement.calls for q in shown),
-                estimated_size_bytes=result.size_bytes,
+                estimated_size_bytes=size,
                 writes_per_day=_writes_per_day(candidate.table),
-                queries=[
-                    {
-                        "queryid": q.statement.queryid,
-                        "statement": q.statement.text[:STATEMENT_MAX_CHARS],
-                        "calls": q.statement.calls,
-                        "mean_ms": round(q.statement.mean_ms, 3),
-                        "cost_before": q.cost_before,
-                        "cost_after": q.cost_after,
-                    }
-                    for q in shown
-                ],
+                queries=queries,
+                proven_with=[d for d in definitions if d != definition],
                 model_label=side.model_label,
                 meta_entry=side.meta_entry,
                 migration=side.migration,
                 makes_redundant=django_side.made_redundant(candidate, existing.get(candidate.table, [])),
             )
-        )
-    return rows
+    return list(rows.values())
 
 
 def advisor_run(*, started_by_id: int | None = None, job_run_id: int | None = None) -> AdvisorRun:
@@ -170,10 +229,8 @@ def advisor_run(*, started_by_id: int | None = None, job_run_id: int | None = No
                 run.statements_total = workload.statements_count(conn)
                 statements = workload.statements_costliest(conn, settings.CUSTODIAN_ADVISOR_STATEMENTS)
                 run.statements_examined = len(statements)
-                plans_by_id, before = _plan_all(conn, statements, notes)
-                rows = _advice_rows(
-                    conn, run, statements, plans_by_id, before, status.hypopg_available, job_run_id
-                )
+                planned = _plan_all(conn, statements, notes)
+                rows = _advice_rows(conn, run, statements, planned, status.hypopg_available, job_run_id)
                 if not status.hypopg_available:
                     notes.append(status.hypopg_reason)
     except psycopg.Error as exc:

@@ -21,7 +21,9 @@ from dashboard.dbhealth.nodes import side_connection
 # ANALYZE executes nothing.
 PLANNABLE = re.compile(r"^\s*(select|with|update|delete)\b", re.IGNORECASE)
 # Our own catalog reads and the queue's polling are not workload worth indexing for.
-IGNORED = re.compile(r"\b(pg_catalog|pg_stat|information_schema|hypopg|procrastinate_)", re.IGNORECASE)
+IGNORED = re.compile(
+    r"\b(pg_catalog|pg_stat|information_schema|hypopg|procrastinate_|custodian_advisor_probe)", re.IGNORECASE
+)
 
 ENABLE_STATEMENTS = (
     "Add pg_stat_statements to shared_preload_libraries in postgresql.conf, restart PostgreSQL, then run "
@@ -40,6 +42,7 @@ class Statement:
     calls: int
     total_ms: float
     mean_ms: float
+    rows: int = 0  # returned or affected, over all calls
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ def statements_costliest(conn: psycopg.Connection, limit: int) -> list[Statement
     """This database's plannable statements that cost the most in total execution time."""
     rows = conn.execute(
         """
-        SELECT s.queryid, s.query, SUM(s.calls), SUM(s.total_exec_time), SUM(s.total_exec_time) / SUM(s.calls)
+        SELECT s.queryid, s.query, SUM(s.calls), SUM(s.total_exec_time),
+               SUM(s.total_exec_time) / SUM(s.calls), SUM(s.rows)
         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
         WHERE d.datname = current_database() AND s.calls > 0
         GROUP BY s.queryid, s.query
@@ -95,7 +99,7 @@ def statements_costliest(conn: psycopg.Connection, limit: int) -> list[Statement
         [limit * 4],  # some are filtered out below (catalog reads, utility statements)
     ).fetchall()
     statements = [
-        Statement(int(r[0]), r[1], int(r[2]), float(r[3]), float(r[4]))
+        Statement(int(r[0]), r[1], int(r[2]), float(r[3]), float(r[4]), int(r[5]))
         for r in rows
         if r[0] is not None and PLANNABLE.match(r[1] or "") and not IGNORED.search(r[1])
     ]

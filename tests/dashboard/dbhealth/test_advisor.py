@@ -13,60 +13,13 @@ from dashboard.dbhealth.advisor import plans
 from dashboard.dbhealth.advisor.services import advisor_run
 from dashboard.dbhealth.advisor.workload import advisor_connection, advisor_status
 from dashboard.dbhealth.models import IndexAdvice
+from tests.dashboard.dbhealth.advisor_data import sql as _sql
+from tests.dashboard.dbhealth.advisor_data import workload as _workload
 from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECRET = "advisor-secret-value-7731"
-
-
-def _sql(statement: str, params: list | None = None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params or [])
-        return cursor.fetchall() if cursor.description else []
-
-
-@pytest.fixture
-def tickets():
-    """6,000 tickets over four organizations, a tenth in the trash, with fresh statistics."""
-    orgs = [OrganizationFactory() for _ in range(4)]
-    customer = UserFactory(organization=orgs[0])
-    _sql(
-        """
-        INSERT INTO models_core_ticket (is_active, deleted_at, delete_reason, deletion_metadata,
-            can_be_restored, ticket_number, subject, description, status, priority, tags, custom_fields,
-            sla_breach, created_at, updated_at, customer_id, organization_id)
-        SELECT g %% 10 <> 0, CASE WHEN g %% 10 = 0 THEN now() - g * interval '1 minute' END, '', '{}', true,
-            g, 'Subject ' || md5(g::text), 'Description', 'open', 'low', '[]', '{}', false,
-            now(), now(), %s, (ARRAY[%s, %s, %s, %s])[1 + g %% 4]
-        FROM generate_series(1, 6000) AS g
-        """,
-        [customer.pk, *[o.pk for o in orgs]],
-    )
-    _sql("ANALYZE models_core_ticket")
-    return orgs
-
-
-@pytest.fixture
-def without_index():
-    """Drop one of the project's own indexes for the test, and build it again afterwards."""
-    dropped: list[str] = []
-
-    def drop(name: str) -> str:
-        definition = _sql("SELECT pg_get_indexdef(%s::regclass)", [name])[0][0]
-        _sql(f"DROP INDEX {name}")
-        dropped.append(definition)
-        return definition
-
-    yield drop
-    for definition in dropped:
-        _sql(definition)
-
-
-def _workload(statement: str, params_list: list[list]) -> None:
-    _sql("SELECT pg_stat_statements_reset()")
-    for params in params_list:
-        _sql(statement, params)
 
 
 def _trash_page(orgs) -> None:
@@ -203,3 +156,100 @@ def test_candidates_from_a_plan_follow_equality_range_sort_and_constant_predicat
         plans.Candidate("models_core_ticket", "gin", ("subject",), ("gin_trgm_ops",), "deleted_at IS NULL"),
         plans.Candidate("models_core_ticket", "gin", ("tags",), ("jsonb_path_ops",), "deleted_at IS NULL"),
     ]
+
+
+def test_a_top_n_page_the_generic_plan_hides_is_advised_from_a_custom_plan(without_index):
+    # Forty organizations, each with a tenth of its tickets in the trash. The generic plan (LIMIT $2 as a
+    # tenth of the rows) walks the platform-wide idx_ticket_trash_all and filters: no sort, no candidate.
+    # The custom plan (a typical organization from pg_stats, LIMIT as many rows as the calls returned)
+    # must read the organization's trash and sort it: the candidate shows.
+    orgs = [OrganizationFactory() for _ in range(40)]
+    customer = UserFactory(organization=orgs[0])
+    # A table as autovacuum leaves it (pages all-visible: an index-only scan reads no heap). VACUUM can
+    # mark them only once the rows' commit is on disk, and the private cluster commits asynchronously.
+    _sql("SET synchronous_commit = on")
+    _sql(
+        """
+        INSERT INTO models_core_ticket (is_active, deleted_at, delete_reason, deletion_metadata,
+            can_be_restored, ticket_number, subject, description, status, priority, tags, custom_fields,
+            sla_breach, created_at, updated_at, customer_id, organization_id)
+        SELECT (g / 40) %% 10 <> 0, CASE WHEN (g / 40) %% 10 = 0 THEN now() - g * interval '1 minute' END,
+            '', '{}', true, g, 'Subject', '', 'open', 'low', '[]', '{}', false, now(), now(), %s,
+            (%s::bigint[])[1 + g %% 40]
+        FROM generate_series(1, 16000) AS g
+        """,
+        [customer.pk, [o.pk for o in orgs]],
+    )
+    _sql("VACUUM ANALYZE models_core_ticket")
+    _sql("RESET synchronous_commit")
+    without_index("idx_ticket_trash")
+    _trash_page(orgs)
+
+    run = advisor_run()
+
+    proven = list(IndexAdvice.objects.filter(run=run, proven=True))
+    assert [a.definition.split(" ON ")[1] for a in proven] == [
+        "models_core_ticket USING btree (organization_id, deleted_at DESC, id DESC) "
+        "WHERE deleted_at IS NOT NULL"
+    ], [a.definition for a in IndexAdvice.objects.filter(run=run)]
+
+
+def test_the_estimate_is_in_server_time_above_what_any_call_costs(tickets, without_index):
+    without_index("idx_ticket_trash")
+    without_index("idx_ticket_trash_all")
+    _trash_page(tickets)
+
+    advice = IndexAdvice.objects.get(run=advisor_run(), proven=True)
+
+    # Every call pays a floor the planner's costs leave out: the time gain is below the cost gain.
+    assert advice.time_gain is not None and 1 < advice.time_gain < advice.gain
+    for query in advice.queries:
+        assert 0 < query["ms_after"] < query["mean_ms"]
+
+
+def test_no_value_drawn_from_the_statistics_is_stored(tickets, without_index):
+    # The trashed tickets' delete reason is the column's most common value: a custom plan uses it as its
+    # constant, and nothing kept may hold it.
+    _sql("UPDATE models_core_ticket SET delete_reason = %s WHERE deleted_at IS NOT NULL", [SECRET])
+    _sql("ANALYZE models_core_ticket")
+    without_index("idx_ticket_trash")
+    without_index("idx_ticket_trash_all")
+    _workload(
+        "SELECT id FROM models_core_ticket WHERE organization_id = %s AND delete_reason = %s "
+        "AND deleted_at IS NOT NULL ORDER BY deleted_at DESC, id DESC LIMIT 20",
+        [[org.pk, "other"] for org in tickets] * 2,
+    )
+
+    run = advisor_run()
+
+    advice = list(IndexAdvice.objects.filter(run=run))
+    assert advice
+    stored = [str(a.queries) + a.definition + a.meta_entry + a.unproven_reason for a in advice]
+    assert not any(SECRET in text for text in [*stored, str(run.notes), run.error])
+
+
+@pytest.mark.django_db(transaction=False)
+def test_custom_arguments_come_from_the_statistics_and_the_rows_per_call():
+    from dashboard.dbhealth.advisor import values
+    from dashboard.dbhealth.advisor.workload import Statement
+
+    text = "SELECT id FROM t WHERE org = $1 AND n > $2 LIMIT $3 OFFSET $4"
+    statement = Statement(1, text, 3, 1.0, 0.3, 150)
+    plan = {
+        "Node Type": "Seq Scan",
+        "Relation Name": "t",
+        "Alias": "t",
+        "Filter": "((org = $1) AND (n > $2))",
+    }
+    cache = values.StatisticsCache({("t", "org"): (["7", "8"], "9"), ("t", "n"): (["1"], "42")})
+
+    with connection.cursor() as cursor:
+        arguments = values.custom_arguments(
+            cursor.connection, statement, plan, ["bigint", "integer", "bigint", "bigint"], cache
+        )
+        # A placeholder the statistics cannot explain (a search pattern): the generic plan stands.
+        searched = Statement(2, "SELECT id FROM t WHERE s ~~* $1", 1, 1.0, 1.0, 1)
+        search_plan = {**plan, "Filter": "((s)::text ~~* $1)"}
+        assert values.custom_arguments(cursor.connection, searched, search_plan, ["text"], cache) is None
+
+    assert arguments == "'7'::bigint, '42'::integer, '50'::bigint, '0'::bigint"
