@@ -39,6 +39,28 @@ def fresh_storages(settings):
     settings.STORAGES = {**settings.STORAGES}
 
 
+def queued_jobs_clear() -> None:
+    """Empty procrastinate's tables: they are not Django models, so a transactional test's flush leaves the
+    jobs it queued, and the next worker pass (another test's) would run them first."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_periodic_defers")
+        cursor.execute("DELETE FROM procrastinate_jobs")
+        cursor.execute("DELETE FROM procrastinate_workers")
+
+
+@pytest.fixture(autouse=True)
+def queued_jobs_cleared(request, django_db_blocker):
+    """After a test whose writes are committed (transactional_db, live_server), none of its jobs is queued."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    )
+    if transactional:
+        with django_db_blocker.unblock():
+            queued_jobs_clear()
+
+
 @pytest.fixture
 def recorded_violations(db, settings):
     """Record constraint violations during this test, starting from none and leaving none.

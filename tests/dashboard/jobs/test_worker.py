@@ -116,3 +116,16 @@ def test_remove_old_jobs_prunes_procrastinate_tables_in_a_worker(run_worker, set
     assert old_ok.procrastinate_job_id not in kept
     assert old_failed.procrastinate_job_id not in kept
     assert recent_ok.procrastinate_job_id in kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jobs_a_committed_test_queues_do_not_outlive_it(request):
+    # A browser walk once left a prune job queued; the next test's worker pass ran it before its own.
+    assert "queued_jobs_cleared" in request.fixturenames
+    user = UserFactory(is_staff=True)
+    job_run_start("prune_job_runs", user, prune_job_runs)
+    assert ProcrastinateJob.objects.filter(status="todo").exists()
+    from tests.conftest import queued_jobs_clear
+
+    queued_jobs_clear()
+    assert not ProcrastinateJob.objects.exists()
