@@ -39,6 +39,7 @@ from .base import (
     TRASH_FIELDSET,
     BaseAdmin,
     CountedHistoryMixin,
+    JsonWidgetsAdminMixin,
     OrganizationScopedMixin,
 )
 
@@ -145,6 +146,7 @@ class UserCreationForm(AccountCeilingFormMixin, UnfoldUserCreationForm):
 @admin.register(User)
 class UserAdmin(
     CountedHistoryMixin,
+    JsonWidgetsAdminMixin,
     DataIOAdminMixin,
     MoveToTrashAdminMixin,
     OrganizationScopedMixin,

@@ -64,19 +64,20 @@ class OrganizationScopedMixin(KeepTrashedChoicesAdminMixin, ScopedAdminMixin):
     """Tenancy (`.scoped.ScopedAdminMixin`) and trashed links kept, for every admin of the helpdesk models."""
 
 
-class BaseAdmin(MoveToTrashAdminMixin, OrganizationScopedMixin, ModelAdmin):
+JSON_EDITOR_HELP = {
+    "tags": "One name per tag: type it and press Enter or a comma to add it; "
+    "its \N{MULTIPLICATION SIGN} removes it.",
+    "key-value": "One row per field, its name and its value: "
+    "“Add a field” adds a row, “Remove” takes one away.",
+}
+
+
+class JsonWidgetsAdminMixin:
+    """JSON lists and objects edited without typing JSON, range fields named: every helpdesk admin's form,
+    the user admin's too (Django's UserAdmin rather than BaseAdmin)."""
+
     class Media:
         js = ("dashboard/js/json_widgets.js",)
-
-    list_per_page = 50
-    list_filter_submit = True  # range filters need an explicit "apply"
-    list_fullwidth = True
-    warn_unsaved_form = True
-
-    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> tuple:
-        readonly = tuple(super().get_readonly_fields(request, obj))
-        names = {f.name for f in self.model._meta.get_fields()}
-        return readonly + tuple(f for f in TRASH_FIELDS if f in names and f not in readonly)
 
     def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -86,12 +87,26 @@ class BaseAdmin(MoveToTrashAdminMixin, OrganizationScopedMixin, ModelAdmin):
             kind = {list: "tags", dict: "key-value"}.get(db_field.default)
             if kind:
                 formfield.widget.attrs["data-json-widget"] = kind
+                # The model's help text describes the stored JSON; the person at the form sees an editor.
+                formfield.help_text = JSON_EDITOR_HELP[kind]
         if isinstance(db_field, RangeField) and formfield is not None:
             # A range is two inputs under one label that points at neither: name each one (axe: label).
             label = capfirst(db_field.verbose_name)
             for widget, end in zip(formfield.widget.widgets, ("from", "until"), strict=False):
                 widget.attrs["aria-label"] = f"{label}: {end}"
         return formfield
+
+
+class BaseAdmin(JsonWidgetsAdminMixin, MoveToTrashAdminMixin, OrganizationScopedMixin, ModelAdmin):
+    list_per_page = 50
+    list_filter_submit = True  # range filters need an explicit "apply"
+    list_fullwidth = True
+    warn_unsaved_form = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> tuple:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        names = {f.name for f in self.model._meta.get_fields()}
+        return readonly + tuple(f for f in TRASH_FIELDS if f in names and f not in readonly)
 
 
 class CountedHistoryMixin:

@@ -53,9 +53,10 @@
         function write() { textarea.value = JSON.stringify(tags); }
         function draw() {
             list.replaceChildren();
+            list.hidden = !tags.length; // an empty list would still take a gap before the input
             tags.forEach(function (tag, index) {
                 var item = document.createElement("li");
-                item.className = "flex flex-row items-center gap-1 bg-base-100 rounded-default px-2 py-1 text-sm dark:bg-base-800";
+                item.className = "flex flex-row items-center gap-1 break-all bg-base-100 rounded-default px-2 py-1 text-sm dark:bg-base-800";
                 item.append(document.createTextNode(tag));
                 var remove = button("×", "Remove " + tag);
                 remove.className = "px-1";
