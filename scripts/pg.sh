@@ -3,6 +3,7 @@
 #   scripts/pg.sh start   create on first use, then start (idempotent)
 #   scripts/pg.sh stop    stop if running
 #   scripts/pg.sh status  print whether it runs and on which port
+#   scripts/pg.sh port    print its port: the one it runs or last ran on, else the one it would start on
 #   scripts/pg.sh replica start|stop|status
 #                         a streaming replica of it (pg_basebackup -R) in .pg/replica/, on its own port
 # The cluster lives in .pg/ (git-ignored), or in $CUSTODIAN_PG_HOME when set (the fault tests stop and
@@ -43,11 +44,12 @@ port_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# A port derived from the checkout's path so two checkouts on one machine pick different ones;
-# if it is taken anyway, walk forward to a free one. Remembered in .pg/port.
+# A port derived from the cluster's folder (the checkout's .pg/, or CUSTODIAN_PG_HOME) so two clusters on
+# one machine pick different ones, a checkout's own and the one its fault tests start beside it included;
+# if it is taken anyway, walk forward to a free one. Remembered in the cluster's port file.
 choose_port() {
     local sum port
-    sum=$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
+    sum=$(printf '%s' "$PGHOME" | cksum | cut -d' ' -f1)
     port=$((20000 + sum % 20000))
     while ! port_free "$port"; do port=$((port + 1)); done
     echo "$port"
@@ -107,7 +109,7 @@ start() {
         [ "$(id -u)" = 0 ] && { touch "$LOG"; chown postgres "$LOG"; }
         as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -o "-p $port" -w -t 60 start >/dev/null \
             || { tail -20 "$LOG" >&2; exit 1; }
-        echo "PostgreSQL started on 127.0.0.1:$port (data in .pg/, log in .pg/server.log)"
+        echo "PostgreSQL started on 127.0.0.1:$port (data in $DATA, log in $LOG)"
     fi
     local port; port=$(cat "$PORT_FILE")
     if ! as_owner "$BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname='$DB_NAME'" postgres | grep -q 1; then
@@ -191,6 +193,7 @@ case "${1:-}" in
     start) start ;;
     stop) replica_running && replica_stop; stop ;;
     status) status ;;
+    port) if [ -f "$PORT_FILE" ]; then cat "$PORT_FILE"; else choose_port; fi ;;
     replica)
         case "${2:-}" in
             start) replica_start ;;
@@ -198,5 +201,5 @@ case "${1:-}" in
             status) replica_status ;;
             *) echo "usage: $0 replica start|stop|status" >&2; exit 2 ;;
         esac ;;
-    *) echo "usage: $0 start|stop|status|replica start|stop|status" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|status|port|replica start|stop|status" >&2; exit 2 ;;
 esac

@@ -29,6 +29,7 @@ from django.db import connection
 
 from tests.conditions import wait_until
 from tests.faults.conftest import Process, database_url
+from tests.servers import serve_on_a_free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -131,26 +132,26 @@ def test_the_private_cluster_stays_reachable_when_another_pytest_session_starts(
 
 
 def test_a_database_restart_answers_503_then_recovers_and_the_worker_survives(cluster, tmp_path):
-    from tests.faults.test_serve import free_port
-
     manage = [sys.executable, "manage.py"]
     create = "from models_core.models import User; User.objects.create_superuser('root', 'r@x.invalid', 'pw')"
     subprocess.run(
         [*manage, "shell", "-c", create],
         cwd=settings.BASE_DIR, env=django_env(cluster.url), check=True, capture_output=True,
     )  # fmt: skip
-    port = free_port()
-    web = Process([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], django_env(cluster.url))
+    servers: list[Process] = []
+
+    def start(port: int) -> subprocess.Popen:
+        runserver = [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"]
+        servers.append(Process(runserver, django_env(cluster.url)))
+        return servers[-1].popen
+
+    port, _ = serve_on_a_free_port(start, lambda: servers[-1].output())
+    web = servers[-1]
     worker = Process([*manage, "jobs_worker"], django_env(cluster.url))
     impatient = None
     try:
         browser = Browser(f"http://127.0.0.1:{port}")
-        wait_until(
-            lambda: browser.get("/login/")[0] == 200,
-            timeout=60,
-            what=lambda: f"the web server\n{web.output()}",
-            interval=0.2,
-        )
+        assert browser.get("/login/")[0] == 200
         status, page = browser.post("/login/?next=/", {"username": "root", "password": "pw"})
         assert status == 200 and 'data-testid="jobs-card"' in page, web.output()[-3000:]
         assert browser.get("/")[0] == 200

@@ -2,9 +2,7 @@
 
 import os
 import signal
-import socket
 import subprocess
-import urllib.request
 
 import pytest
 from django.conf import settings
@@ -13,14 +11,9 @@ from procrastinate.contrib.django.models import ProcrastinateWorker
 
 from tests.conditions import wait_until
 from tests.faults.conftest import FAST_WORKER_ENV, database_url
+from tests.servers import answers, serve_on_a_free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def children(pid: int) -> list[tuple[int, str]]:
@@ -32,16 +25,7 @@ def children(pid: int) -> list[tuple[int, str]]:
     ]
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def test_a_dead_worker_is_restarted_and_the_web_server_stays_up(tmp_path):
-    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(connection.settings_dict),
@@ -49,25 +33,25 @@ def test_a_dead_worker_is_restarted_and_the_web_server_stays_up(tmp_path):
         "WORKER_RESTART_DELAY": "0.2",
         **FAST_WORKER_ENV,
     }
-    log = (tmp_path / "serve.log").open("w+")
-    serve = subprocess.Popen(
-        ["scripts/serve.sh", "127.0.0.1", str(port)],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    login = f"http://127.0.0.1:{port}/login/"
+    log_path = tmp_path / "serve.log"
+
+    def start(port: int) -> subprocess.Popen:
+        with log_path.open("w") as log:  # a fresh log for each port tried
+            return subprocess.Popen(
+                ["scripts/serve.sh", "127.0.0.1", str(port)],
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def output() -> str:
-        log.flush()
-        return (tmp_path / "serve.log").read_text()
+        return log_path.read_text()
 
+    port, serve = serve_on_a_free_port(start, output)
+    login = f"http://127.0.0.1:{port}/login/"
     try:
-        wait_until(
-            lambda: answers(login), timeout=60, what=lambda: f"the web server\n{output()}", interval=0.2
-        )
         first = wait_until(
             lambda: ProcrastinateWorker.objects.values_list("pk", flat=True).first(),
             timeout=60,
@@ -89,6 +73,5 @@ def test_a_dead_worker_is_restarted_and_the_web_server_stays_up(tmp_path):
     finally:
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=30) == 0, output()
-        log.close()
     # Stopping serve.sh stopped everything it started.
     assert not children(serve.pid)
