@@ -4,13 +4,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from dashboard.jobs.kinds import job_kind_label, job_run_result_link
 from dashboard.jobs.selectors import job_runs_recent_for_user
 from dashboard.navigation import registry
-
-
-def job_kind_label(kind: str) -> str:
-    """ "validation_scan" -> "Validation scan": kinds are identifiers, the home page shows words."""
-    return kind.replace("_", " ").replace(".", ": ").strip().capitalize()
 
 
 def dashboard_callback(request: HttpRequest, context: dict) -> dict:
@@ -34,6 +30,7 @@ def dashboard_callback(request: HttpRequest, context: dict) -> dict:
         {
             "run": run,
             "label": job_kind_label(run.kind),
+            "result": job_run_result_link(run),
             "status_url": reverse("dashboard:job_run_status", args=[run.pk]),
         }
         for run in job_runs_recent_for_user(user)

@@ -98,6 +98,7 @@ DJANGO_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.contrib.humanize",  # "2 minutes ago" on the home page's jobs
 ]
 THIRD_PARTY_APPS = [
     "import_export",

@@ -1,5 +1,6 @@
 """procrastinate tasks of DB health: the hourly snapshot (with pruning) and "check existing data"."""
 
+from django.urls import reverse
 from procrastinate.contrib.django import app
 
 from dashboard.dbhealth.advisor.selectors import ADVISOR_KIND
@@ -14,8 +15,20 @@ from dashboard.jobs.services import job_run_tracked
 from dashboard.permissions import VIEW_DBHEALTH
 
 # DB health is platform-wide: its runs have no organization, so only platform staff with the right share them.
-job_kind_register(CONSTRAINT_CHECK_KIND, permission=VIEW_DBHEALTH)
-job_kind_register(ADVISOR_KIND, permission=VIEW_DBHEALTH)
+job_kind_register(
+    CONSTRAINT_CHECK_KIND,
+    permission=VIEW_DBHEALTH,
+    label="Constraint check",
+    result_url=lambda run: reverse("dashboard:dbhealth:violations"),
+    result_title="See the constraint violations",
+)
+job_kind_register(
+    ADVISOR_KIND,
+    permission=VIEW_DBHEALTH,
+    label="Index advisor run",
+    result_url=lambda run: reverse("dashboard:dbhealth:advisor"),
+    result_title="See the index advice",
+)
 
 
 @app.periodic(cron="7 * * * *")  # hourly, off the hour

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 
-from dashboard.jobs.kinds import job_kind_permission, job_kinds_with_permission
+from dashboard.jobs.kinds import job_kind_permission, job_kinds_with_permission, job_run_result_link
 from dashboard.jobs.models import JobRun
 from dashboard.scoping import get_object_in_scope, is_console_user, is_platform_staff
 
@@ -68,8 +68,11 @@ def job_runs_recent_for_user(user: Any, limit: int = 5) -> list[JobRun]:
 def job_run_status(job_run: JobRun, user: Any = None) -> dict[str, Any]:
     """The JSON the progress poller reads (with the viewer's retry/cancel offers when `user` is given)."""
     actions = job_run_actions(user, job_run) if user is not None else {}
+    result = job_run_result_link(job_run)
     return {
         **actions,
+        # Where its result is shown: it can change on finish (a scan's report page names the scan).
+        "result_url": result.url if result else None,
         "id": job_run.pk,
         "kind": job_run.kind,
         "status": job_run.status,

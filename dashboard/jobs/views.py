@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboard.jobs.kinds import job_kind_label
 from dashboard.jobs.selectors import job_run_get_for_user, job_run_status
 from dashboard.jobs.services import job_run_cancel, job_run_retry
 from dashboard.scoping import staff_permission_required
@@ -36,9 +37,9 @@ def _act(request: HttpRequest, job_run_id: int, action, done: str) -> HttpRespon
     try:
         run = action(user=request.user, job_run=job_run)
     except ValidationError as error:
-        messages.error(request, f"{job_run.kind} #{job_run.pk}: {' '.join(error.messages)}")
+        messages.error(request, f"{job_kind_label(job_run.kind)} #{job_run.pk}: {' '.join(error.messages)}")
     else:
-        messages.success(request, f"{run.kind} #{run.pk} {done}.")
+        messages.success(request, f"{job_kind_label(run.kind)} #{run.pk} {done}.")
     return _back(request)
 
 

@@ -6,6 +6,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from dashboard.jobs.kinds import job_kind_label as _job_kind_label
 from dashboard.jobs.selectors import job_run_actions as _job_run_actions
 
 register = template.Library()
@@ -15,6 +16,12 @@ register = template.Library()
 def job_run_actions(context: dict, run: Any) -> dict:
     """`{% job_run_actions run as actions %}`: the viewer's retry/cancel offers (dashboard.jobs.selectors)."""
     return _job_run_actions(context["request"].user, run)
+
+
+@register.filter
+def job_kind_label(kind: str) -> str:
+    """`{{ run.kind|job_kind_label }}`: "trash_purge" -> "Purge from the trash" (dashboard.jobs.kinds)."""
+    return _job_kind_label(kind)
 
 
 @register.simple_tag

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils.http import urlencode
 from procrastinate.contrib.django import app
 
 from dashboard.jobs.kinds import job_kind_register
@@ -18,8 +20,26 @@ from dashboard.trash.retention import trash_purge_expired
 from dashboard.trash.services import trash_purge_named, trash_restore_named
 from models_core.purge import pending_files_sweep
 
-job_kind_register("trash_restore", permission=RESTORE_TRASH)
-job_kind_register("trash_purge", permission=PURGE_TRASH)
+
+def _trash_job_url(run: Any) -> str:
+    # The trash page with the job's card: its progress, then each batch's outcome.
+    return f"{reverse('dashboard:trash:list')}?{urlencode({'job': run.pk})}"
+
+
+job_kind_register(
+    "trash_restore",
+    permission=RESTORE_TRASH,
+    label="Restore from the trash",
+    result_url=_trash_job_url,
+    result_title="See what the restore did",
+)
+job_kind_register(
+    "trash_purge",
+    permission=PURGE_TRASH,
+    label="Purge from the trash",
+    result_url=_trash_job_url,
+    result_title="See what the purge did",
+)
 
 
 def _user(user_id: int) -> Any:

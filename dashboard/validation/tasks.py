@@ -1,8 +1,9 @@
 """procrastinate task of the validation reports (autodiscovered: PROCRASTINATE_AUTODISCOVER_MODULE_NAME)."""
 
+from django.urls import reverse
 from procrastinate.contrib.django import app
 
-from dashboard.jobs.kinds import job_kind_register
+from dashboard.jobs.kinds import job_kind_register, job_run_result_value
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_progress, job_run_tracked
 from dashboard.permissions import RUN_VALIDATION_SCAN
@@ -10,7 +11,21 @@ from dashboard.validation.history import validation_history_prune
 from dashboard.validation.selectors import scan_job_totals
 from dashboard.validation.services import validation_scan_run
 
-job_kind_register("validation_scan", permission=RUN_VALIDATION_SCAN)
+
+def _scan_report_url(run: JobRun) -> str:
+    # The report of this scan once it is done; until then the page follows the scan in progress.
+    scan_id = job_run_result_value(run, "scan_id")
+    url = reverse("dashboard:validation:index")
+    return f"{url}?scan={int(scan_id)}" if isinstance(scan_id, int) else url
+
+
+job_kind_register(
+    "validation_scan",
+    permission=RUN_VALIDATION_SCAN,
+    label="Validation scan",
+    result_url=_scan_report_url,
+    result_title="See the validation report",
+)
 
 
 @app.task(name="validation.scan", queue="validation")

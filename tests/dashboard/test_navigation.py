@@ -83,7 +83,8 @@ def test_rendered_sidebar_and_cards_follow_permissions(client, trash_entry, mana
     client.force_login(manager)
     page = client.get("/").content.decode()
     assert 'href="/password_change/"' in page
-    assert page.count("Test trash") == 2  # sidebar item and home card
+    assert page.count("Test trash") == 3  # sidebar item, home card's title and its "Open Test trash"
+    assert "Open Test trash" in page
     assert "Deleted rows" in page
 
     client.force_login(dba)

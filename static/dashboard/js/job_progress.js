@@ -1,10 +1,10 @@
 /*
  * Follows background jobs on a page: every element with data-job-run-status-url polls that JSON endpoint
  * (dashboard/jobs/<id>/status/) until the job finishes, updating its [data-job-run-bar] width,
- * [data-job-run-label] text and [data-job-run-error], and showing the viewer's retry / cancel forms
- * ([data-job-run-retry], [data-job-run-cancel]) as the job's state allows. An element marked
- * [data-job-run-reload] reloads the page once its job finishes (the page then shows the job's result).
- * Polling slows down while a job runs long and stops
+ * [data-job-run-label] text, [data-job-run-error] and the [data-job-run-result] link's address, and showing
+ * the viewer's retry / cancel forms ([data-job-run-retry], [data-job-run-cancel]) as the job's state allows.
+ * An element marked [data-job-run-reload] reloads the page once its job finishes (the page then shows the
+ * job's result). Polling slows down while a job runs long and stops
  * on finish or on an answer that is not 200 (the job was pruned, or the session ended); a 503 (the database
  * is away for a moment) keeps it polling.
  * Load it with {% job_progress_script %} (dashboard/templatetags/custodian_jobs.py): the script tag carries
@@ -36,6 +36,8 @@
       label.textContent = text;
     }
     if (error) error.textContent = data.error ? data.error.slice(0, 200) : "";
+    var result = el.querySelector("[data-job-run-result]");
+    if (result && data.result_url) result.setAttribute("href", data.result_url);
     var retry = el.querySelector("[data-job-run-retry]");
     var cancel = el.querySelector("[data-job-run-cancel]");
     if (retry) retry.hidden = !data.can_retry;
