@@ -113,7 +113,7 @@ def _label_of(model: type[models.Model], pk: Any) -> str:
     return row.trash_label if row is not None else f"#{pk}"
 
 
-def _unique_clash(model: type[models.Model], rows: models.QuerySet) -> tuple[Any, str] | None:
+def _unique_clash(model: type[models.Model], rows: models.QuerySet) -> RestoreConflict | None:
     """A live row now holds a value one of `rows` needs under a live-only unique constraint."""
     for constraint in model._meta.constraints:
         if not isinstance(constraint, models.UniqueConstraint) or constraint.condition is None:
@@ -128,9 +128,12 @@ def _unique_clash(model: type[models.Model], rows: models.QuerySet) -> tuple[Any
         pk = _any(rows.annotate(**names).filter(Exists(holders)).values_list("pk", flat=True))
         if pk is not None:
             label = _label_of(model, pk)
-            return pk, (
+            return RestoreConflict(
+                "unique_clash",
+                model,
+                pk,
                 f"Cannot restore {model._meta.verbose_name} {label}: a live record took its place. "
-                f"{constraint.violation_error_message}"
+                f"{constraint.violation_error_message}",
             )
     return None
 
@@ -162,8 +165,9 @@ def _not_restorable(model: type[models.Model], pk: Any) -> RestoreConflict:
     )
 
 
-def _parent_in_trash(edge: Edge, found: tuple[Any, Any] | None) -> RestoreConflict | None:
-    """The conflict of one (row pk, parent pk) whose parent stays in the trash; None for None."""
+def _parent_in_trash(edge: Edge, orphans: models.QuerySet) -> RestoreConflict | None:
+    """The conflict of any one of `orphans` (rows whose parent stays in the trash); None if there is none."""
+    found = _any(orphans.values_list("pk", edge.child._meta.get_field(edge.fk).attname))
     if found is None:
         return None
     pk, parent_pk = found
@@ -240,15 +244,10 @@ def restore_batch_check(plan: BatchPlan) -> BatchCheck:
             if not found[f"edge_{i}"]:
                 continue
             candidates = rows.exclude(_taken_along_via(edge)) if enhanced else rows
-            orphans = _orphans(candidates, edge, plan.batch_id)
-            conflict = _parent_in_trash(
-                edge, _any(orphans.values_list("pk", model._meta.get_field(edge.fk).attname))
-            )
-            if conflict:
+            if conflict := _parent_in_trash(edge, _orphans(candidates, edge, plan.batch_id)):
                 problems.append(conflict)
-        clash = _unique_clash(model, rows)
-        if clash:
-            problems.append(RestoreConflict("unique_clash", model, clash[0], clash[1]))
+        if clash := _unique_clash(model, rows):
+            problems.append(clash)
     return BatchCheck(counts, problems)
 
 
@@ -270,14 +269,10 @@ def restore_conflict_list(plan: dict[type[models.Model], models.QuerySet]) -> li
             orphans = rows.filter(**{f"{edge.fk}__deleted_at__isnull": False})
             if edge.parent in plan:
                 orphans = orphans.exclude(**{f"{edge.fk}__in": plan[edge.parent].values("pk")})
-            conflict = _parent_in_trash(
-                edge, _any(orphans.values_list("pk", model._meta.get_field(edge.fk).attname))
-            )
-            if conflict:
+            if conflict := _parent_in_trash(edge, orphans):
                 problems.append(conflict)
-        clash = _unique_clash(model, rows)
-        if clash:
-            problems.append(RestoreConflict("unique_clash", model, clash[0], clash[1]))
+        if clash := _unique_clash(model, rows):
+            problems.append(clash)
     return problems
 
 
