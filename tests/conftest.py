@@ -69,7 +69,7 @@ def recorded_violations(db, settings):
     turn it off: a record would outlive the rollback and land in the next test that reads violations.
     """
     from dashboard.dbhealth.models import ConstraintViolation
-    from dashboard.dbhealth.nodes import side_connection
+    from dashboard.sidedb import side_connection
 
     def delete_all() -> None:
         with side_connection() as conn:

@@ -17,14 +17,14 @@ from datetime import datetime
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Sum
 
 from dashboard.dbhealth.models import IndexDailyStat, SnapshotRun
+from dashboard.sidedb import CONNECT_TIMEOUT_SECONDS
 
 # The primary is read through Django's default alias, and its snapshots are named after it.
 PRIMARY = DEFAULT_DB_ALIAS
-CONNECT_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -34,23 +34,6 @@ class Replica:
     port: int
     user: str
     password: str
-
-
-@contextmanager
-def side_connection(using: str = "default") -> Iterator[psycopg.Connection]:
-    """A fresh autocommit connection to the same database as Django's `using`, closed on exit.
-
-    For work that must not share Django's connection: a record that must outlive a failed transaction
-    (dbhealth.recorder), or hypothetical indexes that must not change the application's plans (advisor).
-    """
-    params = connections[using].get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    conn = psycopg.connect(**params, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def replicas_configured() -> list[Replica]:

@@ -130,7 +130,7 @@ def violation_write(
     Never raises: the caller is already handling an error, and a recorder must not replace it with its own.
     """
     from dashboard.dbhealth.models import ConstraintViolation
-    from dashboard.dbhealth.nodes import side_connection
+    from dashboard.sidedb import side_connection
 
     if not getattr(settings, "CUSTODIAN_DBHEALTH_RECORD_VIOLATIONS", True):
         return False

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
@@ -34,6 +34,7 @@ from procrastinate.exceptions import JobAborted
 
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.selectors import job_run_may_manage
+from dashboard.sidedb import side_connection, side_exists, side_update
 from models_core.locks import advisory_xact_lock
 
 logger = logging.getLogger(__name__)
@@ -122,8 +123,7 @@ def job_run_begin(job_run_id: int) -> bool:
     )
 
 
-def job_run_progress(job_run_id: int, done: int, total: int | None = None) -> bool:
-    """Report progress; one UPDATE, cheap enough to call every chunk."""
+def _progress_fields(done: int, total: int | None) -> dict[str, Any]:
     if done < 0 or (total is not None and (total < 0 or done > total)):
         raise ValueError(f"Invalid progress {done}/{total}")
     fields: dict[str, Any] = {
@@ -133,7 +133,16 @@ def job_run_progress(job_run_id: int, done: int, total: int | None = None) -> bo
     }
     if total is not None:
         fields["progress_total"] = total
-    return bool(_unfinished(job_run_id).update(**fields))
+    return fields
+
+
+def _cancelled(job_run_id: int):
+    return JobRun.objects.filter(pk=job_run_id, status=JobRun.Status.CANCELLED)
+
+
+def job_run_progress(job_run_id: int, done: int, total: int | None = None) -> bool:
+    """Report progress; one UPDATE, cheap enough to call every chunk."""
+    return bool(_unfinished(job_run_id).update(**_progress_fields(done, total)))
 
 
 def job_progress(job_run_id: int | None) -> Progress:
@@ -148,7 +157,7 @@ def job_progress(job_run_id: int | None) -> Progress:
         if job_run_id is None:
             return
         reported = job_run_progress(job_run_id, min(done, total), total)
-        if not reported and JobRun.objects.filter(pk=job_run_id, status=JobRun.Status.CANCELLED).exists():
+        if not reported and _cancelled(job_run_id).exists():
             raise JobAborted(f"Job run #{job_run_id} was cancelled.")
 
     return report
@@ -159,35 +168,23 @@ def job_progress_beside(job_run_id: int | None) -> Iterator[Progress]:
     """`job_progress` for work that is one transaction from start to end (an import of a whole file).
 
     Reports made inside that transaction would stay invisible until it commits (and vanish if it rolls
-    back), so these go through a connection of their own, in autocommit. A cancel still reaches the job at
-    its next report: JobAborted raised inside the work's transaction rolls all of it back.
-    Raw SQL: the ORM runs on the configured connections only, and this one is private to the job.
+    back), so these go through a connection of their own (dashboard.sidedb), in autocommit: the same
+    UPDATE as job_run_progress. A cancel still reaches the job at its next report: JobAborted raised
+    inside the work's transaction rolls all of it back.
     """
     if job_run_id is None:
         yield lambda done, total: None
         return
-    side = connections.create_connection(settings.PROCRASTINATE_DATABASE_ALIAS)
-    table = connection.ops.quote_name(JobRun._meta.db_table)
-    finished = tuple(str(s) for s in JobRun.FINISHED)
+    with side_connection(settings.PROCRASTINATE_DATABASE_ALIAS) as side:
 
-    def report(done: int, total: int) -> None:
-        with side.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, started_at = COALESCE(started_at, now()), "
-                "progress_done = %s, progress_total = %s WHERE id = %s AND NOT status = ANY(%s)",
-                [str(JobRun.Status.RUNNING), min(done, total), total, job_run_id, list(finished)],
-            )
-            if cursor.rowcount:
-                return
-            cursor.execute(f"SELECT status FROM {table} WHERE id = %s", [job_run_id])
-            row = cursor.fetchone()
-        if row is not None and row[0] == JobRun.Status.CANCELLED:
-            raise JobAborted(f"Job run #{job_run_id} was cancelled.")
+        def report(done: int, total: int) -> None:
+            fields = _progress_fields(min(done, total), total)
+            if not side_update(side, _unfinished(job_run_id), **fields) and side_exists(
+                side, _cancelled(job_run_id)
+            ):
+                raise JobAborted(f"Job run #{job_run_id} was cancelled.")
 
-    try:
         yield report
-    finally:
-        side.close()
 
 
 def job_run_finish(job_run_id: int, result: Any = None) -> bool:

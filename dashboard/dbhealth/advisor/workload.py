@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from dashboard.dbhealth.nodes import side_connection
+from dashboard.sidedb import side_connection
 
 # Statements the advisor may EXPLAIN: reads and the writes whose WHERE an index serves. EXPLAIN without
 # ANALYZE executes nothing.

@@ -17,13 +17,13 @@ from dashboard.dbhealth.models import (
     SnapshotRun,
     TableSnapshot,
 )
-from dashboard.dbhealth.nodes import side_connection
 from dashboard.dbhealth.recorder import violation_context
 from dashboard.dbhealth.services import (
     constraint_violating_rows_count,
     dbhealth_prune,
     dbhealth_snapshot_take,
 )
+from dashboard.sidedb import side_connection
 from models_core.models import Ticket, User
 from tests.factories import SLAPolicyFactory, TicketFactory, UserFactory, build_tenant
 
