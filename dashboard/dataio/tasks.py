@@ -1,10 +1,48 @@
 """procrastinate tasks of import and export (autodiscovered: PROCRASTINATE_AUTODISCOVER_MODULE_NAME)."""
 
+from django.db.models import Q
+from django.urls import reverse
 from procrastinate.contrib.django import app
 
+from dashboard.dataio.models import ImportUpload
 from dashboard.dataio.services import import_uploads_prune
-from dashboard.dataio.uploads import import_stored_uploads_prune, import_upload_confirm, import_upload_preview
+from dashboard.dataio.uploads import (
+    CONFIRM_JOB,
+    PREVIEW_JOB,
+    import_stored_uploads_prune,
+    import_upload_confirm,
+    import_upload_preview,
+)
+from dashboard.jobs.kinds import job_kind_register
+from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_tracked
+
+
+def _upload_url(run: JobRun) -> str:
+    # The upload's page follows the run and then shows its outcome; none once the upload was pruned.
+    upload_id = (
+        ImportUpload.objects.filter(Q(preview_job=run.pk) | Q(confirm_job=run.pk))
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return reverse("dashboard:dataio_upload", args=[upload_id]) if upload_id is not None else ""
+
+
+# No permission: an upload and its runs are the uploader's alone (its page answers 404 to anyone else).
+job_kind_register(
+    PREVIEW_JOB,
+    permission=None,
+    label="Import preview",
+    result_url=_upload_url,
+    result_title="See the preview",
+)
+job_kind_register(
+    CONFIRM_JOB,
+    permission=None,
+    label="Import",
+    result_url=_upload_url,
+    result_title="See what the import did",
+)
 
 
 @app.task(name="dataio.preview_upload", queue="dataio")

@@ -78,11 +78,13 @@ def job_kinds_with_permission(user: Any) -> list[str]:
 
 
 def job_run_result_link(run: JobRun) -> JobResultLink | None:
-    """Where the run's result is shown, in words, or None when its kind names no page."""
+    """Where the run's result is shown, in words, or None when its kind names no page (or its `result_url`
+    answers "" for this run: what it acted on is gone)."""
     registered = _KINDS.get(run.kind)
     if registered is None or registered.result_url is None:
         return None
-    return JobResultLink(registered.result_title, registered.result_url(run))
+    url = registered.result_url(run)
+    return JobResultLink(registered.result_title, url) if url else None
 
 
 def job_run_result_value(run: JobRun, key: str) -> Any:

@@ -159,3 +159,32 @@ def test_each_capability_card_is_a_link_that_says_where_it_goes(client, platform
     assert len(opens) >= 4, cards[:2000]
     for url, words in opens:
         assert words.strip().startswith("Open "), (url, words)
+
+
+@pytest.mark.parametrize(
+    ("job_field", "words"), [("preview_job", "See the preview"), ("confirm_job", "import did")]
+)
+def test_an_import_job_links_to_its_upload_until_the_upload_is_gone(client, org_admin, job_field, words):
+    from dashboard.dataio.models import ImportUpload
+
+    run = JobRun.objects.create(kind=f"import_{job_field.split('_')[0]}", started_by=org_admin)
+    upload = ImportUpload.objects.create(
+        model_label="models_core.ticket",
+        resource_path="x",
+        format_key="csv",
+        original_file_name="tickets.csv",
+        data=b"",
+        row_count=300,
+        uploaded_by=org_admin,
+        **{job_field: run},
+    )
+    client.force_login(org_admin)
+    item = job_item(client.get("/").content.decode(), run)
+    link = re.search(r'<a href="([^"]+)"[^>]*data-testid="job-result">([^<]+)</a>', item)
+    assert link, item
+    assert link.group(1) == reverse("dashboard:dataio_upload", args=[upload.pk])
+    assert words in link.group(2)
+    assert "Import" in item and "import_" not in item
+
+    upload.delete()  # pruned: no link to a page that would answer 404
+    assert 'data-testid="job-result"' not in job_item(client.get("/").content.decode(), run)
