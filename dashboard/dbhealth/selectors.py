@@ -271,18 +271,22 @@ def counter_since(current: int, baseline: int | None) -> int:
     return current - baseline
 
 
-def index_usage_list(window: Window) -> list[CatalogIndex]:
-    """Every index with its scans in the window, its provenance and its drift status."""
+def index_usage_list(window: Window, replicas: nodes.ReplicaReadings | None = None) -> list[CatalogIndex]:
+    """Every index with its scans in the window on every node, its provenance and its drift status.
+
+    `replicas`: the replicas' readings of this window when the caller needs them too (the index page's
+    per-node chart); read here otherwise."""
     baseline = _baseline_index_scans(window)
     declared_tables = declarations.declared_tables()
     unmanaged = declarations.unmanaged_tables()
     definitions = declared_definitions_stored()
     indexes = index_catalog_list()
-    replica_scans = nodes.replica_scans_in_window(window.start)
+    if replicas is None:
+        replicas = nodes.replica_readings_in_window(window.start)
     for index in indexes:
         index.scans_by_node = {nodes.PRIMARY: counter_since(index.idx_scan, baseline.get(index.key))}
-        for reading in replica_scans:
-            index.scans_by_node[reading.node] = reading.scans.get(index.key, 0)
+        for node, scans in replicas.scans.items():
+            index.scans_by_node[node] = scans.get(index.key, 0)
         index.scans_in_window = sum(index.scans_by_node.values())
         declared = index.declared
         if declared is not None and declared.table == index.table:

@@ -47,6 +47,18 @@ ORDER BY 1
 
 OTHER_INDEXES = "other indexes"
 
+# The snapshots after which the database's statistics had been reset (stats_reset changed since the node's
+# previous snapshot): the window's runs compared in SQL, so only the resets reach Python.
+RESETS_SQL = """
+SELECT taken_at FROM (
+    SELECT taken_at, stats_reset, LAG(stats_reset) OVER w AS previous, ROW_NUMBER() OVER w AS n
+    FROM dbhealth_snapshotrun WHERE node = %(node)s AND taken_at >= %(from)s
+    WINDOW w AS (ORDER BY taken_at, id)
+) runs
+WHERE n > 1 AND stats_reset IS DISTINCT FROM previous
+ORDER BY taken_at
+"""
+
 
 @dataclass
 class DailyScans:
@@ -56,6 +68,8 @@ class DailyScans:
     index_resets: list[tuple[date, str]]  # days on which one index's counter went down
     # "table.index" -> (schema, table, index) of each named series, for links to the index's own page
     keys: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # Scans of every index per day (the named series and the rest): the primary's bars of the per-node chart
+    day_totals: dict[date, int] = field(default_factory=dict)
 
 
 def index_scans_daily(window: Window, top: int = 10, node: str = DEFAULT_DB_ALIAS) -> DailyScans:
@@ -68,32 +82,28 @@ def index_scans_daily(window: Window, top: int = 10, node: str = DEFAULT_DB_ALIA
     with connection.cursor() as cursor:
         cursor.execute(SCANS_DAILY_SQL, {"from": since.date(), "node": node, "top": top})
         rows = cursor.fetchall()
+        cursor.execute(RESETS_SQL, {"from": since, "node": node})
+        resets = [taken for (taken,) in cursor.fetchall()]
     days = sorted({row[0] for row in rows})
     day_pos = {day: n for n, day in enumerate(days)}
     totals: dict[str, int] = {}
     per_index: dict[str, list[int]] = {}
     keys: dict[str, tuple[str, str, str]] = {}
     index_resets = []
+    day_totals = dict.fromkeys(days, 0)
     for day, schema, table, index, scans, reset_labels in rows:
         label = f"{table}.{index}" if index is not None else OTHER_INDEXES
         if index is not None:
             keys[label] = (schema, table, index)
         per_index.setdefault(label, [0] * len(days))[day_pos[day]] += int(scans)
         totals[label] = totals.get(label, 0) + int(scans)
+        day_totals[day] += int(scans)
         index_resets.extend((day, name) for name in reset_labels or ())
     named = sorted((label for label in totals if label != OTHER_INDEXES), key=lambda k: (-totals[k], k))
     series = {label: per_index[label] for label in named}
     if totals.get(OTHER_INDEXES):
         series[OTHER_INDEXES] = per_index[OTHER_INDEXES]
-    runs = list(
-        SnapshotRun.objects.filter(node=node, taken_at__gte=since)
-        .order_by("taken_at", "id")
-        .values_list("taken_at", "stats_reset")
-    )
-    resets = [
-        taken for (taken, reset), (_, previous) in zip(runs[1:], runs, strict=False) if reset != previous
-    ]
-    return DailyScans(days, series, resets, index_resets, keys)
+    return DailyScans(days, series, resets, index_resets, keys, day_totals)
 
 
 def index_history(
@@ -169,9 +179,5 @@ def snapshot_latest() -> SnapshotRun | None:
 
 
 def replica_snapshot_latest_list() -> list[SnapshotRun]:
-    """Each configured replica's latest snapshot (an unreadable replica's says why in `error`)."""
-    latest = []
-    for replica in nodes.replicas_configured():
-        run = SnapshotRun.objects.filter(node=replica.name).order_by("-taken_at", "-id").first()
-        latest.append(run or SnapshotRun(node=replica.name, error="No snapshot yet.", taken_at=None))
-    return latest
+    """Each configured replica's latest snapshot (an unreadable replica's says why in `error`), one query."""
+    return nodes.replica_latest_list()

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -111,7 +110,8 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
     if not listing.is_valid():
         return dbhealth_refuse(request, "Unknown finding kind, sort order or page: " + listing.errors_text())
     window = selectors.window_for(days)
-    indexes = selectors.index_usage_list(window)
+    replicas = nodes.replica_readings_in_window(window.start)
+    indexes = selectors.index_usage_list(window, replicas)
     tables = trends.table_usage_list(window)
     findings = index_findings.index_findings_list(window, indexes, tables)
     links = {f"{i.table}.{i.name}": _index_link(i.schema, i.table, i.name, days) for i in indexes}
@@ -129,11 +129,14 @@ def index_usage_view(request: HttpRequest) -> HttpResponse:
         "title": "DB health: index usage",
         "window": window,
         "latest": trends.snapshot_latest(),
-        "replicas": trends.replica_snapshot_latest_list(),
+        "replicas": replicas.latest,
         "nodes_chart": render_figure(
-            charts.scans_per_node_figure(nodes.scans_per_node_daily(window.start)), "dbh-nodes"
+            charts.scans_per_node_figure(
+                nodes.scans_per_node_daily(daily.day_totals, replicas, window.start)
+            ),
+            "dbh-nodes",
         )
-        if settings.CUSTODIAN_DBHEALTH_REPLICAS
+        if replicas.latest
         else None,
         "unchecked": sum(1 for index in indexes if index.drift == "unchecked"),
         "unused_small": index_findings.index_unused_small(window, indexes, tables=tables),

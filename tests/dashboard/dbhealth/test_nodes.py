@@ -15,11 +15,13 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.dbhealth import index_findings, nodes, selectors, trends
-from dashboard.dbhealth.models import IndexSnapshot, SnapshotRun
+from dashboard.dbhealth.models import IndexDailyStat, IndexSnapshot, SnapshotRun
 from dashboard.dbhealth.services import dbhealth_snapshot_take, index_daily_rollup
 from tests.conditions import wait_until
 
@@ -176,9 +178,8 @@ def test_each_replica_counts_its_own_deltas_and_its_own_resets(settings):
     _snapshot(nodes.PRIMARY, now - timedelta(hours=30), reset_a, 0)
     _snapshot(nodes.PRIMARY, now - timedelta(hours=1), reset_a, 10_000)
 
-    counts = {
-        r.node: r.scans[("public", "t", "i")] for r in nodes.replica_scans_in_window(now - timedelta(days=7))
-    }
+    readings = nodes.replica_readings_in_window(now - timedelta(days=7))
+    counts = {node: scans[("public", "t", "i")] for node, scans in readings.scans.items()}
 
     assert counts == {"r1:1": 30, "r2:1": 7}
 
@@ -205,3 +206,80 @@ def test_replicas_are_reached_in_the_primary_database(replica_address, db):
     assert name == connection.settings_dict["NAME"] and in_recovery is True
     with pytest.raises(psycopg.Error), nodes.replica_connection(replica) as conn:
         conn.execute("CREATE TABLE nope (id int)")
+
+
+def _replicas_named(settings, count: int) -> list[str]:
+    names = [f"r{n}.example.invalid:5432" for n in range(1, count + 1)]
+    settings.CUSTODIAN_DBHEALTH_REPLICAS = [
+        {"name": name, "host": name.split(":")[0], "port": 5432, "user": "", "password": ""} for name in names
+    ]
+    return names
+
+
+def _rollups(node: str, days: int, indexes: int = 3, scans: int = 5) -> None:
+    """A node's hourly snapshots (two) and `days` days of daily rows for `indexes` indexes."""
+    now = timezone.now()
+    for hours in (2, 1):
+        SnapshotRun.objects.create(node=node, taken_at=now - timedelta(hours=hours))
+    IndexDailyStat.objects.bulk_create(
+        IndexDailyStat(
+            node=node,
+            day=now.date() - timedelta(days=day),
+            schema_name="public",
+            table_name="t",
+            index_name=f"i{n}",
+            scans=scans * n,
+            readings=24,
+        )
+        for day in range(days)
+        for n in range(indexes)
+    )
+
+
+@pytest.mark.django_db
+def test_the_index_page_reads_every_node_and_every_day_in_the_same_number_of_queries(client, dba, settings):
+    client.force_login(dba)
+    counts = {}
+    for replicas, days in ((1, 2), (3, 2), (3, 30)):
+        IndexDailyStat.objects.all().delete()
+        SnapshotRun.objects.all().delete()
+        names = _replicas_named(settings, replicas)
+        for node in (nodes.PRIMARY, *names):
+            _rollups(node, days)
+        client.get(reverse("dashboard:dbhealth:index_usage"), {"days": 30})  # warm caches
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("dashboard:dbhealth:index_usage"), {"days": 30})
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert all(f'data-node="{name}"' in body for name in names) and 'data-testid="nodes-chart"' in body
+        counts[(replicas, days)] = len(queries)
+    # Before: three queries more per replica (its latest run twice, its sums per index and per day).
+    assert len(set(counts.values())) == 1, counts
+
+
+@pytest.mark.django_db
+def test_the_per_node_chart_counts_every_index_of_every_node_from_the_window_start(settings):
+    names = _replicas_named(settings, 2)
+    now = timezone.now()
+    # The window's baseline is a day older than its start: the scans chart reads from the baseline's day,
+    # the per-node chart from the start's, as the sums of the rollups did.
+    SnapshotRun.objects.create(node=nodes.PRIMARY, taken_at=now - timedelta(days=31, hours=12))
+    _rollups(nodes.PRIMARY, 33, indexes=14)  # more than the scans chart's top 10, one never scanned
+    for offset, name in enumerate(names, start=1):
+        _rollups(name, 40, indexes=2, scans=offset)
+    window = selectors.window_for(30)
+    assert window.baseline.taken_at.date() < window.start.date()
+
+    replicas = nodes.replica_readings_in_window(window.start)
+    rows = nodes.scans_per_node_daily(trends.index_scans_daily(window).day_totals, replicas, window.start)
+
+    expected = (
+        IndexDailyStat.objects.filter(day__gte=window.start.date())
+        .values_list("node", "day")
+        .annotate(total=Sum("scans"))
+        .order_by("node", "day")
+    )
+    assert sorted(rows) == sorted((node, day, int(total)) for node, day, total in expected)
+    assert {node for node, _, _ in rows} == {nodes.PRIMARY, *names}
+    assert [run.node for run in replicas.latest] == names
+    assert replicas.scans[names[1]] == {("public", "t", "i0"): 0, ("public", "t", "i1"): 2 * 31}
