@@ -90,3 +90,77 @@ def test_dismissing_an_advice_that_does_not_exist_is_404(client, dba):
     client.force_login(dba)
     url = reverse("dashboard:dbhealth:advice_dismiss", args=[999999])
     assert client.post(url, {"reason": "x"}).status_code == 404
+
+
+def _advisor_runs(runs: int, advice_each: int, dismissed: int, by) -> None:
+    for r in range(runs):
+        run = AdvisorRun.objects.create(
+            started_at=timezone.now(), finished_at=timezone.now(), status="done", started_by=by
+        )
+        for n in range(advice_each):
+            IndexAdvice.objects.create(
+                run=run,
+                fingerprint=f"{r}-{n}",
+                table_name="models_core_ticket",
+                method="btree",
+                definition=f"CREATE INDEX idx_{r}_{n} ON models_core_ticket USING btree (organization_id)",
+                proven=n % 3 != 0,
+                proof="hypopg" if n % 3 else "none",
+                cost_before=1000 + n,
+                cost_after=10,
+                queries=[
+                    {
+                        "queryid": q,
+                        "statement": f"SELECT {q} WHERE a = $1",
+                        "calls": 3,
+                        "mean_ms": 1.0,
+                        "cost_before": 1000,
+                        "cost_after": 10,
+                    }
+                    for q in range(5)
+                ],
+                makes_redundant=["idx_ticket_org"],
+                model_label="models_core.Ticket",
+            )
+    for n in range(dismissed):
+        AdviceDismissal.objects.create(
+            fingerprint=f"{runs - 1}-{n}",
+            definition="CREATE INDEX ...",
+            reason="no",
+            dismissed_by=by,
+            dismissed_at=timezone.now(),
+        )
+
+
+def test_the_page_reads_any_number_of_runs_advice_dismissals_indexes_and_statements_in_the_same_queries(
+    client, dba
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(dba)
+    counts = []
+    for runs, advice_each, dismissed, indexes in ((1, 1, 0, 0), (25, 12, 6, 60)):
+        IndexAdvice.objects.all().delete()
+        AdvisorRun.objects.all().delete()
+        AdviceDismissal.objects.all().delete()
+        _advisor_runs(runs, advice_each, dismissed, dba)
+        with connection.cursor() as cursor:
+            if indexes:
+                cursor.execute("CREATE TABLE advisor_wide (a int, b int, c int)")
+            for n in range(indexes):  # more indexes, and as many more distinct statements
+                cursor.execute(
+                    f"CREATE INDEX advisor_wide_{n} ON advisor_wide ({'abc'[n % 3]}, {'bca'[n % 3]})"
+                )
+                cursor.execute(
+                    f"SELECT count(*) FROM advisor_wide WHERE a = {n} AND b IN ({', '.join(['1'] * (n + 1))})"
+                )
+        client.get(ADVISOR)  # warm caches
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(ADVISOR)
+        assert response.status_code == 200
+        # The latest run's advice, every one not dismissed, proven or not, each with its statements.
+        assert response.content.decode().count('data-testid="advice"') == advice_each - dismissed
+        counts.append(len(queries))
+    # The workload (pg_stat_statements) and the catalog are read on the advisor's own connection, once.
+    assert counts[0] == counts[1], counts
