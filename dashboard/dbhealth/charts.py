@@ -132,7 +132,7 @@ def scans_daily_figure(
                 x=daily.days,
                 y=values,
                 name=_label(index),
-                width=[DAY_MS * 0.8] * len(values),
+                width=DAY_MS * 0.8,  # one number: a list is validated and encoded per bar
                 customdata=[[index, table or "several tables", declarations.get(label, "")]] * len(values),
                 hovertemplate="<b>%{customdata[0]}</b><br>table %{customdata[1]}<br>%{customdata[2]}"
                 "<br>%{x|%Y-%m-%d}: %{y:,} scans<extra></extra>",

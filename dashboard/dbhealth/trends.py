@@ -25,11 +25,13 @@ WHERE {USER_SCHEMAS_SQL}
 """
 
 
-# The busiest `top` indexes of the window by name, every other index summed into one series: a 90-day
-# window reads one daily row per index and day (IndexDailyStat, written as snapshots are taken) and returns
-# at most (top + 1) rows per day.
+# The busiest `top` indexes of the window by name, and every day's scans of all indexes (with the indexes
+# whose counter went down that day): a 90-day window reads one daily row per index and day (IndexDailyStat,
+# written as snapshots are taken) and returns top + 1 rows per day. The busiest indexes' rows are their own
+# (one per index and day), so only the window's per-index sums and the per-day sums are aggregated; the
+# other indexes' series is the day's sum minus the busiest ones'.
 SCANS_DAILY_SQL = """
-WITH w AS (
+WITH w AS MATERIALIZED (
     SELECT day, schema_name, table_name, index_name, scans, reset
     FROM dbhealth_indexdailystat WHERE node = %(node)s AND day >= %(from)s
 ), top AS (
@@ -37,11 +39,12 @@ WITH w AS (
     FROM w GROUP BY 1, 2, 3 HAVING SUM(scans) > 0
     ORDER BY SUM(scans) DESC, table_name, index_name LIMIT %(top)s
 )
-SELECT w.day, top.schema_name, top.table_name, top.index_name, SUM(w.scans),
-       array_agg(w.table_name || '.' || w.index_name) FILTER (WHERE w.reset)
-FROM w LEFT JOIN top ON top.schema_name = w.schema_name AND top.table_name = w.table_name
-                    AND top.index_name = w.index_name
-GROUP BY 1, 2, 3, 4
+SELECT w.day, top.schema_name, top.table_name, top.index_name, w.scans, NULL
+FROM w JOIN top ON top.schema_name = w.schema_name AND top.table_name = w.table_name
+               AND top.index_name = w.index_name
+UNION ALL
+SELECT day, NULL, NULL, NULL, SUM(scans), array_agg(table_name || '.' || index_name) FILTER (WHERE reset)
+FROM w GROUP BY day
 ORDER BY 1
 """
 
@@ -86,23 +89,25 @@ def index_scans_daily(window: Window, top: int = 10, node: str = DEFAULT_DB_ALIA
         resets = [taken for (taken,) in cursor.fetchall()]
     days = sorted({row[0] for row in rows})
     day_pos = {day: n for n, day in enumerate(days)}
-    totals: dict[str, int] = {}
     per_index: dict[str, list[int]] = {}
     keys: dict[str, tuple[str, str, str]] = {}
     index_resets = []
-    day_totals = dict.fromkeys(days, 0)
+    day_totals: dict[date, int] = {}
+    other = [0] * len(days)
     for day, schema, table, index, scans, reset_labels in rows:
-        label = f"{table}.{index}" if index is not None else OTHER_INDEXES
-        if index is not None:
+        if index is None:  # the day's sum over every index
+            day_totals[day] = int(scans)
+            other[day_pos[day]] += int(scans)
+            index_resets.extend((day, name) for name in reset_labels or ())
+        else:
+            label = f"{table}.{index}"
             keys[label] = (schema, table, index)
-        per_index.setdefault(label, [0] * len(days))[day_pos[day]] += int(scans)
-        totals[label] = totals.get(label, 0) + int(scans)
-        day_totals[day] += int(scans)
-        index_resets.extend((day, name) for name in reset_labels or ())
-    named = sorted((label for label in totals if label != OTHER_INDEXES), key=lambda k: (-totals[k], k))
-    series = {label: per_index[label] for label in named}
-    if totals.get(OTHER_INDEXES):
-        series[OTHER_INDEXES] = per_index[OTHER_INDEXES]
+            per_index.setdefault(label, [0] * len(days))[day_pos[day]] += int(scans)
+            other[day_pos[day]] -= int(scans)
+    totals = {label: sum(values) for label, values in per_index.items()}
+    series = {label: per_index[label] for label in sorted(totals, key=lambda k: (-totals[k], k))}
+    if any(other):
+        series[OTHER_INDEXES] = other
     return DailyScans(days, series, resets, index_resets, keys, day_totals)
 
 

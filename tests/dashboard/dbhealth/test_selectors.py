@@ -199,6 +199,22 @@ def test_daily_scans_survive_a_reset_between_snapshots():
     assert {label for _, label in daily.index_resets} == {"t.a", "t.b"}
 
 
+def test_daily_scans_name_the_busiest_indexes_and_sum_the_others_per_day():
+    day = timezone.now().replace(hour=1, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    names = [f"i{n:02}" for n in range(13)]  # i00 never scanned, i12 the busiest
+    _run(day, None, dict.fromkeys(names, 0))
+    _run(day + timedelta(days=1), None, {name: n for n, name in enumerate(names)})
+    _run(day + timedelta(days=2), None, {name: 3 * n for n, name in enumerate(names)})
+
+    daily = trends.index_scans_daily(selectors.window_for(30), top=10)
+
+    assert list(daily.series) == [f"t.i{n:02}" for n in range(12, 2, -1)] + [trends.OTHER_INDEXES]
+    assert daily.series["t.i12"] == [12, 24]
+    assert daily.series[trends.OTHER_INDEXES] == [0 + 1 + 2, 0 + 2 + 4]  # i00, i01, i02
+    assert daily.day_totals == {daily.days[0]: sum(range(13)), daily.days[1]: 2 * sum(range(13))}
+    assert daily.keys["t.i12"] == ("public", "t", "i12")
+
+
 def test_window_knows_about_a_reset_after_its_baseline():
     SnapshotRun.objects.create(taken_at=timezone.now() - timedelta(days=40), stats_reset=None)
     SnapshotRun.objects.create(
