@@ -28,6 +28,13 @@ def test_renders_container_and_json_island():
     assert parsed["layout"]["title"]["text"] == "Scans"
 
 
+def test_the_island_leaves_out_plotlys_default_template_which_charts_js_drops():
+    html = render_figure(figure(), "scans")
+    parsed = json.loads(data_island(html, "scans"))
+    assert "template" not in parsed["layout"] and parsed["layout"]["title"]["text"] == "Scans"
+    assert len(html) < 2000  # the template alone was some 7 KB
+
+
 def test_script_end_tag_in_a_trace_name_cannot_break_out():
     html = render_figure(figure(), "scans")
     # Exactly one closing tag: the island's own. The name survives intact once parsed.
