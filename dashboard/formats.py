@@ -156,28 +156,35 @@ class XLSX(base_formats.XLSX):
         return _headers_tidy(dataset)
 
     def export_data(self, dataset: tablib.Dataset, **kwargs: Any) -> bytes:
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Font
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=(dataset.title or "Export")[:31])
-        sheet.freeze_panes = "A2"
-        bold = Font(bold=True)
-        header = []
-        for title in dataset.headers or []:
-            cell = WriteOnlyCell(sheet, value=str(title))
-            cell.font = bold
-            header.append(cell)
-        sheet.append(header)
-        for row in dataset:
-            cells = []
-            for value in row:
-                cell = WriteOnlyCell(sheet, value=value)
-                if isinstance(value, str) and value.startswith("="):
-                    cell.data_type = "s"  # a string, never a formula
-                cells.append(cell)
-            sheet.append(cells)
         stream = io.BytesIO()
-        workbook.save(stream)
+        xlsx_write(stream, list(dataset.headers or []), dataset, title=dataset.title or "")
         return stream.getvalue()
+
+
+def xlsx_write(target: Any, headers: list, rows: Any, *, title: str = "") -> None:
+    """A workbook of `headers` and `rows` saved to `target` (a path or a binary file), in openpyxl's
+    write-only mode: rows go to a temporary file as they come, so memory stays flat however many there are
+    (export jobs write theirs through here too). Strings starting with "=" stay strings, never formulas."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=(title or "Export")[:31])
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for name in headers:
+        cell = WriteOnlyCell(sheet, value=str(name))
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # a string, never a formula
+            cells.append(cell)
+        sheet.append(cells)
+    workbook.save(target)

@@ -1,7 +1,8 @@
-"""The dashboard app's models: the permission carrier and background job runs."""
+"""The dashboard app's models: the permission carrier, background job runs and export files."""
 
 from django.db import models
 
+from dashboard.exports.models import ExportFile, ExportFilePart
 from dashboard.jobs.models import JobRun
 
 
@@ -31,4 +32,4 @@ class CustodianPermission(models.Model):
         return "Custodian permission"
 
 
-__all__ = ["CustodianPermission", "JobRun"]
+__all__ = ["CustodianPermission", "ExportFile", "ExportFilePart", "JobRun"]

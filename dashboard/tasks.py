@@ -1,10 +1,46 @@
 """procrastinate tasks of the dashboard (the Django integration autodiscovers every app's `tasks` module)."""
 
 from django.conf import settings
+from django.urls import reverse
 from procrastinate import builtin_tasks
 from procrastinate.contrib.django import app
 
+from dashboard.exports.files import EXPORT_JOB, EXPORT_TASK, export_file_write, export_files_prune
+from dashboard.exports.models import ExportFile
+from dashboard.jobs.kinds import job_kind_register, job_run_result_value
 from dashboard.jobs.services import job_run_tracked, job_runs_prune, job_runs_reconcile
+
+
+def _export_file_url(run) -> str:
+    # The file's page: it follows the job, then offers the download (its requester's only).
+    export_id = job_run_result_value(run, "export")
+    if export_id is None:  # still running: the file names its job
+        export_id = ExportFile.objects.filter(job_id=run.pk).values_list("pk", flat=True).first()
+    return reverse("dashboard:exports:file", args=[export_id]) if export_id else reverse("admin:index")
+
+
+job_kind_register(
+    EXPORT_JOB,
+    permission=None,  # the requester's alone: the file holds what they may see
+    label="Export file",
+    result_url=_export_file_url,
+    result_title="Download the file",
+)
+
+
+@app.task(name=EXPORT_TASK, queue="dataio")
+@job_run_tracked
+def export_file(export_id: int, job_run_id: int | None = None) -> dict:
+    """Write an export too big for a request (dashboard.exports.files); a retry starts the file again."""
+    return export_file_write(export_id=export_id, job_run_id=job_run_id)
+
+
+@app.periodic(cron="53 * * * *")  # hourly, apart from the other hourly jobs (7, 23, 47)
+@app.task(name="dashboard.prune_export_files", queue="housekeeping")
+@job_run_tracked
+def prune_export_files(timestamp: int | None = None, job_run_id: int | None = None) -> dict:
+    """Delete export files older than CUSTODIAN_EXPORT_FILE_TTL_HOURS."""
+    return {"deleted": export_files_prune()}
 
 
 @app.periodic(cron="17 3 * * *")  # daily, off the hour so it does not pile onto other midnight jobs

@@ -325,8 +325,19 @@ CUSTODIAN_IMPORT_PREVIEW_PAGE_ROWS = int(os.environ.get("CUSTODIAN_IMPORT_PREVIE
 # Hours an upload previewed but never confirmed stays in the storage (dataio.prune_uploads, hourly); a
 # confirm after that is refused as expired.
 CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS", "24"))
-# Most rows one admin export may write; a bigger selection is refused with a hint to narrow the filters.
+# Most rows one admin export may write (a bigger selection is refused with a hint to narrow the filters),
+# and most rows of the trash's XLSX and JSON files (its CSV holds every row).
 CUSTODIAN_EXPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_MAX_ROWS", "100000"))
+# Exports of more rows than this are written by a background job (dashboard/exports/files.py): the request
+# answers at once with the file's page, which follows the job and then offers the download. 10,000 rows
+# are about a second of a request (the trash export wrote ~0.1 ms a row at 1M) and a 2 MB XLSX built in
+# memory; bigger files would hold a web worker for tens of seconds. The check reads at most this many + 1
+# keys, never a COUNT(*).
+CUSTODIAN_EXPORT_SYNC_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_SYNC_MAX_ROWS", "10000"))
+# Rows per keyset chunk an export reads (each chunk costs the same few queries, whatever its position).
+CUSTODIAN_EXPORT_CHUNK_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_CHUNK_ROWS", "1000"))
+# Hours an export file written by a job stays downloadable (dashboard.prune_export_files, hourly).
+CUSTODIAN_EXPORT_FILE_TTL_HOURS = int(os.environ.get("CUSTODIAN_EXPORT_FILE_TTL_HOURS", "24"))
 
 # PROCRASTINATE
 # ------------------------------------------------------------------------------

@@ -300,3 +300,21 @@ def trash_list(
         at, pk, label = keys[page_size - 1]
         next_cursor = TrashCursor(at, label, pk).encode()
     return TrashPage(rows=rows, next_cursor=next_cursor, first_page=cursor is None)
+
+
+def trash_count(user: Any, filters: TrashFilters, limit: int | None = None) -> int:
+    """How many rows the trash list shows this user for `filters`; with `limit`, stops past it (each model's
+    arm reads at most limit + 1 keys, the same index reads as a page): exports decide with it whether to
+    answer at once or through a job, and a COUNT(*) of a big trash would take seconds."""
+    total = 0
+    for model in trash_models():
+        rows = _filtered(model, user, filters)
+        if rows is None:
+            continue
+        if limit is None:
+            total += rows.order_by().count()
+            continue
+        total += rows.order_by("-deleted_at", "-pk").values("pk")[: limit + 1 - total].count()
+        if total > limit:
+            break
+    return total

@@ -1,8 +1,10 @@
 """The trash's exports: the rows its pages show, as report datasets (dashboard.exports formats and answers).
 
-The listing export reads the list's own keyset pages: as CSV it streams every row a page at a time (memory
-and queries per page bounded, whatever the trash holds); XLSX and JSON are written whole, so they stop at
-settings.CUSTODIAN_EXPORT_MAX_ROWS rows and `truncated` says whether the cap cut them short.
+The listing export reads the list's own keyset pages of CUSTODIAN_EXPORT_CHUNK_ROWS rows (memory and
+queries per page bounded, whatever the trash holds): as CSV every row; XLSX and JSON stop at
+settings.CUSTODIAN_EXPORT_MAX_ROWS rows and `truncated` says whether the cap cut them short. Above
+CUSTODIAN_EXPORT_SYNC_MAX_ROWS rows a background job writes the file (`trash_export_build` is the
+"trash" source of dashboard.exports.files, registered in dashboard.trash.tasks).
 The purge records stream as CSV, every matching record, through a server-side cursor.
 """
 
@@ -13,12 +15,17 @@ from itertools import islice
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 from dashboard.exports import Report, dataset_build
+from dashboard.exports.files import ExportRows
 from dashboard.trash import listing
+from dashboard.trash.forms import TrashFilterForm
 from dashboard.trash.models import PurgeRecord
 
+TRASH_EXPORT_SOURCE = "trash"  # its name among dashboard.exports.files' sources
 TRASH_HEADERS = [
     "type",
     "model",
@@ -34,7 +41,6 @@ TRASH_HEADERS = [
     "days_until_purge",
     "restorable",
 ]
-TRASH_PAGE = 1000
 
 
 def _trash_row_values(row: listing.TrashRow) -> list:
@@ -60,7 +66,7 @@ def trash_rows(user: Any, filters: listing.TrashFilters, chunk: int | None = Non
     """Every trashed row the trash list shows this user for `filters`, newest first, as export rows, read
     one keyset page of `chunk` rows at a time: memory holds one page, and each page costs the list's own
     queries (its keys, one per model on it, one for batch sizes) however large the trash is."""
-    chunk = chunk or TRASH_PAGE
+    chunk = chunk or settings.CUSTODIAN_EXPORT_CHUNK_ROWS
     cursor = None
     while True:
         page = listing.trash_list(user, filters, cursor, page_size=chunk)
@@ -75,8 +81,37 @@ def trash_report(user: Any, filters: listing.TrashFilters) -> Report:
     """The same rows as a dataset for the formats that are written whole (XLSX, JSON), up to
     settings.CUSTODIAN_EXPORT_MAX_ROWS; CSV streams every row instead (trash_rows)."""
     limit = settings.CUSTODIAN_EXPORT_MAX_ROWS
-    rows = list(islice(trash_rows(user, filters, min(TRASH_PAGE, limit + 1)), limit + 1))
+    chunk = min(settings.CUSTODIAN_EXPORT_CHUNK_ROWS, limit + 1)
+    rows = list(islice(trash_rows(user, filters, chunk), limit + 1))
     return Report(dataset_build(TRASH_HEADERS, rows[:limit], title="Trash"), "trash", len(rows) > limit)
+
+
+def trash_export_filters(user: Any, query: QueryDict) -> listing.TrashFilters:
+    """The list's filters from an export's query string (its format and page marker left aside);
+    ValidationError naming what is wrong."""
+    query = query.copy()
+    for key in ("format", "after"):
+        query.pop(key, None)
+    form = TrashFilterForm(query or None, user=user)
+    if not form.is_bound:
+        return listing.TrashFilters()
+    if not form.is_valid():
+        errors = "; ".join(" ".join(field_errors) for field_errors in form.errors.values())
+        raise ValidationError(f"Invalid filter: {errors}", code="filter")
+    return form.filters()
+
+
+def trash_export_build(user: Any, query: QueryDict, format_key: str) -> ExportRows:
+    """The trash export as a background job writes it: the same filters and rows as the download."""
+    filters = trash_export_filters(user, query)
+    return ExportRows(
+        headers=TRASH_HEADERS,
+        rows=trash_rows(user, filters),
+        filename_stem="trash",
+        title="Trash",
+        max_rows=None if format_key == "csv" else settings.CUSTODIAN_EXPORT_MAX_ROWS,
+        count=lambda: listing.trash_count(user, filters),
+    )
 
 
 PURGE_RECORD_HEADERS = [

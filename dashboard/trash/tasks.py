@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from procrastinate.contrib.django import app
 
+from dashboard.exports.files import export_source_register
 from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.services import job_progress, job_run_tracked
 from dashboard.permissions import PURGE_TRASH, RESTORE_TRASH
+from dashboard.trash.reports import TRASH_EXPORT_SOURCE, trash_export_build
 from dashboard.trash.retention import trash_purge_expired
 from dashboard.trash.services import trash_purge_named, trash_restore_named
 from models_core.purge import pending_files_sweep
@@ -40,6 +42,9 @@ job_kind_register(
     result_url=_trash_job_url,
     result_title="See what the purge did",
 )
+
+# Trash exports above CUSTODIAN_EXPORT_SYNC_MAX_ROWS rows are written by dashboard.exports.files' job.
+export_source_register(TRASH_EXPORT_SOURCE, trash_export_build)
 
 
 def _user(user_id: int) -> Any:

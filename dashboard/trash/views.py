@@ -21,6 +21,7 @@ from dashboard.exports import (
     export_format_get,
     report_response,
 )
+from dashboard.exports.files import export_exceeds_sync, export_file_start
 from dashboard.jobs.selectors import job_run_get_for_user
 from dashboard.pages import page_refuse, page_render, page_tabs
 from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, VIEW_TRASH
@@ -34,6 +35,7 @@ from dashboard.trash.forms import (
     TrashFilterForm,
     trash_filter_html,
 )
+from dashboard.trash.reports import TRASH_EXPORT_SOURCE
 from dashboard.trash.table import trash_table_rows
 from models_core.keyset import keyset_page
 from models_core.models import Organization
@@ -384,20 +386,25 @@ def retention_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_permission_required(VIEW_TRASH)
 def trash_export_view(request: HttpRequest) -> HttpResponse:
-    """The trash list as a file, with the list's filters from the query string."""
-    file_format = export_format_get(request.GET.get("format", ""))
+    """The trash list as a file, with the list's filters from the query string; above
+    CUSTODIAN_EXPORT_SYNC_MAX_ROWS rows a background job writes it and this answers with the file's page."""
+    format_key = request.GET.get("format", "")
+    file_format = export_format_get(format_key)
     if file_format is None:
         return _bad_request(request, f"Choose an export format: {FORMATS_TEXT}.")
-    query = request.GET.copy()
-    query.pop("format", None)
-    query.pop("after", None)
-    form = TrashFilterForm(query or None, user=request.user)
-    if form.is_bound and not form.is_valid():
-        errors = "; ".join(" ".join(field_errors) for field_errors in form.errors.values())
-        return _bad_request(request, f"Invalid filter: {errors}")
-    filters = form.filters() if form.is_bound else listing.TrashFilters()
+    try:
+        filters = reports.trash_export_filters(request.user, request.GET)
+    except ValidationError as error:
+        return _bad_request(request, " ".join(error.messages))
+    if export_exceeds_sync(lambda limit: listing.trash_count(request.user, filters, limit)):
+        query = request.GET.copy()
+        query.pop("after", None)
+        export = export_file_start(
+            user=request.user, source=TRASH_EXPORT_SOURCE, query=query.urlencode(), format_key=format_key
+        )
+        return redirect("dashboard:exports:file", export.pk)
     if file_format.get_extension() == "csv":
-        # Streamed: every row, a keyset page at a time, so no cap cuts it short.
+        # Streamed: every row, a keyset page at a time.
         response = export_csv_stream(
             reports.TRASH_HEADERS, reports.trash_rows(request.user, filters), "trash"
         )

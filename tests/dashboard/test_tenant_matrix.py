@@ -25,6 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from dashboard.dataio.models import ImportPreviewRow, ImportUpload
+from dashboard.exports.models import ExportFile, ExportFilePart
 from dashboard.jobs.models import JobRun
 from dashboard.trash.models import PurgeRecord
 from dashboard.validation.models import ValidationScan, Waiver
@@ -107,6 +108,11 @@ def _foreign_world() -> dict[str, Any]:
         upload=world["importupload"], number=1, import_type="invalid", cells=[["", "Zeppelin-import"]],
         errors=[["subject", "Globexian error"]],
     )  # fmt: skip
+    world["exportfile"] = ExportFile.objects.create(
+        id=next(ids), source="trash", query="format=csv", format_key="csv", file_name="globexian-trash.csv",
+        status=ExportFile.Status.READY, rows=1, size_bytes=15, requested_by=agent, organization=org,
+    )  # fmt: skip
+    ExportFilePart.objects.create(export=world["exportfile"], number=1, data=b"Zeppelin-subject")
     return world
 
 
@@ -220,6 +226,7 @@ def fill(name: str, route: str, world: dict) -> list[str]:
         "<str:rule_name>": "subject_not_blank",
         "<int:waiver_id>": foreign["waiver"].pk,
         "<int:upload_id>": foreign["importupload"].pk,
+        "<int:export_id>": foreign["exportfile"].pk,
         "<id>": foreign["user"].pk,
         "<path:content_type_id>": ContentType.objects.get_for_model(Ticket).pk,
         # DB health's advisor rows belong to no organization (its pages are platform-only): any id.

@@ -24,8 +24,12 @@ def trash_tickets(organization, n: int) -> None:
 
 def streamed(client, monkeypatch, page: int) -> tuple[list[dict], list[int]]:
     """The export's rows and, for each page of lines received, how many queries it took to produce."""
-    monkeypatch.setattr("dashboard.trash.reports.TRASH_PAGE", page)
-    response = client.get(TRASH_EXPORT, {"format": "csv"})
+    with override_settings(CUSTODIAN_EXPORT_CHUNK_ROWS=page):
+        response = client.get(TRASH_EXPORT, {"format": "csv"})
+        return _read(response, page)
+
+
+def _read(response, page: int) -> tuple[list[dict], list[int]]:
     assert response.status_code == 200 and response.streaming
     lines, per_page = [], []
     content = iter(response.streaming_content)
