@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from procrastinate.contrib.django import app
 
+from dashboard.dataio.exports import ADMIN_EXPORT_SOURCE, admin_export_build
 from dashboard.dataio.models import ImportUpload
 from dashboard.dataio.services import import_uploads_prune
 from dashboard.dataio.uploads import (
@@ -13,9 +14,13 @@ from dashboard.dataio.uploads import (
     import_upload_confirm,
     import_upload_preview,
 )
+from dashboard.exports.files import export_source_register
 from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_run_tracked
+
+# Changelist exports above CUSTODIAN_EXPORT_SYNC_MAX_ROWS rows are written by dashboard.exports.files' job.
+export_source_register(ADMIN_EXPORT_SOURCE, admin_export_build)
 
 
 def _upload_url(run: JobRun) -> str:
