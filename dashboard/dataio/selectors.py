@@ -7,10 +7,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import QuerySet
 
 from dashboard.scoping import get_object_in_scope, is_console_user, scope_to_organization
+from models_core.keyset import keyset_chunks
 
 from .models import ImportPreviewRow, ImportUpload
 
@@ -75,12 +77,13 @@ def import_preview_page(
 
 
 def import_preview_errors(upload: ImportUpload) -> Iterator[tuple[int, str, str]]:
-    """Every error of a stored preview as (row number, column, message), in row order, read in chunks."""
-    rows = (
-        ImportPreviewRow.objects.filter(upload=upload, import_type__in=FAILING_TYPES)
-        .order_by("number")
-        .values_list("number", "errors")
+    """Every error of a stored preview as (row number, column, message), in row order, read in keyset
+    chunks of CUSTODIAN_EXPORT_CHUNK_ROWS (one query each; a preview's rows are written in row order, so
+    their keys follow the row numbers)."""
+    rows = ImportPreviewRow.objects.filter(upload=upload, import_type__in=FAILING_TYPES).only(
+        "number", "errors"
     )
-    for number, errors in rows.iterator(chunk_size=500):
-        for column, message in errors:
-            yield number, column, message
+    for chunk in keyset_chunks(rows, settings.CUSTODIAN_EXPORT_CHUNK_ROWS):
+        for row in chunk:
+            for column, message in row.errors:
+                yield row.number, column, message

@@ -24,6 +24,7 @@ from dashboard.exports.files import ExportRows
 from dashboard.trash import listing
 from dashboard.trash.forms import TrashFilterForm
 from dashboard.trash.models import PurgeRecord
+from models_core.keyset import keyset_chunks
 
 TRASH_EXPORT_SOURCE = "trash"  # its name among dashboard.exports.files' sources
 TRASH_HEADERS = [
@@ -121,8 +122,10 @@ PURGE_RECORD_HEADERS = [
 
 
 def purge_record_rows(records: QuerySet[PurgeRecord]) -> Iterator[list[Any]]:
-    """One CSV row per record, newest first, read in chunks (never the whole list in memory)."""
-    for r in records.order_by("-pk").iterator(chunk_size=2000):
+    """One CSV row per record, newest first, read in keyset chunks of CUSTODIAN_EXPORT_CHUNK_ROWS (one
+    query each; never the whole list in memory, never a cursor held open across the download)."""
+    chunks = keyset_chunks(records, settings.CUSTODIAN_EXPORT_CHUNK_ROWS, descending=True)
+    for r in (record for chunk in chunks for record in chunk):
         yield [
             r.pk, r.model_label, r.object_id, r.organization_id or "", r.batch_id or "",
             r.purged_by_id or "", r.purged_at.isoformat(), r.trigger, r.reason,

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F
 
 from dashboard.exports import Report
 from dashboard.validation import selectors
 from dashboard.validation.resources import FailingRecordResource
+from models_core.keyset import keyset_chunks
 from models_core.tenancy import organization_path
 from models_core.validation.rules import ValidationRule
 
@@ -23,7 +26,16 @@ def failing_records_report(model: type[models.Model], rule: ValidationRule, user
         qs = qs.annotate(report_organization_id=F(org))
         if "__" in org:
             qs = qs.select_related(org.split("__")[0])
-    rows = list(qs[: selectors.EXPORT_CAP + 1])
-    truncated = len(rows) > selectors.EXPORT_CAP
-    dataset = FailingRecordResource(model, rule).export(queryset=rows[: selectors.EXPORT_CAP])
-    return Report(dataset, f"{model._meta.model_name}-{rule.name}", truncated)
+    read: list[int] = [0]
+
+    def capped() -> Iterator[models.Model]:
+        # Keyset chunks of CUSTODIAN_EXPORT_CHUNK_ROWS (one query each), stopped one row past the cap.
+        for chunk in keyset_chunks(qs, min(settings.CUSTODIAN_EXPORT_CHUNK_ROWS, selectors.EXPORT_CAP + 1)):
+            for obj in chunk:
+                read[0] += 1
+                if read[0] > selectors.EXPORT_CAP:
+                    return
+                yield obj
+
+    dataset = FailingRecordResource(model, rule).export(queryset=capped())
+    return Report(dataset, f"{model._meta.model_name}-{rule.name}", read[0] > selectors.EXPORT_CAP)
