@@ -336,6 +336,9 @@ CUSTODIAN_EXPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_MAX_ROWS", "100
 CUSTODIAN_EXPORT_SYNC_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_SYNC_MAX_ROWS", "10000"))
 # Rows per keyset chunk an export reads (each chunk costs the same few queries, whatever its position).
 CUSTODIAN_EXPORT_CHUNK_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_CHUNK_ROWS", "1000"))
+# Bytes per stored part of such a file: a gigabyte is a thousand parts (a query each to download), and the
+# writer and the download each hold about one.
+CUSTODIAN_EXPORT_PART_BYTES = int(os.environ.get("CUSTODIAN_EXPORT_PART_BYTES", str(1024 * 1024)))
 # Hours an export file written by a job stays downloadable (dashboard.prune_export_files, hourly).
 CUSTODIAN_EXPORT_FILE_TTL_HOURS = int(os.environ.get("CUSTODIAN_EXPORT_FILE_TTL_HOURS", "24"))
 

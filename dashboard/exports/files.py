@@ -7,9 +7,10 @@ downloads it from the file's page (dashboard.exports.views).
   The synchronous download and the job use the same builder, so both files hold the same rows.
 - A view that finds more than CUSTODIAN_EXPORT_SYNC_MAX_ROWS rows (a capped count: at most that many plus
   one keys read) calls `export_file_start` and sends the user to the file's page.
-- The job (`export_file_write`) streams the rows through the format's writer into parts of PART_BYTES
-  (memory holds one chunk of rows and one part), then marks the file ready. A retry (a killed worker, a
-  person) first deletes what an earlier attempt wrote; a file is never offered before it is ready.
+- The job (`export_file_write`) streams the rows through the format's writer into parts of
+  CUSTODIAN_EXPORT_PART_BYTES (memory holds one chunk of rows and one part), then marks the file ready. A
+  retry (a killed worker, a person) first deletes what an earlier attempt wrote; a file is never offered
+  before it is ready.
 - `export_files_prune` deletes files older than CUSTODIAN_EXPORT_FILE_TTL_HOURS (hourly task
   dashboard.prune_export_files).
 """
@@ -43,9 +44,6 @@ from dashboard.spreadsheet import csv_cell
 
 EXPORT_JOB = "export_file"  # the JobRun kind ("Export file" on the home page)
 EXPORT_TASK = "dashboard.export_file"
-# Bytes per stored part: big enough that a download is a few hundred queries for a gigabyte, small enough
-# that the writer and the download each hold about one.
-PART_BYTES = 1024 * 1024
 # Excel's sheet holds 1,048,576 rows, the header included.
 XLSX_MAX_ROWS = 1_048_575
 # Progress is written every this many rows (each report is an UPDATE of its own).
@@ -115,10 +113,11 @@ def export_file_start(*, user: Any, source: str, query: str, format_key: str) ->
 
 
 class _PartSink:
-    """A binary file whose bytes become ExportFilePart rows of PART_BYTES as they come."""
+    """A binary file whose bytes become ExportFilePart rows of CUSTODIAN_EXPORT_PART_BYTES as they come."""
 
     def __init__(self, export_id: int) -> None:
         self.export_id = export_id
+        self.part_bytes = settings.CUSTODIAN_EXPORT_PART_BYTES
         self.buffer = bytearray()
         self.number = 0
         self.size = 0
@@ -126,9 +125,9 @@ class _PartSink:
 
     def write(self, data: bytes) -> int:
         self.buffer += data
-        while len(self.buffer) >= PART_BYTES:
-            self._flush(bytes(self.buffer[:PART_BYTES]))
-            del self.buffer[:PART_BYTES]
+        while len(self.buffer) >= self.part_bytes:
+            self._flush(bytes(self.buffer[: self.part_bytes]))
+            del self.buffer[: self.part_bytes]
         return len(data)
 
     def close(self) -> None:
@@ -160,7 +159,7 @@ def _write_csv(sink: _PartSink, headers: list[str], rows: Iterable[Sequence[Any]
     writer.writerow(headers)
     for row in rows:
         writer.writerow([csv_cell(value) for value in row])
-        if text.tell() >= PART_BYTES:
+        if text.tell() >= sink.part_bytes:
             sink.write(text.getvalue().encode())
             text.seek(0)
             text.truncate()
@@ -184,7 +183,7 @@ def _write_xlsx(sink: _PartSink, headers: list[str], rows: Iterable[Sequence[Any
     with tempfile.TemporaryFile() as workbook:
         xlsx_write(workbook, headers, rows, title=title)
         workbook.seek(0)
-        while chunk := workbook.read(PART_BYTES):
+        while chunk := workbook.read(sink.part_bytes):
             sink.write(chunk)
 
 
@@ -203,11 +202,12 @@ def export_file_write(*, export_id: int, job_run_id: int | None = None) -> dict:
     export = ExportFile.objects.select_related("requested_by").get(pk=export_id)
     if export.status == ExportFile.Status.READY:
         return _summary(export)  # written already (a job delivered twice)
-    # What an earlier, killed or failed attempt left.
+    # What an earlier, killed or failed attempt left (parts commit one by one as they are written).
     ExportFilePart.objects.filter(export_id=export_id).delete()
-    ExportFile.objects.filter(pk=export_id).update(
-        status=ExportFile.Status.WRITING, rows=0, size_bytes=0, error="", finished_at=None
-    )
+    if export.status != ExportFile.Status.WRITING or export.rows or export.size_bytes:
+        ExportFile.objects.filter(pk=export_id).update(
+            status=ExportFile.Status.WRITING, rows=0, size_bytes=0, error="", finished_at=None
+        )
     try:
         source = export_source_build(export.source, export.requested_by, export.query, export.format_key)
     except ValidationError as error:

@@ -1,10 +1,11 @@
 """Export files written by a background job (exports above CUSTODIAN_EXPORT_SYNC_MAX_ROWS rows).
 
-The file lives in the database, in parts of at most PART_BYTES, because the worker and the web processes
-share the database and nothing else for sure (the default storage is per process in tests, a folder per
-machine in a plain deployment). Parts are written as the rows are read, so neither side ever holds the
-whole file; the download streams them in order. A file is offered only once `status` is ready: a worker
-killed half-way leaves parts that nobody can download, and its retry deletes them before writing again.
+The file lives in the database, in parts of CUSTODIAN_EXPORT_PART_BYTES, because the worker and the web
+processes share the database and nothing else for sure (the default storage is per process in tests, a
+folder per machine in a plain deployment). Parts are written as the rows are read, so neither side ever
+holds the whole file; the download streams them in order. A file is offered only once `status` is ready: a
+worker killed half-way leaves parts that nobody can download, and its retry deletes them before writing
+again.
 """
 
 from django.conf import settings

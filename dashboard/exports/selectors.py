@@ -19,8 +19,8 @@ def export_file_get_for_user(user: Any, export_id: Any) -> ExportFile:
 
 
 def export_file_bytes(export: ExportFile) -> Iterator[bytes]:
-    """The file's parts in order, one query per part (at most PART_BYTES each): a keyset on the part's
-    number, so a download holds one part in memory whatever the file's size."""
+    """The file's parts in order, one query per part (CUSTODIAN_EXPORT_PART_BYTES each): a keyset on the
+    part's number, so a download holds one part in memory whatever the file's size."""
     after = 0
     while True:
         part = (

@@ -146,8 +146,8 @@ def test_the_job_reads_in_chunks_with_the_same_queries_per_chunk(manager, organi
     assert three_chunks - one_chunk <= 2 * 4, (one_chunk, three_chunks)
 
 
-def test_a_file_is_written_in_parts_and_read_back_whole(manager, organization, monkeypatch):
-    monkeypatch.setattr(files, "PART_BYTES", 64)
+@override_settings(CUSTODIAN_EXPORT_PART_BYTES=64)
+def test_a_file_is_written_in_parts_and_read_back_whole(manager, organization):
     trash_tickets(organization, 4)
     export = files.export_file_start(user=manager, source="trash", query="format=csv", format_key="csv")
     files.export_file_write(export_id=export.pk, job_run_id=export.job_id)
