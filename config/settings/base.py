@@ -329,11 +329,12 @@ CUSTODIAN_IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("CUSTODIAN_IMPORT_UPLOAD_
 # and most rows of the trash's XLSX and JSON files (its CSV holds every row).
 CUSTODIAN_EXPORT_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_MAX_ROWS", "100000"))
 # Exports of more rows than this are written by a background job (dashboard/exports/files.py): the request
-# answers at once with the file's page, which follows the job and then offers the download. 10,000 rows
-# are about a second of a request (the trash export wrote ~0.1 ms a row at 1M) and a 2 MB XLSX built in
-# memory; bigger files would hold a web worker for tens of seconds. The check reads at most this many + 1
-# keys, never a COUNT(*).
-CUSTODIAN_EXPORT_SYNC_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_SYNC_MAX_ROWS", "10000"))
+# answers at once with the file's page, which follows the job and then offers the download. An export row
+# costs about 3 ms of Python (model rows and import-export's fields; bench/export_job.py: 280-380 rows a
+# second for the trash and the ticket changelist on the 2-core machine, 200k tickets), so 2,000 rows keep a
+# download to a few seconds, as the synchronous import of 2,000 rows does. The check reads at most this many
+# keys plus one, never a COUNT(*).
+CUSTODIAN_EXPORT_SYNC_MAX_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_SYNC_MAX_ROWS", "2000"))
 # Rows per keyset chunk an export reads (each chunk costs the same few queries, whatever its position).
 CUSTODIAN_EXPORT_CHUNK_ROWS = int(os.environ.get("CUSTODIAN_EXPORT_CHUNK_ROWS", "1000"))
 # Bytes per stored part of such a file: a gigabyte is a thousand parts (a query each to download), and the
