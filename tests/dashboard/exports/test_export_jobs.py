@@ -4,6 +4,7 @@ worker writes the file in parts, and only its requester downloads it (dashboard.
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 
 import openpyxl
@@ -183,3 +184,17 @@ def test_old_files_are_pruned_with_their_parts(manager, organization, settings):
     assert files.export_files_prune() == 1
     assert list(ExportFile.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not ExportFilePart.objects.filter(export_id=old.pk).exists()
+
+
+@pytest.mark.parametrize("rows, answer", [(3, 200), (4, 302)])
+def test_the_size_check_is_a_capped_count_never_a_full_one(client, manager, rows, answer):
+    trash_tickets(manager.organization, rows)
+    client.force_login(manager)
+    with override_settings(CUSTODIAN_EXPORT_SYNC_MAX_ROWS=3), CaptureQueriesContext(connection) as captured:
+        response = client.get(TRASH_EXPORT, {"format": "xlsx"})
+    assert response.status_code == answer
+    sqls = [q["sql"] for q in captured.captured_queries]
+    # Each model's count reads at most the keys still missing (limit + 1 in all); no plain COUNT(*).
+    capped = [re.search(r"^SELECT COUNT\(\*\) FROM \(.* LIMIT (\d+)\) subquery$", sql) for sql in sqls]
+    assert [int(m.group(1)) for m in capped if m] and all(int(m.group(1)) <= 4 for m in capped if m)
+    assert not [sql for sql in sqls if 'COUNT(*) AS "__count"' in sql]
