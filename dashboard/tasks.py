@@ -7,16 +7,14 @@ from procrastinate.contrib.django import app
 
 from dashboard.exports.files import EXPORT_JOB, EXPORT_TASK, export_file_write, export_files_prune
 from dashboard.exports.models import ExportFile
-from dashboard.jobs.kinds import job_kind_register, job_run_result_value
+from dashboard.jobs.kinds import job_kind_register
 from dashboard.jobs.services import job_run_tracked, job_runs_prune, job_runs_reconcile
 
 
 def _export_file_url(run) -> str:
-    # The file's page: it follows the job, then offers the download (its requester's only).
-    export_id = job_run_result_value(run, "export")
-    if export_id is None:  # still running: the file names its job
-        export_id = ExportFile.objects.filter(job_id=run.pk).values_list("pk", flat=True).first()
-    return reverse("dashboard:exports:file", args=[export_id]) if export_id else reverse("admin:index")
+    # The file's page: it follows the job, then offers the download; none once the file was pruned.
+    export_id = ExportFile.objects.filter(job_id=run.pk).values_list("pk", flat=True).first()
+    return reverse("dashboard:exports:file", args=[export_id]) if export_id is not None else ""
 
 
 job_kind_register(

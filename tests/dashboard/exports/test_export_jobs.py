@@ -198,3 +198,11 @@ def test_the_size_check_is_a_capped_count_never_a_full_one(client, manager, rows
     capped = [re.search(r"^SELECT COUNT\(\*\) FROM \(.* LIMIT (\d+)\) subquery$", sql) for sql in sqls]
     assert [int(m.group(1)) for m in capped if m] and all(int(m.group(1)) <= 4 for m in capped if m)
     assert not [sql for sql in sqls if 'COUNT(*) AS "__count"' in sql]
+
+
+def test_the_home_page_link_goes_once_the_file_was_pruned(manager, organization):
+    export = files.export_file_start(user=manager, source="trash", query="format=csv", format_key="csv")
+    run = JobRun.objects.get(pk=export.job_id)
+    assert job_run_result_link(run).url == reverse("dashboard:exports:file", args=[export.pk])
+    ExportFile.objects.filter(pk=export.pk).delete()
+    assert job_run_result_link(run) is None
