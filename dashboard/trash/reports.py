@@ -21,6 +21,8 @@ from django.http import QueryDict
 
 from dashboard.exports import Report, dataset_build
 from dashboard.exports.files import ExportRows
+from dashboard.permissions import VIEW_TRASH
+from dashboard.scoping import user_has_console_permission
 from dashboard.trash import listing
 from dashboard.trash.forms import TrashFilterForm
 from dashboard.trash.models import PurgeRecord
@@ -103,7 +105,10 @@ def trash_export_filters(user: Any, query: QueryDict) -> listing.TrashFilters:
 
 
 def trash_export_build(user: Any, query: QueryDict, format_key: str) -> ExportRows:
-    """The trash export as a background job writes it: the same filters and rows as the download."""
+    """The trash export as a background job writes it: the same filters and rows as the download (the
+    requester's right to the trash checked again: they may have lost it since)."""
+    if not user_has_console_permission(user, VIEW_TRASH):
+        raise ValidationError("You may no longer view the trash.", code="permission")
     filters = trash_export_filters(user, query)
     return ExportRows(
         headers=TRASH_HEADERS,

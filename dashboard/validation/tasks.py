@@ -3,13 +3,18 @@
 from django.urls import reverse
 from procrastinate.contrib.django import app
 
+from dashboard.exports.files import export_source_register
 from dashboard.jobs.kinds import job_kind_register, job_run_result_value
 from dashboard.jobs.models import JobRun
 from dashboard.jobs.services import job_progress, job_run_tracked
 from dashboard.permissions import RUN_VALIDATION_SCAN
 from dashboard.validation.history import validation_history_prune
+from dashboard.validation.reports import VALIDATION_EXPORT_SOURCE, failing_records_build
 from dashboard.validation.selectors import scan_job_totals
 from dashboard.validation.services import validation_scan_run
+
+# A rule's failing records above CUSTODIAN_EXPORT_SYNC_MAX_ROWS are written by dashboard.exports.files' job.
+export_source_register(VALIDATION_EXPORT_SOURCE, failing_records_build)
 
 
 def _scan_report_url(run: JobRun) -> str:

@@ -11,10 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.exports import FORMATS_TEXT, export_format_get, report_response
+from dashboard.exports.files import export_exceeds_sync, export_file_start
 from dashboard.pages import page_refuse, page_render
 from dashboard.permissions import RUN_VALIDATION_SCAN, VIEW_VALIDATION_REPORT
 from dashboard.scoping import get_object_in_scope, staff_permission_required
@@ -115,9 +117,17 @@ def validation_rule_view(request: HttpRequest, model_name: str, rule_name: str) 
 @staff_permission_required(VIEW_VALIDATION_REPORT)
 def validation_rule_export_view(request: HttpRequest, model_name: str, rule_name: str) -> HttpResponse:
     model, rule = selectors.rule_resolve(model_name, rule_name)
-    file_format = export_format_get(request.GET.get("format", "csv"))
+    format_key = request.GET.get("format", "csv")
+    file_format = export_format_get(format_key)
     if file_format is None:
         return _refuse(request, f"Unknown export format: use {FORMATS_TEXT}.")
+    if export_exceeds_sync(lambda limit: reports.failing_records_count(model, rule, request.user, limit)):
+        # Written by a background job; this answers with the file's page.
+        query = urlencode({"model": model_name, "rule": rule_name, "format": format_key})
+        export = export_file_start(
+            user=request.user, source=reports.VALIDATION_EXPORT_SOURCE, query=query, format_key=format_key
+        )
+        return redirect("dashboard:exports:file", export.pk)
     return report_response(reports.failing_records_report(model, rule, request.user), file_format)
 
 

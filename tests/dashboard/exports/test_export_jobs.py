@@ -206,3 +206,36 @@ def test_the_home_page_link_goes_once_the_file_was_pruned(manager, organization)
     assert job_run_result_link(run).url == reverse("dashboard:exports:file", args=[export.pk])
     ExportFile.objects.filter(pk=export.pk).delete()
     assert job_run_result_link(run) is None
+
+
+@override_settings(CUSTODIAN_EXPORT_SYNC_MAX_ROWS=2, CUSTODIAN_EXPORT_CHUNK_ROWS=2)
+def test_a_big_validation_export_runs_as_a_job_in_the_viewers_scope(
+    client, manager, organization, other_organization
+):
+    from dashboard.validation import services
+    from models_core.models import Ticket
+
+    for org, n in ((organization, 5), (other_organization, 2)):
+        tickets = TicketFactory.create_batch(n, organization=org)
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(subject="")
+    services.validation_scan_run(services.validation_scan_create(None).pk)
+    client.force_login(manager)
+    url = reverse("dashboard:validation:export", args=["ticket", "subject_required"])
+    export = started(client.get(url, {"format": "csv"}))
+    run_queued_jobs()
+    rows = csv_rows(download(client, ExportFile.objects.get(pk=export.pk)))
+    assert len(rows) == 5 and {r["organization_id"] for r in rows} == {str(organization.pk)}
+    with override_settings(CUSTODIAN_EXPORT_SYNC_MAX_ROWS=100):
+        assert rows == csv_rows(client.get(url, {"format": "csv"}).content)
+
+
+@override_settings(CUSTODIAN_EXPORT_SYNC_MAX_ROWS=1)
+def test_a_requester_who_lost_the_right_gets_no_file(client, manager, organization):
+    trash_tickets(organization, 3)
+    client.force_login(manager)
+    export = started(client.get(TRASH_EXPORT, {"format": "csv"}))
+    manager.groups.clear()
+    run_queued_jobs()
+    export.refresh_from_db()
+    assert export.status == "failed" and "may no longer view the trash" in export.error
+    assert export.job.status == "failed"
