@@ -23,6 +23,7 @@ from dashboard.dataio.resources import TicketResource
 from dashboard.dataio.tasks import preview_upload
 from dashboard.dataio.uploads import import_upload_start
 from dashboard.dbhealth.models import AdviceDismissal, AdvisorRun, IndexAdvice
+from dashboard.exports.files import export_file_start, export_file_write
 from dashboard.jobs.models import JobRun
 from dashboard.tasks import prune_job_runs
 from dashboard.trash import services as trash_services
@@ -120,10 +121,15 @@ def seeded_site(make_staff, settings):
     # Pages only one record's state leads to: the rule page that lists the waiver (its revoke form); a large
     # import's page (its confirm form) and the errors download of one with refused rows (the org-admin's).
     previewed, refused = (large_import(users["org-admin"], priority) for priority in ("low", "whenever"))
+    # An export written by a job (its page offers the download; the org-admin's).
+    export = export_file_start(user=users["org-admin"], source="trash", query="format=csv", format_key="csv")
+    export_file_write(export_id=export.pk, job_run_id=export.job_id)
     extra = [
         reverse("dashboard:validation:rule", args=[model._meta.model_name, rule.name]),
         reverse("dashboard:dataio_upload", args=[previewed.pk]),
         reverse("dashboard:exports:import_errors", args=[refused.pk]),
+        reverse("dashboard:exports:file", args=[export.pk]),
+        reverse("dashboard:exports:file_download", args=[export.pk]),
     ]
     return users, extra
 
