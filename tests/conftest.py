@@ -1,6 +1,7 @@
 """Fixtures shared by every test: organizations and staff users in the three groups."""
 
 import importlib
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -9,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from models_core.hooks import registry as hook_registry
+from tests.conditions import wait_until
 from tests.factories import OrganizationFactory, UserFactory
 
 # Our plugins, each with a terminal summary: the skipped-browser warning, the random order's replay line.
@@ -27,6 +29,34 @@ def ensure_staff_groups() -> None:
     importlib.import_module("dashboard.migrations.0002_staff_groups").create_groups(apps, schema_editor)
     # Their rights on the helpdesk models (view for managers, manage for admins) come from 0003.
     importlib.import_module("dashboard.migrations.0003_helpdesk_model_permissions").grant(apps, schema_editor)
+
+
+OTHER_SESSIONS = (
+    "SELECT pid, application_name, state, backend_start, left(query, 200) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_database_released(django_db_setup, django_db_blocker):
+    """At the end of the session nobody else is connected to the test database when pytest-django drops it.
+
+    A process a test stopped (a worker, a server) can still be exiting then; the drop fails ("is being
+    accessed by other users", seen once in a soak) and the database is left for the next session. Wait for
+    such sessions to go; one still there after the bound is named in a warning and terminated.
+    """
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+
+        def others() -> list[tuple]:
+            cursor.execute(OTHER_SESSIONS)
+            return cursor.fetchall()
+
+        try:
+            wait_until(lambda: not others(), timeout=15, what="other sessions to leave the test database")
+        except AssertionError:
+            warnings.warn(f"Sessions left on the test database, terminated: {others()}", stacklevel=1)
+            cursor.execute(f"SELECT pg_terminate_backend(pid) FROM ({OTHER_SESSIONS}) AS s")
 
 
 @pytest.fixture(autouse=True)
