@@ -26,7 +26,7 @@ def _scans_to_keep() -> models.QuerySet[ValidationScan]:
     """Scans that must outlive the retention, whatever their age.
 
     - each rule's latest non-errored run, in any scan: the next scan measures new/resolved against it
-      (_previous_scan_id), so its violations (last_seen_scan) must stay;
+      (_previous_run), so its violations (last_seen_scan) must stay;
     - each rule's latest non-errored run in a succeeded scan: the rule page lists its rows (_latest_run_of);
     - the latest succeeded scan: the overview shows it;
     - scans still queued or running.

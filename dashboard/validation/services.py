@@ -1,8 +1,9 @@
 """Writes of the validation reports: start and run scans, accept (waive) and revoke violations.
 
 A scan walks every (model, rule) of the CentralizedValidator over live rows:
-- a rule with a `Q` is one INSERT ... SELECT ... ON CONFLICT into the violation table (the data table is read
-  once, by the database; only failing rows are written), followed by aggregates over the violation table;
+- a rule with a `Q` collects its failing keys by one parallel CREATE TEMPORARY TABLE ... AS SELECT (the data
+  table is read once, by the database), upserts them into the violation table only when there are any, then
+  aggregates over the violation table;
 - a rule without one reads the table in keyset chunks (bounded memory) through `is_valid()`, and upserts each
   chunk's failing ids the same way.
 Each rule runs in its own savepoint: a rule that raises is recorded as errored (its writes rolled back) and
@@ -166,21 +167,23 @@ def _scan_rules_run(scan_id: int, progress: Progress | None) -> ValidationScan:
     return scan
 
 
-def _previous_scan_id(scan: ValidationScan, model_label: str, rule_name: str) -> int | None:
-    """The rule's last successful run before this scan: "new" and "resolved" are measured against it."""
-    return (
+def _previous_run(scan: ValidationScan, model_label: str, rule_name: str) -> tuple[int | None, int]:
+    """The rule's last successful run before this scan ("new" and "resolved" are measured against it), and
+    how many violations it stored (waived ones included): none means nothing can be resolved now."""
+    previous = (
         ScanResult.objects.filter(
             model_label=model_label, rule_name=rule_name, errored=False, scan_id__lt=scan.pk
         )
         .order_by("-scan_id")
-        .values_list("scan_id", flat=True)
+        .values_list("scan_id", F("violations") + F("waived"))
         .first()
     )
+    return previous if previous is not None else (None, 0)
 
 
 def _rule_scan(scan: ValidationScan, model: type[models.Model], rule: ValidationRule) -> ScanResult:
     label = model._meta.label_lower
-    previous = _previous_scan_id(scan, label, rule.name)
+    previous, previous_stored = _previous_run(scan, label, rule.name)
     started = time.monotonic()
     result = ScanResult(
         scan=scan,
@@ -195,19 +198,25 @@ def _rule_scan(scan: ValidationScan, model: type[models.Model], rule: Validation
             q = rule.violation_q()
             result.has_query = q is not None
             if q is not None:
-                _violations_upsert_query(scan, model, rule, q, previous)
+                failing = _violations_upsert_query(scan, model, rule, q, previous)
             else:
                 result.checked = _violations_upsert_stream(scan, model, rule, previous)
-            counts = _counts_by_organization(scan, label, rule.name, previous)
+                failing = None  # not counted while streaming
+            # Most rules find nothing, as in their previous run: then no row can be read back, and the
+            # rule costs its one parallel pass over the data table and the writes of its result.
+            counts = _counts_by_organization(
+                scan, label, rule.name, previous if previous_stored else None, current=failing != 0
+            )
             result.violations = sum(c.violations for c in counts)
             result.waived = sum(c.waived for c in counts)
             result.new = sum(c.new for c in counts)
             result.resolved = sum(c.resolved for c in counts)
-            result.sample_ids = list(
-                Violation.objects.filter(model_label=label, rule_name=rule.name, last_seen_scan=scan)
-                .order_by("object_id")
-                .values_list("object_id", flat=True)[:SAMPLE_SIZE]
-            )
+            if failing != 0:
+                result.sample_ids = list(
+                    Violation.objects.filter(model_label=label, rule_name=rule.name, last_seen_scan=scan)
+                    .order_by("object_id")
+                    .values_list("object_id", flat=True)[:SAMPLE_SIZE]
+                )
             result.duration_ms = int((time.monotonic() - started) * 1000)
             result.save()
             for count in counts:
@@ -244,24 +253,41 @@ def _failing_rows(model: type[models.Model], q: Q) -> models.QuerySet:
     return live_rows(model).filter(q).annotate(row_org_id=org_value).values_list("pk", "row_org_id")
 
 
+# The failing keys of one query rule, for the length of the rule's transaction (dropped at its end, or with
+# its savepoint when the rule raises): the data table is read once, and only the violation table is written.
+FAILING_TABLE = "validation_scan_failing"
+
+
 def _violations_upsert_query(
     scan: ValidationScan, model: type[models.Model], rule: ValidationRule, q: Q, previous: int | None
-) -> None:
-    # Count first: PostgreSQL runs a plain SELECT with parallel workers but never the SELECT inside an INSERT,
-    # and most rules find nothing, so for them the scan costs one parallel count (what a hand-written check
-    # costs) instead of a single-worker pass. Only rules with failing rows pay for the write.
-    if not live_rows(model).filter(q).order_by().count():
-        return
+) -> int:
+    """Store the rule's failing rows; returns how many fail.
+
+    PostgreSQL 15 plans the SELECT of an INSERT ... SELECT without parallel workers, but CREATE TABLE AS
+    may use them: the failing keys are collected by one parallel pass over the data table (what a
+    hand-written count costs) into a temporary table, and the upsert reads that table, never the data table
+    again. A rule that finds nothing (most of them) writes nothing. The keys stay in the database, so memory
+    does not grow with the number of failing rows.
+    """
+    # ON COMMIT DROP outside a transaction would drop the table before the upsert could read it.
+    assert connection.in_atomic_block, "a query rule runs inside its own transaction"
     select_sql, select_params = _failing_rows(model, q).query.sql_with_params()
-    sql = (
-        "INSERT INTO validation_violation "
-        "(model_label, rule_name, object_id, organization_id, first_seen_scan_id, last_seen_scan_id) "
-        f"SELECT %s, %s, src.object_id, src.organization_id, %s, %s FROM ({select_sql}) AS src(object_id, "
-        f"organization_id) {_UPSERT_TAIL}"
-    )
-    params = [model._meta.label_lower, rule.name, scan.pk, scan.pk, *select_params, previous]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {FAILING_TABLE} (object_id, organization_id) ON COMMIT DROP AS "
+            f"{select_sql}",
+            select_params,
+        )
+        failing = cursor.rowcount
+        if failing:
+            cursor.execute(
+                "INSERT INTO validation_violation "
+                "(model_label, rule_name, object_id, organization_id, first_seen_scan_id, last_seen_scan_id) "
+                f"SELECT %s, %s, object_id, organization_id, %s, %s FROM {FAILING_TABLE} {_UPSERT_TAIL}",
+                [model._meta.label_lower, rule.name, scan.pk, scan.pk, previous],
+            )
+        cursor.execute(f"DROP TABLE {FAILING_TABLE}")
+    return failing
 
 
 def _violations_upsert_ids(
@@ -302,9 +328,12 @@ def _violations_upsert_stream(
 
 
 def _counts_by_organization(
-    scan: ValidationScan, label: str, rule_name: str, previous: int | None
+    scan: ValidationScan, label: str, rule_name: str, previous: int | None, *, current: bool = True
 ) -> list[ScanOrganizationCount]:
-    current = (
+    """Per organization: this scan's violations, waived and new (unless `current` is False: nothing
+    failed), and the previous run's violations not seen again (resolved; none without `previous`)."""
+    counts: dict[int | None, ScanOrganizationCount] = {}
+    rows = (
         Violation.objects.filter(model_label=label, rule_name=rule_name, last_seen_scan=scan)
         .annotate(_waived=waived_exists(label, rule_name, OuterRef("object_id")))
         .values("organization_id")
@@ -315,8 +344,7 @@ def _counts_by_organization(
         )
         .order_by()
     )
-    counts: dict[int | None, ScanOrganizationCount] = {}
-    for row in current:
+    for row in rows if current else ():
         counts[row["organization_id"]] = ScanOrganizationCount(
             organization_id=row["organization_id"],
             violations=row["violations"],
