@@ -76,6 +76,14 @@ def trash_indexes(prefix: str, *, scoped_by: str | None = "organization") -> lis
         # A batch's roots: "is this its only root?" decides the restore plan's shape (models_core.softdelete).
         models.Index(fields=["deletion_batch"], condition=TRASH_ROOT, name=f"idx_{prefix}_batch_roots"),
         models.Index(fields=["auto_delete_at"], condition=IN_TRASH, name=f"idx_{prefix}_purge_due"),
+        # The list's "Reason contains" filter (`delete_reason__ilike`): no listing index can answer a
+        # substring, so without it a reason that few rows carry walks the whole trash of every model.
+        GinIndex(
+            fields=["delete_reason"],
+            opclasses=["gin_trgm_ops"],
+            condition=IN_TRASH,
+            name=f"idx_{prefix}_trash_reason",
+        ),
     ]
     if scoped_by:
         indexes += [
