@@ -1,0 +1,33 @@
+"""A table's planner statistics as earlier tests leave them, for the tests that assert a plan.
+
+The planner sizes a table from pg_class.relpages and reltuples, which ANALYZE and VACUUM write in place: they
+outlive the transaction of the test that ran them, and autovacuum writes them whenever it passes. A plan
+assertion runs after whatever tests pytest-randomly put before it, so it is parametrized over these states
+(each one made a plan test fail in a random-order run).
+"""
+
+from django.db import connection, connections
+
+STATES = ["as_created", "vacuumed_beside", "bloated_then_analyzed"]
+
+
+def statistics_make_stale(*, table: str, state: str) -> None:
+    """Leave `table`'s statistics in `state` (the test's own rows stay, uncommitted)."""
+    if state == "vacuumed_beside":
+        # Autovacuum passing while a test's rows are uncommitted: it counts no live tuple on the table's
+        # pages, and a planner that believes the table empty costs every plan of it the same.
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(f"VACUUM {table}")
+        finally:
+            other.close()
+    elif state == "bloated_then_analyzed":
+        # Rolled-back tests leave dead row versions that only a vacuum clears, and an ANALYZE in an earlier
+        # test counted its few rows on all those pages: a fraction of a tuple a page.
+        with connection.cursor() as cursor:
+            for _ in range(100):
+                cursor.execute(f"UPDATE {table} SET id = id")
+            cursor.execute(f"ANALYZE {table}")
+    else:
+        assert state == "as_created", state
