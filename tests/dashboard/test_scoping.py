@@ -72,6 +72,11 @@ def test_a_model_that_declares_no_organization_is_platform_only(make_staff):
 PROJECT_APPS = {"models_core", "dashboard", "trash", "validation", "dbhealth", "hooks"}
 
 
+# Scoped by who started or asked for them (you follow your own runs, download your own files, confirm your
+# own uploads), not by their organization.
+REQUESTER_SCOPED = {"dashboard.JobRun", "dashboard.ExportFile", "dataio.ImportUpload"}
+
+
 def test_every_model_of_the_project_either_declares_its_organization_or_is_platform_only():
     """One line per model: a model with an organization relation must say how its rows reach it."""
     from django.apps import apps
@@ -84,6 +89,7 @@ def test_every_model_of_the_project_either_declares_its_organization_or_is_platf
             "validation",
             "dbhealth",
             "hooks",
+            "dataio",
         }:
             continue
         names = {f.name for f in model._meta.get_fields()}
@@ -94,8 +100,7 @@ def test_every_model_of_the_project_either_declares_its_organization_or_is_platf
                 first == "pk" or first in names or first in {f.attname for f in model._meta.concrete_fields}
             )
         elif "organization" in names or "organization_id" in names:
-            # JobRun is scoped by who started it (you follow your own runs), not by its organization.
-            assert model._meta.label == "dashboard.JobRun", model
+            assert model._meta.label in REQUESTER_SCOPED, model
 
 
 def test_is_in_scope(make_staff, organization, other_organization):
