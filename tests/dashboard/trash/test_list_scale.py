@@ -16,6 +16,7 @@ from tests.factories import (
     TicketCommentFactory,
     TicketFactory,
 )
+from tests.table_statistics import trash_indexes_drop_but
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +63,10 @@ def test_each_listing_is_an_ordered_read_of_one_index_without_a_join(
     TicketCommentFactory.create_batch(3, ticket=ticket)
     ticket.soft_delete()
     TicketCommentFactory(ticket=TicketFactory(organization=organization)).soft_delete()
+    # On a few rows the planner may as well filter another listing index (idx_comment_trash_all for an
+    # organization's list, seen in a soak) as the statistics earlier tests left say; with the others put
+    # away, the one asserted must still serve the query: an ordered read, no sort, no join.
+    trash_indexes_drop_but(TicketComment, index)
     user = manager if who == "manager" else platform_superuser
     rows = _filtered(TicketComment, user, filters)
     sql = str(rows.query)

@@ -14,7 +14,7 @@ from tests.factories import (
     TicketFactory,
     UserFactory,
 )
-from tests.table_statistics import STATES, statistics_make_stale
+from tests.table_statistics import STATES, statistics_make_stale, trash_indexes_drop_but
 
 pytestmark = pytest.mark.django_db
 
@@ -60,19 +60,6 @@ def test_a_platform_user_finds_an_organization_by_name(platform_superuser):
     org = OrganizationFactory(name="Initech Europe")
     org.soft_delete()
     assert (type(org), org.pk) in found(platform_superuser, "initech")
-
-
-def trash_indexes_drop_but(model, index: str) -> None:
-    """Drop (for the test, rolled back) every index of the trash but `index`: on a tiny table the planner
-    would rather filter a listing index, or read all of another trigram index of the trash (GIN scans a
-    whole index when its WHERE is all a query needs), depending on the statistics earlier tests left."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT string_agg(quote_ident(indexname), ', ') FROM pg_indexes WHERE tablename = %s "
-            "AND indexdef LIKE '%%deleted_at IS NOT NULL%%' AND indexname <> %s",
-            [model._meta.db_table, index],
-        )
-        cursor.execute(f"DROP INDEX {cursor.fetchone()[0]}")
 
 
 @pytest.mark.parametrize("statistics", STATES)
