@@ -2,16 +2,17 @@
 
 Django's template engine resolves every variable, filter and {% url %} of a row on its own, 25-100 times a
 page: that was most of what was left of a trash page's time once its queries were flat. The markup is the
-same as a template would write; every value is escaped by format_html.
+same as a template would write. Every value that is not already safe markup is escaped with html.escape
+(what django.utils.html.escape does, without its lazy-string wrapper, ~1 ms a page of 25 rows).
 """
 
 from __future__ import annotations
 
+import html
+
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
-from django.utils.formats import date_format
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeData, SafeString
 from django.utils.timezone import localtime
 
 from dashboard.templatetags.custodian_display import person
@@ -34,6 +35,22 @@ _ROW = (
 )
 _TAKEN = SafeString(' <span class="text-xs">(taken along)</span>')
 _NOT_RESTORABLE = SafeString('<span class="text-red-600 dark:text-red-500">no</span>')
+
+
+def _escaped(value: object) -> str:
+    if isinstance(value, SafeData):
+        return str(value)
+    return html.escape(str(value))
+
+
+def _truncated(text: str, length: int = 60) -> str:
+    # Truncator counts characters without combining marks, so a text no longer than this in code points is
+    # never cut: only the long ones pay for it.
+    return text if len(text) <= length else truncatechars(text, length)
+
+
+def _organization_cell(row: TrashRow) -> SafeString:
+    return SafeString(f"<td>{_escaped(row.organization or '—')}</td>")
 
 
 def _purge_in(days: int | None) -> str:
@@ -62,14 +79,17 @@ def trash_table_rows(rows: list[TrashRow], *, is_platform: bool, checkbox_class:
             "label": obj.trash_label,
             "taken": _TAKEN if row.cascaded else "",
             "url": detail_url(row),
-            "record": truncatechars(str(obj), 60),
-            "organization": format_html("<td>{}</td>", row.organization or "—") if is_platform else "",
+            "record": _truncated(str(obj)),
+            "organization": _organization_cell(row) if is_platform else "",
             "deleted_by": person(obj.deleted_by),
-            "deleted_at": date_format(localtime(obj.deleted_at), "Y-m-d H:i"),
-            "reason": truncatechars(obj.delete_reason or "—", 60),
+            # What date_format(..., "Y-m-d H:i") writes, without its format parser.
+            "deleted_at": localtime(obj.deleted_at).strftime("%Y-%m-%d %H:%M"),
+            "reason": _truncated(obj.delete_reason or "—"),
             "taken_along": f"{row.taken_along}+" if row.batch_capped else row.taken_along,
             "purge_in": _purge_in(row.days_until_purge),
             "restorable": "yes" if row.restorable else _NOT_RESTORABLE,
         }
 
-    return SafeString("".join(format_html(_ROW, **cells(row)) for row in rows))
+    return SafeString(
+        "".join(_ROW.format(**{key: _escaped(value) for key, value in cells(row).items()}) for row in rows)
+    )

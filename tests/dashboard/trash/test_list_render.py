@@ -75,3 +75,55 @@ def test_a_row_says_what_the_template_said(client, platform_superuser, organizat
     assert "Printer &lt;b&gt;on&lt;/b&gt; fire" in row and "a &lt;script&gt; reason" in row
     assert f'href="/dashboard/trash/models_core.ticket/{ticket.pk}/"' in row
     assert f"<td>{organization.name}</td>" in row and "30 days" in row and "<td>yes</td>" in row
+
+
+def reference_cells(row) -> list[str]:
+    """The row's cells as Django's own helpers write them (format_html escaping, date_format, truncatechars):
+    what dashboard/trash/table.py must match while writing them more cheaply."""
+    from django.template.defaultfilters import truncatechars
+    from django.utils.formats import date_format
+    from django.utils.html import format_html
+    from django.utils.timezone import localtime
+
+    from dashboard.templatetags.custodian_display import person
+
+    obj = row.obj
+    return [
+        format_html('">{}</a></td>', truncatechars(str(obj), 60)),
+        format_html("<td>{}</td>", row.organization or "—"),
+        format_html("<td>{}</td>", person(obj.deleted_by)),
+        format_html(
+            '<td class="whitespace-nowrap">{}</td>', date_format(localtime(obj.deleted_at), "Y-m-d H:i")
+        ),
+        format_html("<td>{}</td>", truncatechars(obj.delete_reason or "—", 60)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "subject, reason",
+    [
+        ("<img src=x onerror=alert(1)> & \"quotes\" 'single'", "<script>alert('x')</script>"),
+        ("a" * 59 + "é", "b" * 61),  # one under the cut, one over
+        ("e\u0301" * 40, "x" * 200),  # combining marks: 80 code points, 40 characters
+        ("plain", ""),
+    ],
+    ids=["markup", "cut", "combining-marks", "no-reason"],
+)
+def test_every_cell_is_escaped_cut_and_dated_as_django_writes_it(
+    subject, reason, make_staff, organization, settings
+):
+    from dashboard.trash import listing
+    from dashboard.trash.table import trash_table_rows
+
+    settings.TIME_ZONE = "America/New_York"  # the list shows local times
+    organization.name = "Org <b>bold</b> & co"
+    organization.save()
+    deleter = make_staff(None, first_name="<i>Ann</i>", last_name='O\'Neil & "Co"')
+    ticket = TicketFactory(organization=organization, subject=subject)
+    ticket.soft_delete(reason=reason, user=deleter)
+    platform = make_staff(None, organization=None, is_superuser=True)
+    (row,) = listing.trash_list(platform, listing.TrashFilters(), None).rows
+    html = trash_table_rows([row], is_platform=True, checkbox_class="c")
+    for cell in reference_cells(row):
+        assert cell in html, (cell, html)
+    assert "<script>" not in html and "<img" not in html and "<i>" not in html and "<b>" not in html
