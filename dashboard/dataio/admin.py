@@ -42,7 +42,7 @@ from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 from dashboard import formats
 from dashboard.exports import export_filename
-from dashboard.exports.files import export_file_start
+from dashboard.exports.views import export_file_start_response
 
 from .exports import ADMIN_EXPORT_SOURCE, admin_export_query, admin_export_rows
 from .forms import DataIOImportForm
@@ -299,13 +299,13 @@ class DataIOAdminMixin(ImportExportMixin):
             self.get_resource_index(export_form) if export_form is not None else 0,
             self.get_export_resource_fields_from_form(export_form),
         )
-        export = export_file_start(
-            user=request.user,
+        return export_file_start_response(
+            request,
             source=ADMIN_EXPORT_SOURCE,
             query=query,
             format_key=file_format.get_extension(),
+            back=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
         )
-        return redirect("dashboard:exports:file", export.pk)
 
     def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> tablib.Dataset:
         # import-export's, read in keyset chunks (dashboard.dataio.exports) rather than one cursor.

@@ -7,15 +7,31 @@ a file a killed worker left half-written is never handed out.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from dashboard.exports import EXPORT_FORMATS
+from dashboard.exports.files import export_file_start
 from dashboard.exports.models import ExportFile
 from dashboard.exports.selectors import export_file_bytes, export_file_get_for_user
 from dashboard.pages import page_refuse, page_render
 from dashboard.scoping import staff_permission_required
+
+
+def export_file_start_response(
+    request: HttpRequest, *, source: str, query: str, format_key: str, back: str
+) -> HttpResponse:
+    """Start the background export of `source` for the requester and send them to its file's page (which
+    follows the job, then offers the download). A query or format the source refuses answers 400 with its
+    message and starts nothing. The one answer of every export too big for a request."""
+    try:
+        export = export_file_start(user=request.user, source=source, query=query, format_key=format_key)
+    except ValidationError as error:
+        return page_refuse(request, " ".join(error.messages), title="Cannot export that", back=back)
+    return redirect("dashboard:exports:file", export.pk)
 
 
 @require_GET

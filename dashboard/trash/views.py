@@ -21,7 +21,8 @@ from dashboard.exports import (
     export_format_get,
     report_response,
 )
-from dashboard.exports.files import export_exceeds_sync, export_file_start
+from dashboard.exports.files import export_exceeds_sync
+from dashboard.exports.views import export_file_start_response
 from dashboard.jobs.selectors import job_run_get_for_user
 from dashboard.pages import page_refuse, page_render, page_tabs
 from dashboard.permissions import MANAGE_RETENTION, PURGE_TRASH, RESTORE_TRASH, VIEW_TRASH
@@ -399,10 +400,13 @@ def trash_export_view(request: HttpRequest) -> HttpResponse:
     if export_exceeds_sync(lambda limit: listing.trash_count(request.user, filters, limit)):
         query = request.GET.copy()
         query.pop("after", None)
-        export = export_file_start(
-            user=request.user, source=TRASH_EXPORT_SOURCE, query=query.urlencode(), format_key=format_key
+        return export_file_start_response(
+            request,
+            source=TRASH_EXPORT_SOURCE,
+            query=query.urlencode(),
+            format_key=format_key,
+            back=reverse("dashboard:trash:list"),
         )
-        return redirect("dashboard:exports:file", export.pk)
     if file_format.get_extension() == "csv":
         # Streamed: every row, a keyset page at a time.
         response = export_csv_stream(

@@ -16,7 +16,8 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.exports import FORMATS_TEXT, export_format_get, report_response
-from dashboard.exports.files import export_exceeds_sync, export_file_start
+from dashboard.exports.files import export_exceeds_sync
+from dashboard.exports.views import export_file_start_response
 from dashboard.pages import page_refuse, page_render
 from dashboard.permissions import RUN_VALIDATION_SCAN, VIEW_VALIDATION_REPORT
 from dashboard.scoping import get_object_in_scope, staff_permission_required
@@ -124,10 +125,13 @@ def validation_rule_export_view(request: HttpRequest, model_name: str, rule_name
     if export_exceeds_sync(lambda limit: reports.failing_records_count(model, rule, request.user, limit)):
         # Written by a background job; this answers with the file's page.
         query = urlencode({"model": model_name, "rule": rule_name, "format": format_key})
-        export = export_file_start(
-            user=request.user, source=reports.VALIDATION_EXPORT_SOURCE, query=query, format_key=format_key
+        return export_file_start_response(
+            request,
+            source=reports.VALIDATION_EXPORT_SOURCE,
+            query=query,
+            format_key=format_key,
+            back=reverse("dashboard:validation:rule", args=[model_name, rule_name]),
         )
-        return redirect("dashboard:exports:file", export.pk)
     return report_response(reports.failing_records_report(model, rule, request.user), file_format)
 
 

@@ -128,6 +128,28 @@ def test_bad_query_strings_are_refused_and_start_no_job(client, manager, query):
     assert not ExportFile.objects.exists() and not JobRun.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "query, format_key",
+    [("format=csv&deleted_from=soon", "csv"), ("format=csv", "exe"), ("model=nope", "csv")],
+)
+def test_a_query_the_source_refuses_at_start_answers_400_in_the_layout(rf, manager, query, format_key):
+    # The one answer every capability gives when an export is too big for a request: a refusal raised while
+    # starting it (the source re-checks the stored query) is a page with the message, never a 500.
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from dashboard.exports.views import export_file_start_response
+
+    request = rf.get(TRASH_EXPORT)
+    request.user, request.session = manager, {}
+    request._messages = FallbackStorage(request)
+    response = export_file_start_response(
+        request, source="trash", query=query, format_key=format_key, back="/dashboard/trash/"
+    )
+    assert response.status_code == 400
+    assert b'href="/dashboard/trash/"' in response.content
+    assert not ExportFile.objects.exists() and not JobRun.objects.exists()
+
+
 def written_queries(user, n_rows_before: int, organization) -> int:
     export = files.export_file_start(user=user, source="trash", query="format=csv", format_key="csv")
     with CaptureQueriesContext(connection) as captured:
