@@ -411,4 +411,64 @@ def validation(rounds: int) -> Iterator[Result]:
         )
 
 
-BENCHMARKS = [trash, changelists, exports, validation, restore]
+def manager_pages(org: Organization) -> list[tuple[str, str]]:
+    """(name, path) of the main pages a Support manager of `org` works with (issue 15's list)."""
+    live = Ticket.objects.filter(organization=org).order_by("-pk").values_list("pk", flat=True)[0]
+    trashed = Ticket.all_objects.filter(organization=org, deleted_at__isnull=False)
+    trashed_pk, number = trashed.order_by("-pk").values_list("pk", "ticket_number")[0]
+    return [
+        ("home", "/"),
+        ("trash", "/dashboard/trash/"),
+        ("trash search by number", f"/dashboard/trash/?q={number}"),
+        ("restore plan", f"/dashboard/trash/restore/?items=models_core.ticket:{trashed_pk}"),
+        ("validation", "/dashboard/validation/"),
+        ("ticket changelist", "/models_core/ticket/"),
+        ("ticket search", "/models_core/ticket/?q=crashes"),
+        ("ticket change page", f"/models_core/ticket/{live}/change/"),
+    ]
+
+
+def platform_pages() -> list[tuple[str, str]]:
+    """(name, path) of the main pages platform staff work with."""
+    org = Organization.all_objects.order_by("pk")[1]
+    trashed_pk = (
+        Ticket.all_objects.filter(deleted_at__isnull=False).order_by("pk").values_list("pk", flat=True)[0]
+    )
+    return [
+        ("home", "/"),
+        ("trash (platform)", "/dashboard/trash/"),
+        ("purge preview", f"/dashboard/trash/purge/?items=models_core.ticket:{trashed_pk}"),
+        ("hooks", "/dashboard/hooks/"),
+        ("DB health indexes", "/dashboard/dbhealth/indexes/"),
+        ("validation", "/dashboard/validation/"),
+        ("ticket changelist by organization", f"/models_core/ticket/?organization__id__exact={org.pk}"),
+        ("comment changelist", "/models_core/ticketcomment/"),
+    ]
+
+
+FLOOR_URL = "/password_change/"
+
+
+def main_pages(rounds: int) -> Iterator[Result]:
+    """Every main page of both roles against the floor: the password change form through the same client
+    (middleware, session, user, the console's layout; no data). Goal 4: <= 100 ms each at 10M."""
+    manager, platform = bench_manager(), bench_platform()
+    for role, user, paths in [
+        ("manager", manager, manager_pages(manager.organization)),
+        ("platform", platform, platform_pages()),
+    ]:
+        client = client_for(user)
+        for name, path in paths:
+            try:
+                yield compare(
+                    f"{name} ({role})",
+                    lambda c=client, p=path: get_ok(c, p),
+                    "password change form (floor)",
+                    lambda c=client: get_ok(c, FLOOR_URL),
+                    rounds,
+                )
+            except PageRefused as refused:
+                print(f"  {name} ({role}): refused ({refused})")
+
+
+BENCHMARKS = [trash, main_pages, changelists, exports, validation, restore]

@@ -109,8 +109,8 @@ def _walkers(count: int) -> list[Walker]:
     from django.contrib.auth.models import Group
     from django.test import Client
 
-    from bench.pages import _user
-    from models_core.models import Organization, Ticket
+    from bench.pages import _user, manager_pages, platform_pages
+    from models_core.models import Organization
 
     walkers = []
     orgs = list(Organization.all_objects.order_by("pk")[1 : count // 2 + 1])
@@ -120,40 +120,10 @@ def _walkers(count: int) -> list[Walker]:
             org = orgs[(i // 2) % len(orgs)]
             user = _user(f"bench-sessions-manager-{org.pk}", organization=org, role="manager", is_staff=True)
             user.groups.add(Group.objects.get(name="Support managers"))
-            live = Ticket.objects.filter(organization=org).order_by("-pk").values_list("pk", flat=True)[0]
-            trashed = Ticket.all_objects.filter(organization=org, deleted_at__isnull=False)
-            trashed_pk, number = trashed.order_by("-pk").values_list("pk", "ticket_number")[0]
-            pages = [
-                ("home", "/"),
-                ("trash", "/dashboard/trash/"),
-                ("trash search by number", f"/dashboard/trash/?q={number}"),
-                ("restore plan", f"/dashboard/trash/restore/?items=models_core.ticket:{trashed_pk}"),
-                ("validation", "/dashboard/validation/"),
-                ("ticket changelist", "/models_core/ticket/"),
-                ("ticket search", "/models_core/ticket/?q=crashes"),
-                ("ticket change page", f"/models_core/ticket/{live}/change/"),
-            ]
+            pages = manager_pages(org)
         else:
             user = _user(f"bench-sessions-platform-{i}", is_staff=True, is_superuser=True)
-            org = Organization.all_objects.order_by("pk")[1]
-            trashed_pk = (
-                Ticket.all_objects.filter(deleted_at__isnull=False)
-                .order_by("pk")
-                .values_list("pk", flat=True)[0]
-            )
-            pages = [
-                ("home", "/"),
-                ("trash (platform)", "/dashboard/trash/"),
-                ("purge preview", f"/dashboard/trash/purge/?items=models_core.ticket:{trashed_pk}"),
-                ("hooks", "/dashboard/hooks/"),
-                ("DB health indexes", "/dashboard/dbhealth/indexes/"),
-                ("validation", "/dashboard/validation/"),
-                (
-                    "ticket changelist by organization",
-                    f"/models_core/ticket/?organization__id__exact={org.pk}",
-                ),
-                ("comment changelist", "/models_core/ticketcomment/"),
-            ]
+            pages = platform_pages()
         client.force_login(user)
         for _, path in pages:
             response = client.get(path)

@@ -52,7 +52,19 @@ def keep_trashed_choices(form: forms.BaseForm) -> None:
             continue
         key = field.to_field_name or "pk"
         field.label_from_instance = _marked(field.label_from_instance)
+        field.live_queryset, field.kept_trashed = queryset, current
         field.queryset = queryset.with_deleted().filter(Q(deleted_at__isnull=True) | Q(**{key: current}))
+
+
+def live_choices(field: forms.ModelChoiceField) -> models.QuerySet:
+    """The field's choices before `keep_trashed_choices` added the instance's trashed value to them."""
+    return getattr(field, "live_queryset", field.queryset)
+
+
+def kept_trashed_value(field: forms.ModelChoiceField) -> str | None:
+    """The trashed value `keep_trashed_choices` kept selectable in this field (as a string), if any."""
+    kept = getattr(field, "kept_trashed", None)
+    return None if kept is None else str(kept)
 
 
 def trashed_links_left_alone(

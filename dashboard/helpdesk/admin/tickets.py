@@ -30,6 +30,7 @@ from models_core.models import (
     TicketComment,
 )
 
+from ..inline_rows import ChosenRowsInlineMixin
 from .base import (
     PRIORITY_LABELS,
     STATUS_LABELS,
@@ -43,7 +44,7 @@ from .base import (
 # ----------------------------------------------------------------------------------------------------
 
 
-class TicketCommentInline(OrganizationScopedMixin, TabularInline):
+class TicketCommentInline(ChosenRowsInlineMixin, OrganizationScopedMixin, TabularInline):
     model = TicketComment
     extra = 0
     per_page = 20  # a long conversation is paged, not rendered whole
@@ -54,7 +55,7 @@ class TicketCommentInline(OrganizationScopedMixin, TabularInline):
     tab = True
 
 
-class TicketAttachmentInline(OrganizationScopedMixin, TabularInline):
+class TicketAttachmentInline(ChosenRowsInlineMixin, OrganizationScopedMixin, TabularInline):
     model = TicketAttachment
     extra = 0
     per_page = 20
