@@ -21,8 +21,6 @@ multi-table inheritance and cycles in the cascade.
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -89,9 +87,7 @@ class CascadePlan:
             for edge in edges:
                 by_model[edge.child].append(self._refers(edge))
             for model, conditions in by_model.items():
-                rows = model._base_manager.using(self.using).filter(
-                    functools.reduce(operator.or_, conditions)
-                )
+                rows = _reached(model._base_manager.using(self.using).all(), conditions)
                 if not protect and model in self.rows:
                     rows = rows.exclude(pk__in=self.rows[model].values("pk"))
                 found.append(Blockers(model, rows.order_by("pk"), protect))
@@ -199,9 +195,24 @@ def cascade_plan(model: type[models.Model], pks: list[Any], using: str) -> Casca
         incoming[edge.child].append(edge)
     for child in order[1:]:
         # Every parent precedes the child, so its queryset is complete: ORing all paths reaches each row once.
-        condition = functools.reduce(operator.or_, (plan._refers(e) for e in incoming[child]))
-        rows[child] = child._base_manager.using(using).filter(condition)
+        rows[child] = _reached(
+            child._base_manager.using(using).all(), [plan._refers(e) for e in incoming[child]]
+        )
     return plan
+
+
+def _reached(rows: QuerySet, conditions: list[Q]) -> QuerySet:
+    """`rows` meeting any of `conditions` (each `fk IN (subquery)`).
+
+    One condition is a semi-join PostgreSQL reads through the key's index. Several ORed together are not: each
+    IN becomes a hashed subplan tested on every row, a scan of the whole table (every attachment of a 10M
+    database for one ticket's purge preview, reached through its ticket or its comments). A UNION of one
+    semi-join per path reads only the rows reached; `pk IN` removes a row reached twice.
+    """
+    if len(conditions) == 1:
+        return rows.filter(conditions[0])
+    arms = [rows.filter(condition).order_by().values("pk") for condition in conditions]
+    return rows.filter(pk__in=arms[0].union(*arms[1:], all=True))
 
 
 def _parents_first(reached: list[type[models.Model]], cascade: list[Edge]) -> list[type[models.Model]]:
