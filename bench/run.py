@@ -2,7 +2,7 @@
 
     make bench                                  # 200,000 tickets in 200 organizations (built once, kept)
     make bench BENCH_TICKETS=1000000            # 1M (a few minutes to build on 2 cores)
-    make bench BENCH_TICKETS=10000000 BENCH_ORGS=2000   # the design scale; build ~12 minutes, ~22 GB
+    make bench BENCH_TICKETS=10000000 BENCH_ORGS=2000   # the design scale; build ~12 minutes, ~14 GB
     .venv/bin/python bench/run.py --only trash  # benchmarks whose name contains "trash"
 
 The dataset lives in its own database (bench/dataset.py). Each benchmark times a measure and its baseline
