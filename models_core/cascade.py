@@ -194,7 +194,7 @@ def cascade_plan(model: type[models.Model], pks: list[Any], using: str) -> Casca
     for edge in cascade:
         incoming[edge.child].append(edge)
     for child in order[1:]:
-        # Every parent precedes the child, so its queryset is complete: ORing all paths reaches each row once.
+        # Every parent precedes the child, so its queryset is complete: all its paths together reach each row.
         rows[child] = _reached(
             child._base_manager.using(using).all(), [plan._refers(e) for e in incoming[child]]
         )

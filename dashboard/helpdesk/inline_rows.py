@@ -46,7 +46,8 @@ class ChosenRowsAutocompleteSelect(_ChosenRowsMixin, AutocompleteSelect):
         for key in sorted(selected):
             row = self.chosen_rows.get(key)
             if row is not None:
-                default[1].append(self.create_option(name, row.pk, label(row), selected, len(default[1])))
+                # The key is the row's to-field value, as Django's option value is.
+                default[1].append(self.create_option(name, key, label(row), selected, len(default[1])))
         return [default]
 
 
@@ -90,7 +91,7 @@ def _parent_cached(row: models.Model, parent: models.Model) -> None:
 def _look_up(forms_: list[forms.BaseForm], name: str, parent: models.Model) -> None:
     """One query for the chosen rows of field `name` in every form; each widget gets the rows its own
     lookup would have found."""
-    values = {str(f[name].value()) for f in forms_ if f[name].value() not in (None, "")}
+    values = {str(value) for f in forms_ if (value := f[name].value()) not in (None, "")}
     field = forms_[0].fields[name]
     queryset = live_choices(field)
     found: dict[str, models.Model] = {}
