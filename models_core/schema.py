@@ -64,8 +64,13 @@ def trash_indexes(prefix: str, *, scoped_by: str | None = "organization") -> lis
     (platform staff), for what people deleted (TRASH_ROOT, the default) and with what their deletes took
     along (IN_TRASH), and per deleter. Without the roots-only ones, a page of roots walks past every cascaded
     row of a big delete (an organization's 100k tickets) before it finds 26 it may show.
+
+    "Purging within 7 days" lists in purge order, (auto_delete_at, id), from the same four scopes (`_due`):
+    the rows due soon are the oldest deletions, so in deletion order a page would walk nearly the whole
+    trash past them (at 10M, 397k tickets for 26). The purge job reads idx_<x>_purge_due too.
     """
     order = ["-deleted_at", "-id"]
+    due = ["auto_delete_at", "id"]
     indexes = [
         models.Index(fields=order, condition=IN_TRASH, name=f"idx_{prefix}_trash_all"),
         models.Index(fields=order, condition=TRASH_ROOT, name=f"idx_{prefix}_roots_all"),
@@ -75,7 +80,8 @@ def trash_indexes(prefix: str, *, scoped_by: str | None = "organization") -> lis
         ),
         # A batch's roots: "is this its only root?" decides the restore plan's shape (models_core.softdelete).
         models.Index(fields=["deletion_batch"], condition=TRASH_ROOT, name=f"idx_{prefix}_batch_roots"),
-        models.Index(fields=["auto_delete_at"], condition=IN_TRASH, name=f"idx_{prefix}_purge_due"),
+        models.Index(fields=due, condition=IN_TRASH, name=f"idx_{prefix}_purge_due"),
+        models.Index(fields=due, condition=TRASH_ROOT, name=f"idx_{prefix}_roots_due_all"),
         # The list's "Reason contains" filter (`delete_reason__ilike`): no listing index can answer a
         # substring, so without it a reason that few rows carry walks the whole trash of every model.
         GinIndex(
@@ -89,6 +95,8 @@ def trash_indexes(prefix: str, *, scoped_by: str | None = "organization") -> lis
         indexes += [
             models.Index(fields=[scoped_by, *order], condition=IN_TRASH, name=f"idx_{prefix}_trash"),
             models.Index(fields=[scoped_by, *order], condition=TRASH_ROOT, name=f"idx_{prefix}_roots"),
+            models.Index(fields=[scoped_by, *due], condition=IN_TRASH, name=f"idx_{prefix}_trash_due"),
+            models.Index(fields=[scoped_by, *due], condition=TRASH_ROOT, name=f"idx_{prefix}_roots_due"),
         ]
     return indexes
 

@@ -3,7 +3,10 @@
 Scale: the list runs one query per model, each an ordered, limited range read of one of that model's
 partial listing indexes (models_core.schema.trash_indexes: per organization or across all, roots only or
 with what was taken along, per deleter), merged in Python by (deleted_at, model label, pk) and paged with a
-keyset cursor over the same triple, so every page costs the same at any depth and any trash size. Batch
+keyset cursor over the same triple, so every page costs the same at any depth and any trash size. "Purging
+within 7 days" lists in purge order instead (auto_delete_at, label, pk ascending), which the purge-due
+indexes serve: the rows due soon are the oldest deletions, so in deletion order each arm would walk nearly
+the whole trash to find them. Batch
 sizes of the page's rows come from one query, capped per model and batch (BATCH_COUNT_CAP) so a page
 showing an organization's 100k-row batch does not count it. No query counts a whole table.
 """
@@ -59,25 +62,56 @@ class TrashFilters:
 
 
 @dataclass(frozen=True)
-class TrashCursor:
-    """Where a page ends: the last row's (deleted_at, model label, pk); the next page starts after it."""
+class TrashOrder:
+    """A keyset order of the list: by `column`, then model label, then pk, all in one direction."""
 
-    deleted_at: datetime.datetime
+    key: str
+    column: str
+    descending: bool
+
+    @property
+    def fields(self) -> tuple[str, str]:
+        sign = "-" if self.descending else ""
+        return (f"{sign}{self.column}", f"{sign}pk")
+
+
+NEWEST_DELETED = TrashOrder("deleted", "deleted_at", descending=True)
+SOONEST_PURGED = TrashOrder("purge", "auto_delete_at", descending=False)
+
+
+def trash_order(filters: TrashFilters) -> TrashOrder:
+    """Purging soon lists what goes first, first; everything else the newest deletion first."""
+    return SOONEST_PURGED if filters.purging_soon else NEWEST_DELETED
+
+
+@dataclass(frozen=True)
+class TrashCursor:
+    """Where a page ends: the last row's (order column, model label, pk); the next page starts after it."""
+
+    at: datetime.datetime
     label: str
     pk: int
+    order: TrashOrder = NEWEST_DELETED
 
     def encode(self) -> str:
-        return f"{self.deleted_at.isoformat()}|{self.label}|{self.pk}"
+        # Purge-order links say so, so that a link of one order is never read as a place in the other.
+        prefix = "" if self.order is NEWEST_DELETED else f"{self.order.key}|"
+        return f"{prefix}{self.at.isoformat()}|{self.label}|{self.pk}"
 
     @classmethod
-    def decode(cls, value: str) -> TrashCursor:
-        """ValidationError for anything that is not a cursor this page made."""
+    def decode(cls, value: str, order: TrashOrder = NEWEST_DELETED) -> TrashCursor:
+        """ValidationError for anything that is not a cursor this page made for `order`."""
         try:
-            at, label, pk = value.split("|")
-            deleted_at = datetime.datetime.fromisoformat(at)
-            if timezone.is_naive(deleted_at) or not pk.isdigit() or len(pk) > 18 or len(label) > 100:
+            parts = value.split("|")
+            if order is not NEWEST_DELETED:
+                if parts[0] != order.key:
+                    raise ValueError
+                parts = parts[1:]
+            at, label, pk = parts
+            when = datetime.datetime.fromisoformat(at)
+            if timezone.is_naive(when) or not pk.isdigit() or len(pk) > 18 or len(label) > 100:
                 raise ValueError
-            return cls(deleted_at, label, int(pk))
+            return cls(when, label, int(pk), order)
         except ValueError as exc:
             raise ValidationError("The page link is damaged; start again from the first page.") from exc
 
@@ -141,13 +175,14 @@ class TrashPage:
 
 
 def _keyset(model: type[models.Model], cursor: TrashCursor) -> Q:
-    """Rows of `model` that sort after `cursor` in (deleted_at, label, pk) descending order."""
-    label = model._meta.label
-    if label < cursor.label:
-        return Q(deleted_at__lte=cursor.deleted_at)
+    """Rows of `model` that sort after `cursor` in its order: (column, label, pk), all one direction."""
+    column, label = cursor.order.column, model._meta.label
+    after = "lt" if cursor.order.descending else "gt"
     if label == cursor.label:
-        return Q(deleted_at__lt=cursor.deleted_at) | Q(deleted_at=cursor.deleted_at, pk__lt=cursor.pk)
-    return Q(deleted_at__lt=cursor.deleted_at)
+        return Q(**{f"{column}__{after}": cursor.at}) | Q(**{column: cursor.at, f"pk__{after}": cursor.pk})
+    # Another model's rows at the cursor's very time come after it when their label does.
+    label_after = label < cursor.label if cursor.order.descending else label > cursor.label
+    return Q(**{f"{column}__{after}{'e' if label_after else ''}": cursor.at})
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:
@@ -255,11 +290,15 @@ def batch_sizes(
 def trash_list(
     user: Any, filters: TrashFilters, cursor: TrashCursor | None = None, page_size: int = PAGE_SIZE
 ) -> TrashPage:
-    """One page of the trash, newest first, across every soft-delete model.
+    """One page of the trash across every soft-delete model, in trash_order(filters) (newest deletion
+    first; purging soon: soonest purge first). ValueError for a cursor of the other order.
 
     One UNION ALL query finds the page's keys (each arm the ordered, limited index read of one model), then
     one query per model present on the page loads its rows, and one counts their batches: a page of tickets
     costs three queries however many models and rows the trash holds."""
+    order = trash_order(filters)
+    if cursor is not None and cursor.order is not order:
+        raise ValueError("the cursor belongs to another order of the list")
     arms = []
     for model in trash_models():
         rows = _filtered(model, user, filters)
@@ -269,12 +308,12 @@ def trash_list(
             rows = rows.filter(_keyset(model, cursor))
         label = Value(model._meta.label, output_field=models.CharField())
         arms.append(
-            rows.order_by("-deleted_at", "-pk")
+            rows.order_by(*order.fields)
             .annotate(_trash_label=label)
-            .values_list("deleted_at", "pk", "_trash_label")[: page_size + 1]
+            .values_list(order.column, "pk", "_trash_label")[: page_size + 1]
         )
     keys = list(arms[0].union(*arms[1:], all=True)) if arms else []
-    keys.sort(key=lambda k: (k[0], k[2], k[1]), reverse=True)
+    keys.sort(key=lambda k: (k[0], k[2], k[1]), reverse=order.descending)
     wanted: dict[str, list] = defaultdict(list)
     for _, pk, label in keys[:page_size]:
         wanted[label].append(pk)
@@ -299,7 +338,7 @@ def trash_list(
     next_cursor = None
     if len(keys) > page_size:
         at, pk, label = keys[page_size - 1]
-        next_cursor = TrashCursor(at, label, pk).encode()
+        next_cursor = TrashCursor(at, label, pk, order).encode()
     return TrashPage(rows=rows, next_cursor=next_cursor, first_page=cursor is None)
 
 
@@ -315,7 +354,7 @@ def trash_count(user: Any, filters: TrashFilters, limit: int | None = None) -> i
         if limit is None:
             total += rows.order_by().count()
             continue
-        total += rows.order_by("-deleted_at", "-pk").values("pk")[: limit + 1 - total].count()
+        total += rows.order_by(*trash_order(filters).fields).values("pk")[: limit + 1 - total].count()
         if total > limit:
             break
     return total

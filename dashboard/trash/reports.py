@@ -66,8 +66,8 @@ def _trash_row_values(row: listing.TrashRow) -> list:
 
 
 def trash_rows(user: Any, filters: listing.TrashFilters, chunk: int | None = None) -> Iterator[list]:
-    """Every trashed row the trash list shows this user for `filters`, newest first, as export rows, read
-    one keyset page of `chunk` rows at a time: memory holds one page, and each page costs the list's own
+    """Every trashed row the trash list shows this user for `filters`, in the list's order, as export rows,
+    read one keyset page of `chunk` rows at a time: memory holds one page, and each page costs the list's own
     queries (its keys, one per model on it, one for batch sizes) however large the trash is."""
     chunk = chunk or settings.CUSTODIAN_EXPORT_CHUNK_ROWS
     cursor = None
@@ -77,7 +77,7 @@ def trash_rows(user: Any, filters: listing.TrashFilters, chunk: int | None = Non
             yield _trash_row_values(row)
         if not page.next_cursor:
             return
-        cursor = listing.TrashCursor.decode(page.next_cursor)
+        cursor = listing.TrashCursor.decode(page.next_cursor, listing.trash_order(filters))
 
 
 def trash_report(user: Any, filters: listing.TrashFilters) -> Report:

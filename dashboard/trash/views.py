@@ -95,7 +95,7 @@ def trash_list_view(request: HttpRequest) -> HttpResponse:
     cursor = None
     if request.GET.get("after"):
         try:
-            cursor = listing.TrashCursor.decode(request.GET["after"])
+            cursor = listing.TrashCursor.decode(request.GET["after"], listing.trash_order(filters))
         except ValidationError as error:
             return _bad_request(request, " ".join(error.messages))
     page = listing.trash_list(request.user, filters, cursor)
@@ -120,6 +120,7 @@ def trash_list_view(request: HttpRequest) -> HttpResponse:
             "filter_html": trash_filter_html(form, is_platform=is_platform_staff(request.user)),
             "next_url": next_url,
             "first_url": f"?{query.urlencode()}" if not page.first_page else None,
+            "purge_order": listing.trash_order(filters) is listing.SOONEST_PURGED,
             "is_platform": is_platform_staff(request.user),
             "can_restore": request.user.has_perm(RESTORE_TRASH),
             "can_purge": request.user.has_perm(PURGE_TRASH),

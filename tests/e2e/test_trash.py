@@ -1,6 +1,9 @@
 """Browser tests of the trash: restore with its plan, bulk purge with the typed confirmation, conflicts."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from models_core.models import KnowledgeBaseArticle, Ticket, TicketComment
@@ -157,3 +160,32 @@ def test_a_double_click_on_purge_shows_the_purge_not_a_failure(
     page.goto(f"{live_server.url}/dashboard/trash/purge/?items=models_core.ticket:{ticket.pk}")
     expect(page.get_by_test_id("error-page")).to_contain_text("not in the trash any more")
     page.screenshot(path="/tmp/trash_gone.png", full_page=True)
+
+
+def test_purging_soon_lists_what_goes_first_and_pages_on_in_that_order(
+    page, live_server, sign_in, manager, organization
+):
+    now = timezone.now()
+    tickets = [TicketFactory(organization=organization, subject=f"Due {n:02d}") for n in range(27)]
+    for ticket in tickets:
+        ticket.soft_delete(user=manager)
+    # Due in reverse order of deletion: the newest deletion goes first.
+    for n, ticket in enumerate(tickets):
+        due = now + datetime.timedelta(hours=6 * (len(tickets) - n))
+        Ticket.all_objects.filter(pk=ticket.pk).update(auto_delete_at=due)
+    Ticket.all_objects.filter(pk=tickets[0].pk).update(auto_delete_at=now + datetime.timedelta(days=30))
+
+    sign_in(manager)
+    open_trash(page, live_server)
+    expect(page.get_by_test_id("trash-order")).to_have_text("Newest deletion first")
+    page.get_by_label("Purging within 7 days").check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_test_id("trash-order")).to_have_text("Soonest purge first")
+    rows = page.get_by_test_id("trash-row")
+    expect(rows).to_have_count(25)
+    expect(rows.first).to_contain_text("Due 26")
+    expect(rows.last).to_contain_text("Due 02")
+    page.get_by_role("link", name="Later »").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Due 01")  # "Due 00" is not due within 7 days
+    expect(page.get_by_role("link", name="Later »")).to_have_count(0)

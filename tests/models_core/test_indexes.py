@@ -90,7 +90,14 @@ def test_every_declared_constraint_exists():
         ("idx_user_search_gin", ["USING gin (username gin_trgm_ops, email gin_trgm_ops,"]),
         ("idx_ticket_trash_search", ["USING gin (subject gin_trgm_ops) WHERE (deleted_at IS NOT NULL)"]),
         ("idx_org_batch", ["btree (deletion_batch) WHERE (deletion_batch IS NOT NULL)"]),
-        ("idx_attachment_purge_due", ["btree (auto_delete_at) WHERE (deleted_at IS NOT NULL)"]),
+        ("idx_attachment_purge_due", ["btree (auto_delete_at, id) WHERE (deleted_at IS NOT NULL)"]),
+        (
+            "idx_ticket_roots_due",
+            [
+                "btree (organization_id, auto_delete_at, id) WHERE ((deleted_at IS NOT NULL) AND "
+                """(NOT (deletion_metadata @> '{"cascaded": true}'::jsonb)))"""
+            ],
+        ),
         ("unique_org_ticket_number", ["UNIQUE INDEX", "(organization_id, ticket_number)"]),
         ("unique_org_slug", ["UNIQUE INDEX", "(organization_id, slug) WHERE (deleted_at IS NULL)"]),
         ("unique_organization_slug", ["UNIQUE INDEX", "(slug) WHERE (deleted_at IS NULL)"]),
@@ -115,10 +122,10 @@ def test_every_soft_delete_model_has_its_trash_indexes():
         roots = [d for d in mine if "cascaded" in d]
         batch = [d for d in mine if "WHERE (deletion_batch IS NOT NULL)" in d]
         scoped = organization_path(model) != ORGANIZATION_ITSELF
-        # Listings (all and per organization; roots only and with what went along; per deleter), purge due,
-        # batch (and its roots).
-        assert len(trash) == (3 if scoped else 2) and len(batch) == 1, table
-        assert len(roots) == (4 if scoped else 3), table
+        # Listings in deletion order and in purge order (all and per organization; roots only and with what
+        # went along; per deleter in deletion order), batch (and its roots).
+        assert len(trash) == (4 if scoped else 2) and len(batch) == 1, table
+        assert len(roots) == (6 if scoped else 4), table
 
 
 def test_exclusion_constraint_uses_overlap_on_the_validity_range():

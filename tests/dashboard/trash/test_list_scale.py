@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dashboard.trash.listing import TrashFilters, _filtered, batch_sizes, trash_list
+from dashboard.trash.listing import TrashFilters, _filtered, batch_sizes, trash_list, trash_order
 from models_core.models import Ticket, TicketAttachment, TicketComment
 from tests.factories import (
     OrganizationFactory,
@@ -38,12 +38,12 @@ def test_comments_and_attachments_carry_their_tickets_organization_whatever_writ
     assert TicketAttachment.all_objects.get(pk=attachment.pk).organization_id == other.pk
 
 
-def _explain(queryset) -> str:
+def _explain(queryset, filters: TrashFilters) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
-    return queryset.order_by("-deleted_at", "-pk")[:26].explain()
+    return queryset.order_by(*trash_order(filters).fields)[:26].explain()
 
 
 @pytest.mark.parametrize(
@@ -54,6 +54,11 @@ def _explain(queryset) -> str:
         ("manager", TrashFilters(include_cascaded=True), "idx_comment_trash"),
         ("platform", TrashFilters(include_cascaded=True), "idx_comment_trash_all"),
         ("platform", TrashFilters(deleted_by=1), "idx_comment_roots_by"),
+        # Purging soon lists in purge order, read from the purge-due indexes of the same four scopes.
+        ("manager", TrashFilters(purging_soon=True), "idx_comment_roots_due"),
+        ("platform", TrashFilters(purging_soon=True), "idx_comment_roots_due_all"),
+        ("manager", TrashFilters(purging_soon=True, include_cascaded=True), "idx_comment_trash_due"),
+        ("platform", TrashFilters(purging_soon=True, include_cascaded=True), "idx_comment_purge_due"),
     ],
 )
 def test_each_listing_is_an_ordered_read_of_one_index_without_a_join(
@@ -71,7 +76,7 @@ def test_each_listing_is_an_ordered_read_of_one_index_without_a_join(
     rows = _filtered(TicketComment, user, filters)
     sql = str(rows.query)
     assert "models_core_ticket" not in sql.replace("models_core_ticketcomment", "")
-    plan = _explain(rows)
+    plan = _explain(rows, filters)
     assert f"{index} " in plan or plan.rstrip().endswith(index), plan
     assert "Sort" not in plan
 

@@ -3,11 +3,19 @@
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
-from dashboard.trash.listing import TrashCursor, TrashFilters, trash_list
+from dashboard.trash.listing import (
+    NEWEST_DELETED,
+    SOONEST_PURGED,
+    TrashCursor,
+    TrashFilters,
+    trash_list,
+    trash_order,
+)
 from dashboard.trash.plans import trash_restore_plan
 from dashboard.trash.selectors import trash_items_get, trash_queryset
 from models_core.models import KnowledgeBaseArticle, Ticket, TicketComment
@@ -24,7 +32,7 @@ def walk(user, filters=None, page_size=3):
         seen.extend((r.model, r.obj.pk) for r in page.rows)
         if not page.next_cursor:
             return seen
-        cursor = TrashCursor.decode(page.next_cursor)
+        cursor = TrashCursor.decode(page.next_cursor, trash_order(filters))
 
 
 def test_pages_cover_every_model_once_newest_first_even_with_equal_times(organization, manager):
@@ -43,6 +51,57 @@ def test_pages_cover_every_model_once_newest_first_even_with_equal_times(organiz
         [(Ticket, t.pk) for t in tickets] + [(KnowledgeBaseArticle, a.pk) for a in articles], key=str
     )
     assert len(seen) == len(set(seen)) == 7
+
+
+def test_purging_soon_lists_soonest_purge_first_across_models_page_by_page(organization, manager):
+    now = timezone.now()
+    tickets = [TicketFactory(organization=organization) for _ in range(5)]
+    articles = [KnowledgeBaseArticleFactory(organization=organization) for _ in range(3)]
+    for row in [*tickets, *articles]:
+        row.soft_delete()
+    late = TicketFactory(organization=organization)  # due in 20 days: not purging soon
+    late.soft_delete()
+    # Purge times that run against deletion order, with ties inside a model and across models.
+    due = {
+        (Ticket, tickets[0].pk): 6,
+        (Ticket, tickets[1].pk): 1,
+        (Ticket, tickets[2].pk): 1,
+        (Ticket, tickets[3].pk): 3,
+        (Ticket, tickets[4].pk): 0,
+        (KnowledgeBaseArticle, articles[0].pk): 1,
+        (KnowledgeBaseArticle, articles[1].pk): 5,
+        (KnowledgeBaseArticle, articles[2].pk): 2,
+    }
+    for (model, pk), days in due.items():
+        model.all_objects.filter(pk=pk).update(
+            auto_delete_at=now + datetime.timedelta(days=days),
+            deleted_at=now - datetime.timedelta(days=days),  # the soonest purge is the newest deletion
+        )
+    Ticket.all_objects.filter(pk=late.pk).update(auto_delete_at=now + datetime.timedelta(days=20))
+    filters = TrashFilters(purging_soon=True)
+    assert trash_order(filters) is SOONEST_PURGED and trash_order(TrashFilters()) is NEWEST_DELETED
+    for page_size in (1, 2, 3, 25):
+        seen = walk(manager, filters, page_size=page_size)
+        assert len(seen) == len(set(seen)) == len(due)
+        assert [due[key] for key in seen] == sorted(due.values()), page_size
+    # Within one purge time: by model label, then pk (the cursor's tie-breakers).
+    ties = [key for key in walk(manager, filters, page_size=2) if due[key] == 1]
+    assert ties == [(KnowledgeBaseArticle, articles[0].pk), (Ticket, tickets[1].pk), (Ticket, tickets[2].pk)]
+
+
+def test_a_page_link_of_one_order_is_refused_by_the_other(organization, manager):
+    for _ in range(3):
+        TicketFactory(organization=organization).soft_delete()
+    Ticket.all_objects.update(auto_delete_at=timezone.now() + datetime.timedelta(days=1))
+    purge_link = trash_list(manager, TrashFilters(purging_soon=True), page_size=1).next_cursor
+    newest_link = trash_list(manager, TrashFilters(), page_size=1).next_cursor
+    assert purge_link and newest_link and purge_link != newest_link
+    assert TrashCursor.decode(purge_link, SOONEST_PURGED).order is SOONEST_PURGED
+    for link, order in ((purge_link, NEWEST_DELETED), (newest_link, SOONEST_PURGED)):
+        with pytest.raises(ValidationError, match="page link is damaged"):
+            TrashCursor.decode(link, order)
+    with pytest.raises(ValueError):
+        trash_list(manager, TrashFilters(), TrashCursor.decode(purge_link, SOONEST_PURGED))
 
 
 def test_roots_only_by_default_with_batch_sizes(organization, manager):

@@ -1,11 +1,14 @@
 """Trash pages: the permission matrix, organization scoping, CSRF, bad input as 4xx, no writes on GET."""
 
+import datetime
 import re
+from urllib.parse import unquote
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard.jobs.models import JobRun
 from dashboard.trash.models import PurgeRecord
@@ -110,6 +113,39 @@ def test_platform_staff_see_every_organization_and_can_filter(client, platform_s
     assert "Broken printer" in body and "Globex secret" in body
     body = client.get(LIST, {"organization": foreign.organization_id}).content.decode()
     assert "Broken printer" not in body and "Globex secret" in body
+
+
+def test_purging_soon_pages_in_purge_order_and_refuses_the_other_orders_links(client, manager, organization):
+    now = timezone.now()
+    tickets = TicketFactory.create_batch(28, organization=organization)
+    for ticket in tickets:
+        ticket.soft_delete()
+    # The first deleted goes first; the last one is not due within 7 days.
+    for quarter_days, ticket in enumerate(tickets):
+        due = now + datetime.timedelta(hours=6 * quarter_days + 1)
+        Ticket.all_objects.filter(pk=ticket.pk).update(auto_delete_at=due)
+    Ticket.all_objects.filter(pk=tickets[-1].pk).update(auto_delete_at=now + datetime.timedelta(days=20))
+    client.force_login(manager)
+
+    def page(query):
+        response = client.get(LIST, query)
+        assert response.status_code == 200
+        body = response.content.decode()
+        shown = [int(pk) for pk in re.findall(r'value="models_core\.ticket:(\d+)"', body)]
+        after = re.search(r'href="\?[^"]*after=([^"&]+)', body)
+        return body, shown, after and unquote(after.group(1))
+
+    body, first, after = page({"purging_soon": "on"})
+    assert 'data-testid="trash-order">Soonest purge first' in body and "Later »" in body
+    assert first == [t.pk for t in tickets[:25]]
+    _, second, last = page({"purging_soon": "on", "after": after})
+    assert second == [tickets[25].pk, tickets[26].pk] and last is None
+    body, newest, newest_after = page({})
+    assert 'data-testid="trash-order">Newest deletion first' in body and newest[0] == tickets[-1].pk
+    # A link of one order given to the other: a 400 saying so, not a wrong page.
+    for query in ({"after": after}, {"purging_soon": "on", "after": newest_after}):
+        response = client.get(LIST, query)
+        assert response.status_code == 400 and b"page link is damaged" in response.content
 
 
 def test_other_organizations_ids_are_404(client, org_admin, foreign):
