@@ -1,8 +1,9 @@
 """The index page's two tables: findings grouped by kind, and every index; filtered, sorted and paged.
 
 Both lists are built in memory from one catalog read (hundreds of rows, not customer data), so filtering,
-sorting and paging here costs no query. Rows are unfold table component rows (`unfold/components/table.html`);
-links keep the rest of the query string, so a tab, a filter and a page of the other table survive each click.
+sorting and paging here costs no query. Rows are unfold table component rows (`unfold/components/table.html`,
+written by dashboard.tables.table_html); links keep the rest of the query string, so a tab, a filter and a
+page of the other table survive each click.
 """
 
 from __future__ import annotations
