@@ -6,6 +6,7 @@ trash list) or the floor: the raw SQL of the page's main query, which no page ca
 
 from __future__ import annotations
 
+import datetime
 import statistics
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client
+from django.utils import timezone
 
 from bench.run import Result, compare
 from models_core.models import Organization, Ticket, User
@@ -163,6 +165,7 @@ def _trash(rounds: int) -> Iterator[Result]:
             print(f"  trash search by {label}: refused ({refused})")
     agent = User.all_objects.filter(organization__slug="bench-3", role="agent").order_by("pk").first()
     big = Organization.all_objects.get(slug="bench-1")
+    day = (timezone.localdate() - datetime.timedelta(days=20)).isoformat()  # inside the dataset's 60 days
     filters = [
         ("deleted by one agent", {"deleted_by": agent.pk}),
         ("one organization", {"organization": manager.organization_id}),
@@ -170,7 +173,7 @@ def _trash(rounds: int) -> Iterator[Result]:
         ("comments incl. cascaded", {"model": "models_core.ticketcomment", "include_cascaded": "on"}),
         ("reason contains", {"reason": "spam"}),
         ("purging within 7 days", {"purging_soon": "on"}),
-        ("one deletion day", {"deleted_from": "2026-11-20", "deleted_to": "2026-11-20"}),
+        ("one deletion day", {"deleted_from": day, "deleted_to": day}),
     ]
     for label, query in filters:
         try:
