@@ -7,8 +7,7 @@ import datetime
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Max, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from dashboard.validation.models import ScanOrganizationCount, ScanResult, ValidationScan, Violation, Waiver
@@ -25,8 +24,8 @@ PRUNE_MAX_SCANS = 5000
 def _scans_to_keep() -> models.QuerySet[ValidationScan]:
     """Scans that must outlive the retention, whatever their age.
 
-    - each rule's latest non-errored run, in any scan: the next scan measures new/resolved against it
-      (_previous_run), so its violations (last_seen_scan) must stay;
+    - each rule's latest non-errored run, in any scan: its counts are the rule's current state, and its
+      current violations were first seen in it or before it;
     - each rule's latest non-errored run in a succeeded scan: the rule page lists its rows (_latest_run_of);
     - the latest succeeded scan: the overview shows it;
     - scans still queued or running.
@@ -51,12 +50,14 @@ def _scans_to_keep() -> models.QuerySet[ValidationScan]:
 
 def validation_history_prune(older_than_days: int | None = None) -> dict[str, int]:
     """Delete scans created more than `older_than_days` ago (CUSTODIAN_VALIDATION_HISTORY_DAYS) and their
-    results, the resolved violations last seen in them, and waivers expired before the window; set-based.
+    results, the resolved violations first seen or resolved in them, and waivers expired before the window;
+    set-based.
 
-    Current violations stay. A kept violation first seen in a pruned scan (the FK cascades: deleting the scan
-    would delete the violation) has its first sighting moved to the rule's earliest kept run after it, where
-    it was failing too (a violation's sightings are unbroken over the rule's runs). Nothing counted from it
-    changes: "new" in a scan means first seen in that very scan, and stored counts are not recomputed.
+    Current violations stay. One first seen in a pruned scan (the FK cascades: deleting the scan would
+    delete the violation) has its first sighting moved to the rule's earliest kept run after it, where it
+    was failing too (a current violation failed in every run of the rule since its first sighting; the
+    rule's latest run is always kept). Nothing counted from it changes: "new" in a scan means first seen in
+    that very scan, and stored counts are not recomputed.
     """
     days = older_than_days if older_than_days is not None else settings.CUSTODIAN_VALIDATION_HISTORY_DAYS
     cutoff = timezone.now() - datetime.timedelta(days=days)
@@ -72,7 +73,10 @@ def validation_history_prune(older_than_days: int | None = None) -> dict[str, in
         )
         violations = moved = counts = results = scans = 0
         if scan_ids:  # (an empty IN () is no query at all, and _raw_delete then returns None)
-            violations = Violation.objects.filter(last_seen_scan_id__in=scan_ids)._raw_delete(db)
+            resolved = Violation.objects.filter(resolved_scan__isnull=False)
+            violations = resolved.filter(
+                Q(resolved_scan_id__in=scan_ids) | Q(first_seen_scan_id__in=scan_ids)
+            )._raw_delete(db)
             earliest_kept_run = (
                 ScanResult.objects.filter(
                     model_label=OuterRef("model_label"),
@@ -84,9 +88,8 @@ def validation_history_prune(older_than_days: int | None = None) -> dict[str, in
                 .order_by("scan_id")
                 .values("scan_id")[:1]
             )
-            moved = Violation.objects.filter(first_seen_scan_id__in=scan_ids).update(
-                # last_seen_scan is kept (the violations last seen in a pruned scan are gone): never empty.
-                first_seen_scan_id=Coalesce(Subquery(earliest_kept_run), F("last_seen_scan_id"))
+            moved = Violation.objects.filter(first_seen_scan_id__in=scan_ids, resolved_scan=None).update(
+                first_seen_scan_id=Subquery(earliest_kept_run)
             )
             # Children first, each one DELETE ... WHERE ... IN (...), so the collector fetches nothing.
             counts = ScanOrganizationCount.objects.filter(result__scan_id__in=scan_ids)._raw_delete(db)

@@ -1,5 +1,5 @@
-"""Scan storage: each run, its counts per (model, rule) and per organization, every violation's first and last
-sighting, and waivers.
+"""Scan storage: each run, its counts per (model, rule) and per organization, every violation's first sighting
+and the run that found it resolved, and waivers.
 
 Rows name models by label ("models_core.ticket") and rules by name ("status_choice"), so the history stays
 readable after a rule changes or goes away. Organizations are kept per count and per violation, so every page
@@ -118,10 +118,13 @@ class ScanOrganizationCount(models.Model):
 
 
 class Violation(models.Model):
-    """One record breaking one rule: when it was first and last seen failing.
+    """One record breaking one rule: the run that first saw it failing and, once it passes, the run that found
+    it resolved (empty while it still fails: the rule's current violations).
 
-    New in scan S: first_seen_scan = S. Resolved in S: last_seen_scan = the rule's previous run. Both are
-    answered from the indexes below, whatever the size of the data tables.
+    New in scan S: first_seen_scan = S. Resolved in S: resolved_scan = S. A run writes only what changed
+    (new, resolved, moved to another organization), never the violations that are still there, so a scan
+    costs about what reading the data table costs however many records keep failing. A record that fails
+    again after it was resolved starts again as new.
     """
 
     model_label = models.CharField(max_length=100)
@@ -136,7 +139,9 @@ class Violation(models.Model):
         db_index=False,
     )
     first_seen_scan = models.ForeignKey(ValidationScan, on_delete=models.CASCADE, related_name="+")
-    last_seen_scan = models.ForeignKey(ValidationScan, on_delete=models.CASCADE, related_name="+")
+    resolved_scan = models.ForeignKey(
+        ValidationScan, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
 
     organization_path = "organization"
 
@@ -146,16 +151,17 @@ class Violation(models.Model):
                 fields=["model_label", "rule_name", "object_id"], name="validation_violation_unique"
             ),
             models.CheckConstraint(
-                condition=Q(last_seen_scan__gte=F("first_seen_scan")),
-                name="validation_violation_seen_order",
-                violation_error_message="A violation cannot be last seen before it was first seen.",
+                condition=Q(resolved_scan__isnull=True) | Q(resolved_scan__gt=F("first_seen_scan")),
+                name="validation_violation_resolved_order",
+                violation_error_message="A violation cannot be resolved before it was first seen.",
             ),
         ]
         indexes = [
-            # The rule page (rows of the latest run, keyset by object id) and "resolved since".
+            # A rule's current violations by object id: the rule page, a scan's comparison with them.
             models.Index(
-                fields=["model_label", "rule_name", "last_seen_scan", "object_id"],
-                name="validation_violation_seen_idx",
+                fields=["model_label", "rule_name", "object_id"],
+                condition=Q(resolved_scan__isnull=True),
+                name="validation_violation_open_idx",
             ),
             models.Index(
                 fields=["organization", "model_label", "rule_name"], name="validation_violation_org_idx"

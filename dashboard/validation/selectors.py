@@ -291,17 +291,16 @@ def _latest_run_of(model: type[models.Model], rule: ValidationRule) -> int | Non
 
 
 def failing_rows_queryset(model: type[models.Model], rule: ValidationRule, user: Any) -> models.QuerySet:
-    """The failing live rows the user may see, by primary key: the ids the rule's latest stored run found
-    (validation_violation_seen_idx), never a new pass of the rule over the whole table (seconds at 10M rows,
-    and the longest exactly when nothing fails). Rules with a `Q` re-check those rows, so a record fixed
-    since leaves the list at once; one that broke since shows from the next scan on.
+    """The failing live rows the user may see, by primary key: the rule's current violations, as its latest
+    run left them (validation_violation_open_idx), never a new pass of the rule over the whole table (seconds
+    at 10M rows, and the longest exactly when nothing fails). Rules with a `Q` re-check those rows, so a
+    record fixed since leaves the list at once; one that broke since shows from the next scan on.
     """
     scoped = rows_in_scope(model, user)
-    latest = _latest_run_of(model, rule)
-    if latest is None:
+    if _latest_run_of(model, rule) is None:
         return scoped.none()
     ids = Violation.objects.filter(
-        model_label=model._meta.label_lower, rule_name=rule.name, last_seen_scan_id=latest
+        model_label=model._meta.label_lower, rule_name=rule.name, resolved_scan=None
     ).values("object_id")
     rows = scoped.filter(pk__in=ids)
     q = rule.violation_q()

@@ -2,10 +2,11 @@
 
 A scan walks every (model, rule) of the CentralizedValidator over live rows:
 - a rule with a `Q` collects its failing keys by one parallel CREATE TEMPORARY TABLE ... AS SELECT (the data
-  table is read once, by the database), upserts them into the violation table only when there are any, then
-  aggregates over the violation table;
-- a rule without one reads the table in keyset chunks (bounded memory) through `is_valid()`, and upserts each
-  chunk's failing ids the same way.
+  table is read once, by the database);
+- a rule without one reads the table in keyset chunks (bounded memory) through `is_valid()` and adds each
+  chunk's failing ids to the same table;
+then dashboard.validation.sightings writes only what changed against the rule's current violations (new,
+resolved), and the counts are aggregated over the violation table.
 Each rule runs in its own savepoint: a rule that raises is recorded as errored (its writes rolled back) and
 the scan goes on.
 
@@ -21,13 +22,14 @@ from typing import Any
 
 from django.contrib.admin.models import CHANGE
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
-from django.db.models import Count, F, OuterRef, Q, Sum, Value
+from django.db import models, transaction
+from django.db.models import Count, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from dashboard.adminlog import admin_log_write
 from dashboard.jobs.services import Progress, job_run_start
+from dashboard.validation import sightings
 from dashboard.validation.models import (
     SAMPLE_SIZE,
     ScanOrganizationCount,
@@ -167,23 +169,8 @@ def _scan_rules_run(scan_id: int, progress: Progress | None) -> ValidationScan:
     return scan
 
 
-def _previous_run(scan: ValidationScan, model_label: str, rule_name: str) -> tuple[int | None, int]:
-    """The rule's last successful run before this scan ("new" and "resolved" are measured against it), and
-    how many violations it stored (waived ones included): none means nothing can be resolved now."""
-    previous = (
-        ScanResult.objects.filter(
-            model_label=model_label, rule_name=rule_name, errored=False, scan_id__lt=scan.pk
-        )
-        .order_by("-scan_id")
-        .values_list("scan_id", F("violations") + F("waived"))
-        .first()
-    )
-    return previous if previous is not None else (None, 0)
-
-
 def _rule_scan(scan: ValidationScan, model: type[models.Model], rule: ValidationRule) -> ScanResult:
     label = model._meta.label_lower
-    previous, previous_stored = _previous_run(scan, label, rule.name)
     started = time.monotonic()
     result = ScanResult(
         scan=scan,
@@ -198,22 +185,18 @@ def _rule_scan(scan: ValidationScan, model: type[models.Model], rule: Validation
             q = rule.violation_q()
             result.has_query = q is not None
             if q is not None:
-                failing = _violations_upsert_query(scan, model, rule, q, previous)
+                failing = sightings.failing_keys_collect(model, q)
             else:
-                result.checked = _violations_upsert_stream(scan, model, rule, previous)
-                failing = None  # not counted while streaming
-            # Most rules find nothing, as in their previous run: then no row can be read back, and the
-            # rule costs its one parallel pass over the data table and the writes of its result.
-            counts = _counts_by_organization(
-                scan, label, rule.name, previous if previous_stored else None, current=failing != 0
-            )
+                result.checked, failing = _failing_keys_stream(model, rule)
+            resolved = sightings.violations_record(scan, label, rule.name, failing=failing)
+            counts = _counts_by_organization(scan, label, rule.name, resolved, current=failing > 0)
             result.violations = sum(c.violations for c in counts)
             result.waived = sum(c.waived for c in counts)
             result.new = sum(c.new for c in counts)
             result.resolved = sum(c.resolved for c in counts)
-            if failing != 0:
+            if failing:
                 result.sample_ids = list(
-                    Violation.objects.filter(model_label=label, rule_name=rule.name, last_seen_scan=scan)
+                    Violation.objects.filter(model_label=label, rule_name=rule.name, resolved_scan=None)
                     .order_by("object_id")
                     .values_list("object_id", flat=True)[:SAMPLE_SIZE]
                 )
@@ -234,107 +217,31 @@ def _rule_scan(scan: ValidationScan, model: type[models.Model], rule: Validation
     return result
 
 
-_UPSERT_TAIL = """
-    ON CONFLICT (model_label, rule_name, object_id) DO UPDATE SET
-        last_seen_scan_id = EXCLUDED.last_seen_scan_id,
-        organization_id = EXCLUDED.organization_id,
-        first_seen_scan_id = CASE
-            WHEN validation_violation.last_seen_scan_id = %s THEN validation_violation.first_seen_scan_id
-            ELSE EXCLUDED.first_seen_scan_id
-        END
-"""
-# A violation seen in the rule's previous run keeps its first sighting; one that had been resolved (or whose
-# previous run is unknown) starts again as new.
-
-
-def _failing_rows(model: type[models.Model], q: Q) -> models.QuerySet:
-    org = organization_path(model)
-    org_value = F(org) if org else Value(None, output_field=models.BigIntegerField())
-    return live_rows(model).filter(q).annotate(row_org_id=org_value).values_list("pk", "row_org_id")
-
-
-# The failing keys of one query rule, for the length of the rule's transaction (dropped at its end, or with
-# its savepoint when the rule raises): the data table is read once, and only the violation table is written.
-FAILING_TABLE = "validation_scan_failing"
-
-
-def _violations_upsert_query(
-    scan: ValidationScan, model: type[models.Model], rule: ValidationRule, q: Q, previous: int | None
-) -> int:
-    """Store the rule's failing rows; returns how many fail.
-
-    PostgreSQL 15 plans the SELECT of an INSERT ... SELECT without parallel workers, but CREATE TABLE AS
-    may use them: the failing keys are collected by one parallel pass over the data table (what a
-    hand-written count costs) into a temporary table, and the upsert reads that table, never the data table
-    again. A rule that finds nothing (most of them) writes nothing. The keys stay in the database, so memory
-    does not grow with the number of failing rows.
-    """
-    # ON COMMIT DROP outside a transaction would drop the table before the upsert could read it.
-    assert connection.in_atomic_block, "a query rule runs inside its own transaction"
-    select_sql, select_params = _failing_rows(model, q).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {FAILING_TABLE} (object_id, organization_id) ON COMMIT DROP AS "
-            f"{select_sql}",
-            select_params,
-        )
-        failing = cursor.rowcount
-        if failing:
-            cursor.execute(
-                "INSERT INTO validation_violation "
-                "(model_label, rule_name, object_id, organization_id, first_seen_scan_id, last_seen_scan_id) "
-                f"SELECT %s, %s, object_id, organization_id, %s, %s FROM {FAILING_TABLE} {_UPSERT_TAIL}",
-                [model._meta.label_lower, rule.name, scan.pk, scan.pk, previous],
-            )
-        cursor.execute(f"DROP TABLE {FAILING_TABLE}")
-    return failing
-
-
-def _violations_upsert_ids(
-    scan: ValidationScan,
-    model: type[models.Model],
-    rule: ValidationRule,
-    rows: list[tuple[int, int | None]],
-    previous: int | None,
-) -> None:
-    if not rows:
-        return
-    sql = (
-        "INSERT INTO validation_violation "
-        "(model_label, rule_name, object_id, organization_id, first_seen_scan_id, last_seen_scan_id) "
-        "SELECT %s, %s, u.object_id, u.organization_id, %s, %s "
-        "FROM unnest(%s::bigint[], %s::bigint[]) AS u(object_id, organization_id)" + _UPSERT_TAIL
-    )
-    ids = [pk for pk, _ in rows]
-    orgs = [org for _, org in rows]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [model._meta.label_lower, rule.name, scan.pk, scan.pk, ids, orgs, previous])
-
-
-def _violations_upsert_stream(
-    scan: ValidationScan, model: type[models.Model], rule: ValidationRule, previous: int | None
-) -> int:
-    """Check every live row in keyset chunks (never more than one chunk in memory); returns rows checked."""
+def _failing_keys_stream(model: type[models.Model], rule: ValidationRule) -> tuple[int, int]:
+    """Check every live row in keyset chunks (never more than one chunk in memory) into the keys table;
+    returns (rows checked, rows failing)."""
     org = organization_path(model)
     base = live_rows(model)
     if org:
         base = base.annotate(row_org_id=F(org))
-    checked = 0
+    sightings.failing_keys_start()
+    checked = failing = 0
     for chunk in keyset_chunks(base, STREAM_CHUNK_SIZE):
-        failing = [(row.pk, getattr(row, "row_org_id", None)) for row in chunk if not rule.check(row)]
-        _violations_upsert_ids(scan, model, rule, failing, previous)
+        failing += sightings.failing_keys_add(
+            (row.pk, getattr(row, "row_org_id", None)) for row in chunk if not rule.check(row)
+        )
         checked += len(chunk)
-    return checked
+    return checked, failing
 
 
 def _counts_by_organization(
-    scan: ValidationScan, label: str, rule_name: str, previous: int | None, *, current: bool = True
+    scan: ValidationScan, label: str, rule_name: str, resolved: dict[int | None, int], *, current: bool
 ) -> list[ScanOrganizationCount]:
-    """Per organization: this scan's violations, waived and new (unless `current` is False: nothing
-    failed), and the previous run's violations not seen again (resolved; none without `previous`)."""
+    """Per organization: the rule's current violations, waived and new (unless `current` is False: nothing
+    failed, so there are none), and those this run resolved."""
     counts: dict[int | None, ScanOrganizationCount] = {}
     rows = (
-        Violation.objects.filter(model_label=label, rule_name=rule_name, last_seen_scan=scan)
+        Violation.objects.filter(model_label=label, rule_name=rule_name, resolved_scan=None)
         .annotate(_waived=waived_exists(label, rule_name, OuterRef("object_id")))
         .values("organization_id")
         .annotate(
@@ -351,18 +258,9 @@ def _counts_by_organization(
             waived=row["waived"],
             new=row["new"],
         )
-    if previous is not None:
-        resolved = (
-            Violation.objects.filter(model_label=label, rule_name=rule_name, last_seen_scan_id=previous)
-            .values("organization_id")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        for row in resolved:
-            count = counts.setdefault(
-                row["organization_id"], ScanOrganizationCount(organization_id=row["organization_id"])
-            )
-            count.resolved = row["n"]
+    for organization_id, n in resolved.items():
+        count = counts.setdefault(organization_id, ScanOrganizationCount(organization_id=organization_id))
+        count.resolved = n
     return list(counts.values())
 
 

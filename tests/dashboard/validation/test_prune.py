@@ -51,7 +51,7 @@ def history(legacy_rows, monkeypatch):
     first = run_scan()
     fixed = legacy_rows["blank"][0]
     Ticket.objects.filter(pk=fixed.pk).update(subject="Fixed")
-    second = run_scan()  # `fixed` resolved: last seen in `first`
+    second = run_scan()  # `fixed` resolved in `second`
     third = run_scan()
     skills_rule = validator.get_rule(User, "skills_string_list")
 
@@ -71,7 +71,7 @@ def test_old_scans_and_resolved_violations_go_latest_runs_and_current_violations
     first, second, third, fourth = history["scans"]
     assert ScanResult.objects.get(scan=fourth, rule_name="skills_string_list").errored
     current = violation(history["blank"][1], "subject_required")
-    assert (current.first_seen_scan_id, current.last_seen_scan_id) == (first.pk, fourth.pk)
+    assert (current.first_seen_scan_id, current.resolved_scan_id) == (first.pk, None)
 
     pruned = validation_history_prune()
 
@@ -81,16 +81,16 @@ def test_old_scans_and_resolved_violations_go_latest_runs_and_current_violations
     assert not ScanResult.objects.filter(scan_id__in=[first.pk, second.pk]).exists()
     assert not ScanOrganizationCount.objects.filter(result__scan_id__in=[first.pk, second.pk]).exists()
     assert pruned["results"] > 0 and pruned["organization_counts"] > 0
-    # The resolved violation last seen in `first` is gone; the current ones stay.
+    # The violation resolved in `second` (first seen in `first`) is gone; the current ones stay.
     assert pruned["violations"] == 1
     assert not Violation.objects.filter(object_id=history["fixed"].pk, rule_name="subject_required").exists()
     current.refresh_from_db()
     # First seen moved to the rule's earliest kept run (it was failing there), not deleted by the cascade.
-    assert (current.first_seen_scan_id, current.last_seen_scan_id) == (third.pk, fourth.pk)
+    assert (current.first_seen_scan_id, current.resolved_scan_id) == (third.pk, None)
     skills = violation(history["skills"], "skills_string_list")
-    assert (skills.first_seen_scan_id, skills.last_seen_scan_id) == (third.pk, third.pk)
+    assert (skills.first_seen_scan_id, skills.resolved_scan_id) == (third.pk, None)
 
-    # The next scan still tells new from resolved against each rule's previous run.
+    # The next scan still tells new from resolved against each rule's current violations.
     Ticket.objects.filter(pk=history["blank"][1].pk).update(subject="Fixed too")
     fifth = run_scan()
     subject = ScanResult.objects.get(scan=fifth, rule_name="subject_required")
@@ -138,7 +138,7 @@ def test_the_latest_report_and_scans_in_progress_are_never_pruned(legacy_rows):
     pruned = validation_history_prune(older_than_days=0)
     assert pruned["scans"] == 0 and pruned["violations"] == 0
     assert set(ValidationScan.objects.values_list("pk", flat=True)) == {only.pk, queued.pk}
-    assert Violation.objects.filter(last_seen_scan=only).count() == 5
+    assert Violation.objects.filter(first_seen_scan=only, resolved_scan=None).count() == 5
 
 
 def test_prune_is_a_fixed_number_of_queries(history, django_assert_max_num_queries):

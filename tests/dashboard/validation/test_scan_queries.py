@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dashboard.validation import services
+from dashboard.validation import services, sightings
 from dashboard.validation.models import ScanResult, ValidationScan, Violation, Waiver
 from dashboard.validation.selectors import live_rows
 from models_core.models import Ticket
@@ -69,8 +69,8 @@ def test_a_query_rule_reads_its_table_once_in_a_statement_that_may_run_in_parall
 
 
 def test_a_rule_that_finds_nothing_again_reads_nothing_back(legacy_rows, django_assert_num_queries):
-    """Its previous run, its one pass (create and drop of the key table), its result; the savepoint pair is
-    the test's transaction. No counts of the violation table, no sample."""
+    """Its one pass (create and drop of the key table), the look for current violations it resolves (none),
+    its result; the savepoint pair is the test's transaction. No counts of the violation table, no sample."""
     rule_queries(Ticket, "status_choice")
     scan = services.validation_scan_create(None)
     with django_assert_num_queries(6):
@@ -82,13 +82,17 @@ def test_the_key_table_is_gone_after_each_rule_and_after_a_rule_that_raises(lega
     rule_queries(Ticket, "subject_required")
     rule_queries(Ticket, "subject_required")  # the name is free again for the next rule
 
-    # The upsert fails after the key table was created: the rule's savepoint takes the table with it.
-    monkeypatch.setattr(services, "_UPSERT_TAIL", " ON CONFLICT DO NOTHING RETURNING nonsense")
+    # Recording fails after the key table was created: the rule's savepoint takes the table with it.
+    def broken(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT nonsense FROM {sightings.FAILING_TABLE}")
+
+    monkeypatch.setattr(sightings, "violations_record", broken)
     scan = services.validation_scan_create(None)
     r = services._rule_scan(scan, Ticket, validator.get_rule(Ticket, "subject_required"))
     assert r.errored
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [services.FAILING_TABLE])
+        cursor.execute("SELECT to_regclass(%s)", [sightings.FAILING_TABLE])
         assert cursor.fetchone()[0] is None
 
 
@@ -135,7 +139,7 @@ def stored(scan: ValidationScan) -> dict:
     out = {}
     for r in ScanResult.objects.filter(scan=scan, has_query=True).prefetch_related("organization_counts"):
         assert not r.errored, r.error_message
-        rows = Violation.objects.filter(model_label=r.model_label, rule_name=r.rule_name, last_seen_scan=scan)
+        rows = Violation.objects.filter(model_label=r.model_label, rule_name=r.rule_name, resolved_scan=None)
         out[(r.model_label, r.rule_name)] = {
             "failing": dict(rows.values_list("object_id", "organization_id")),
             "totals": (r.violations, r.waived, r.new, r.resolved),
@@ -179,14 +183,60 @@ def test_stored_results_equal_the_rules_run_directly_across_runs(legacy_rows, or
     agent = ScanResult.objects.get(scan=second, rule_name="agent_same_organization")
     assert (agent.violations, agent.resolved) == (0, 1)
     assert ScanResult.objects.get(scan=second, rule_name="resolution_recorded").new == 1
-    # A resolved violation keeps its last sighting; an unchanged one keeps its first.
+    # A resolved violation says which run resolved it; an unchanged one keeps its first sighting.
     assert (
-        Violation.objects.get(rule_name="subject_required", object_id=blank.pk).last_seen_scan_id == first.pk
+        Violation.objects.get(rule_name="subject_required", object_id=blank.pk).resolved_scan_id == second.pk
     )
     assert Violation.objects.filter(
-        rule_name="subject_required", object_id=kept.pk, first_seen_scan=first, last_seen_scan=second
+        rule_name="subject_required", object_id=kept.pk, first_seen_scan=first, resolved_scan=None
     ).exists()
 
     # Nothing changed: everything unchanged, nothing new or resolved, the agent rule's resolution not again.
     third, _ = scan_and_compare(failing)
     assert not ScanResult.objects.filter(scan=third, has_query=True).exclude(new=0, resolved=0).exists()
+
+
+def _row_versions(rule_name: str) -> dict[int, tuple[str, str]]:
+    """Each violation's row version (xmin, ctid): both change whenever a statement rewrites the row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT object_id, xmin::text, ctid::text FROM validation_violation WHERE rule_name = %s",
+            [rule_name],
+        )
+        return {object_id: (xmin, ctid) for object_id, xmin, ctid in cursor.fetchall()}
+
+
+def test_a_scan_writes_only_the_violations_that_changed(legacy_rows, other_organization):
+    """What keeps failing is not written again (rewriting every failing row was most of a scan's cost at
+    scale); new, resolved and moved rows are."""
+    run = lambda: services.validation_scan_run(services.validation_scan_create(None).pk)  # noqa: E731
+    first = run()
+    blank, kept = legacy_rows["blank"]
+    before = _row_versions("subject_required")
+    assert set(before) == {blank.pk, kept.pk, legacy_rows["other_blank"].pk}
+
+    second = run()  # nothing changed
+    assert _row_versions("subject_required") == before
+    assert ScanResult.objects.get(scan=second, rule_name="subject_required").new == 0
+
+    Ticket.objects.filter(pk=blank.pk).update(subject="Fixed")
+    Ticket.objects.filter(pk=legacy_rows["fine"].pk).update(subject="")
+    # The record keeps failing but moved: only its organization changes, its first sighting stays.
+    Ticket.objects.filter(pk=kept.pk).update(organization=other_organization)
+    third = run()
+    after = _row_versions("subject_required")
+    assert after[legacy_rows["other_blank"].pk] == before[legacy_rows["other_blank"].pk]
+    assert after[blank.pk] != before[blank.pk] and after[kept.pk] != before[kept.pk]
+    moved = Violation.objects.get(rule_name="subject_required", object_id=kept.pk)
+    assert (moved.organization_id, moved.first_seen_scan_id, moved.resolved_scan_id) == (
+        other_organization.pk,
+        first.pk,
+        None,
+    )
+    assert (
+        Violation.objects.get(rule_name="subject_required", object_id=blank.pk).resolved_scan_id == third.pk
+    )
+    subject = ScanResult.objects.get(scan=third, rule_name="subject_required")
+    assert (subject.violations, subject.new, subject.resolved) == (3, 1, 1)
+    per_org = {c.organization_id: c.violations for c in subject.organization_counts.all()}
+    assert per_org == {legacy_rows["fine"].organization_id: 1, other_organization.pk: 2}

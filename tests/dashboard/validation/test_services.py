@@ -79,7 +79,11 @@ def test_new_and_resolved_between_runs(legacy_rows):
     still = Violation.objects.get(
         model_label="models_core.ticket", rule_name="subject_required", object_id=legacy_rows["blank"][1].pk
     )
-    assert (still.first_seen_scan_id, still.last_seen_scan_id) == (first.pk, second.pk)
+    assert (still.first_seen_scan_id, still.resolved_scan_id) == (first.pk, None)
+    gone = Violation.objects.get(
+        model_label="models_core.ticket", rule_name="subject_required", object_id=fixed.pk
+    )
+    assert (gone.first_seen_scan_id, gone.resolved_scan_id) == (first.pk, second.pk)
 
     # A violation that comes back after being resolved counts as new again.
     Ticket.objects.filter(pk=fixed.pk).update(subject="")
