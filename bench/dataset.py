@@ -210,7 +210,7 @@ def build(tickets: int, orgs: int, *, log=print) -> None:
                 SELECT g, g %% %s = 0 AS trashed,
                     -- Deleted over the last 60 days at any size: g * 7919 (a prime) walks every second
                     -- of the 60 days (5,184,000) before it repeats, where g alone would cover 12 days at 1M.
-                    now() - ((g * 7919) %% 5184000) * interval '1 second' AS at,
+                    now() - ((g::bigint * 7919) %% 5184000) * interval '1 second' AS at,
                     CASE WHEN g <= %s THEN 1 ELSE 2 + (g - %s - 1) %% GREATEST(%s - 1, 1) END AS org,
                     CASE WHEN g <= %s THEN g ELSE (g - %s - 1) / GREATEST(%s - 1, 1) + 1 END AS num
                 FROM generate_series(1, %s) g
