@@ -186,6 +186,8 @@ def test_a_live_record_has_no_trash_page(client, manager, organization):
         {"organization": "1"},  # not a filter an organization's manager has... but unknown values fail too
         {"after": "garbage"},
         {"after": "2025-01-01T00:00:00|models_core.Ticket|1"},  # naive time: not a cursor we made
+        {"purging_soon": "on", "after": "purge|garbage"},
+        {"purging_soon": "on", "after": "purge|2025-01-01T00:00:00+00:00|models_core.Ticket|-1"},
         {"job": "abc"},
     ],
 )
