@@ -228,9 +228,11 @@ def _delete_collected(row: SoftDeleteModel, using: str, files: PurgeFileList) ->
 def _delete_set_based(plan: CascadePlan, row: SoftDeleteModel, files: PurgeFileList) -> dict[str, int]:
     """The same delete as `_delete_collected`, as a few statements per model (see models_core.cascade)."""
     for blocking in plan.blockers():
-        example = blocking.rows.first()
-        if example is not None:
-            raise _refused(row, blocking.rows.count(), example)
+        # Count first: `first()` is ORDER BY pk LIMIT 1, which PostgreSQL answers by walking the primary key
+        # until a row matches, every row of the table when none does (0.5 s at 1M for an organization's
+        # customers), where the count reads only the rows referencing the purged ones.
+        if blockers := blocking.rows.count():
+            raise _refused(row, blockers, blocking.rows.first())
     live = sum(rows.count() for rows in plan.live_rows().values())
     if live:
         raise _reaches_live(row, live)

@@ -310,8 +310,18 @@ def ticket_constraints() -> list[models.BaseConstraint]:
     ]
 
 
+def ticket_organization_index(prefix: str) -> models.Index:
+    """The organization a comment or attachment copies from its ticket, alone and whole (live and trash).
+
+    Purging an organization reaches these rows by it (its CASCADE, as Django's Collector follows it), and so
+    would any plain DELETE by organization; the trash and list indexes that lead with it are partial, so
+    without this every statement of the purge read all comments (3M at 1M tickets) to find its few."""
+    return models.Index(fields=["organization"], name=f"idx_{prefix}_org")
+
+
 def comment_indexes() -> list[models.Index]:
     return [
+        ticket_organization_index("comment"),
         GinIndex(fields=["content"], opclasses=["gin_trgm_ops"], name="idx_comment_search_gin"),
         # The admin's comment list in its default order (oldest first), across organizations and in one.
         models.Index(fields=["created_at", "id"], condition=LIVE, name="idx_comment_live_created"),
@@ -334,7 +344,7 @@ def comment_constraints() -> list[models.BaseConstraint]:
 
 
 def attachment_indexes() -> list[models.Index]:
-    return trash_indexes("attachment")
+    return [ticket_organization_index("attachment"), *trash_indexes("attachment")]
 
 
 def attachment_constraints() -> list[models.BaseConstraint]:

@@ -223,9 +223,12 @@ def _preview_set_based(
     counts = {capfirst(model._meta.verbose_name_plural): n for model, n in model_counts.items()}
     problems = []
     for blocking in plan.blockers():
+        # Counted before sampled: the sample's ORDER BY pk LIMIT walks the whole table when no row blocks.
+        if not (blockers := blocking.rows.count()):
+            continue
         sample = list(blocking.rows[:PREVIEW_SAMPLE])
         problems.extend(f"Protected: {_preview_label(p)}" for p in sample)
-        if len(sample) == PREVIEW_SAMPLE and (more := blocking.rows.count() - PREVIEW_SAMPLE) > 0:
+        if (more := blockers - len(sample)) > 0:
             problems.append(f"Protected: {more} more {blocking.model._meta.verbose_name_plural}")
     live, example = 0, None
     for rows in plan.live_rows().values():

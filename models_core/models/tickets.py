@@ -111,7 +111,7 @@ def _ticket_organization() -> models.ForeignKey:
         "models_core.Organization",
         on_delete=models.CASCADE,
         related_name="+",
-        db_index=False,  # leads the trash indexes; nothing else looks rows up by it alone
+        db_index=False,  # its index is named in schema.ticket_organization_index
         editable=False,
         # Filled from the ticket, never by a form. NULL only while the ticket id dangles (no such ticket):
         # such a row fails its deferred foreign key at commit, as it did before the column existed.
