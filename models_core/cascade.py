@@ -12,8 +12,8 @@ each model reached into one queryset whose WHERE nests its parents' querysets as
 - DO_NOTHING: skipped, as Django does.
 
 The delete then runs bottom-up (children before parents, so the parents' subqueries still see their rows),
-one `_raw_delete` per model, the statement the Collector's fast path uses. Memory does not depend on how
-many rows go.
+one DELETE per model, the statement the Collector's fast path uses, counting the live rows it removed.
+Memory does not depend on how many rows go.
 
 Anything this cannot express identically raises `Unsupported` and the caller keeps Django's Collector:
 delete signal listeners (model delete hooks connect them), SET_DEFAULT / SET(...), generic relations,
@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Subquery, signals
 from django.db.models.deletion import (
     CASCADE,
@@ -134,14 +134,19 @@ class CascadePlan:
                         yield f, name
 
     # Writing
-    def execute(self) -> dict[str, int]:
-        """Null the SET_NULL keys and delete bottom-up; {model label: rows deleted}, as the Collector answers.
+    def execute(self) -> tuple[dict[str, int], int]:
+        """Null the SET_NULL keys and delete bottom-up: ({model label: rows deleted}, as the Collector
+        answers; how many of the deleted rows were live, not in the trash).
 
-        Run it inside the caller's transaction, after checking `blockers()` and `live_rows()`."""
+        Run it inside the caller's transaction, after checking `blockers()`. A purge refuses to remove live
+        rows: it rolls the transaction back when the second number is not 0. Counted by the deletes
+        themselves, the live rows cost no statement of their own (`live_rows()` read every model's rows
+        once more: at 1M, a third of a 20,000-ticket organization's purge)."""
         set_null_by_parent: dict[type[models.Model], list[Edge]] = defaultdict(list)
         for edge in self.set_null:
             set_null_by_parent[edge.parent].append(edge)
         counts: dict[str, int] = {}
+        live = 0
         for model in reversed(self.order):
             # Just before `model`'s rows go. The cascade often deletes the very rows that point at it (an
             # organization's tickets name its agents): those are left out, deleted already or about to be,
@@ -154,10 +159,11 @@ class CascadePlan:
                     referencing = referencing.exclude(pk__in=self.rows[edge.child].values("pk"))
                 # Plain QuerySet.update, as the Collector's field updates.
                 referencing.update(**{edge.field.name: None})
-            count = self.rows[model]._raw_delete(using=self.using)
+            count, live_count = _delete_counting_live(self.rows[model], self.using)
+            live += live_count
             if count:
                 counts[model._meta.label] = counts.get(model._meta.label, 0) + count
-        return counts
+        return counts, live
 
     def _refers(self, edge: Edge, *, probe: bool = False) -> Q:
         """Rows of `edge.child` whose key points at a row of `edge.parent` being deleted.
@@ -170,6 +176,24 @@ class CascadePlan:
         if probe:
             return Q(_KeyAmong(F(edge.field.attname), Subquery(parents)))
         return Q(**{f"{edge.field.attname}__in": parents})
+
+
+def _delete_counting_live(rows: QuerySet, using: str) -> tuple[int, int]:
+    """Delete `rows` in one statement, the one the Collector's fast path (`_raw_delete`) writes: (rows
+    deleted, how many of them were live). Hand-written because Django's delete cannot return anything."""
+    model = rows.model
+    quote = connections[using].ops.quote_name
+    is_soft = any(f.name == "deleted_at" for f in model._meta.concrete_fields)
+    live = f"{quote('deleted_at')} IS NULL" if is_soft else "FALSE"
+    sql, params = rows.order_by().values("pk").query.sql_with_params()
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"WITH gone AS (DELETE FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} "
+            f"IN ({sql}) RETURNING {live} AS live) SELECT count(*), count(*) FILTER (WHERE live) FROM gone",
+            params,
+        )
+        deleted, live_deleted = cursor.fetchone()
+    return deleted, live_deleted
 
 
 def _has_delete_listeners(model: type[models.Model]) -> bool:

@@ -233,11 +233,12 @@ def _delete_set_based(plan: CascadePlan, row: SoftDeleteModel, files: PurgeFileL
         # customers), where the count reads only the rows referencing the purged ones.
         if blockers := blocking.rows.count():
             raise _refused(row, blockers, blocking.rows.first())
-    live = sum(rows.count() for rows in plan.live_rows().values())
-    if live:
-        raise _reaches_live(row, live)
     files.extend(plan.file_names(chunk_size=FILE_CHUNK))
-    return plan.execute()
+    counts, live = plan.execute()
+    if live:
+        # Raised inside purge_roots' transaction, which rolls the deletes and the file records back.
+        raise _reaches_live(row, live)
+    return counts
 
 
 def _lock_in_trash(roots: list[SoftDeleteModel]) -> dict[tuple[type, Any], SoftDeleteModel]:
