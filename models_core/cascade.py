@@ -147,20 +147,22 @@ class CascadePlan:
             set_null_by_parent[edge.parent].append(edge)
         counts: dict[str, int] = {}
         live = 0
+        deleted: set[type[models.Model]] = set()
         for model in reversed(self.order):
             # Just before `model`'s rows go. The cascade often deletes the very rows that point at it (an
-            # organization's tickets name its agents): those are left out, deleted already or about to be,
-            # instead of being written once more (a new version of the row in every index) to go a moment
-            # later. The Collector updates them; the end state is the same.
+            # organization's tickets name its agents): those still to be deleted are left out instead of
+            # being written once more (a new version of the row in every index) to go a moment later; those
+            # deleted already are gone for this UPDATE. The Collector updates them; the end state is the same.
             for edge in set_null_by_parent.get(model, ()):
                 referencing = edge.child._base_manager.using(self.using)
                 referencing = referencing.filter(self._refers(edge, probe=True))
-                if edge.child in self.rows:
+                if edge.child in self.rows and edge.child not in deleted:
                     referencing = referencing.exclude(pk__in=self.rows[edge.child].values("pk"))
                 # Plain QuerySet.update, as the Collector's field updates.
                 referencing.update(**{edge.field.name: None})
             count, live_count = _delete_counting_live(self.rows[model], self.using)
             live += live_count
+            deleted.add(model)
             if count:
                 counts[model._meta.label] = counts.get(model._meta.label, 0) + count
         return counts, live
