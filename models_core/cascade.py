@@ -5,7 +5,7 @@ signals and cannot always fast-delete. Purging an organization with 100k tickets
 module walks the same on_delete graph at the *model* level (as `Collector.collect` does per row) and turns
 each model reached into one queryset whose WHERE nests its parents' querysets as subqueries:
 
-- CASCADE: the child's rows are `fk IN (parent rows)`, ORed over every path that reaches the model;
+- CASCADE: the child's rows are `fk IN (parent rows)`, over every path that reaches the model (`_reached`);
 - SET_NULL: one UPDATE per key, run just before the referenced rows go, of the rows the cascade keeps;
 - RESTRICT: referencing rows block unless the cascade deletes them too (Django's rule); PROTECT always blocks.
   Both look referencing rows up by `key = ANY(ARRAY(parent rows))` (see `_KeyAmong`);
@@ -119,7 +119,7 @@ class CascadePlan:
         return {
             model: self.rows[model].filter(deleted_at__isnull=True).order_by("pk")
             for model in self.order
-            if any(f.name == "deleted_at" for f in model._meta.concrete_fields)
+            if _has_trash_column(model)
         }
 
     def file_names(self, chunk_size: int = 2000) -> Iterator[tuple[models.FileField, str]]:
@@ -180,13 +180,17 @@ class CascadePlan:
         return Q(**{f"{edge.field.attname}__in": parents})
 
 
+def _has_trash_column(model: type[models.Model]) -> bool:
+    """Whether `model`'s rows can be live or in the trash (a soft-delete model's `deleted_at`)."""
+    return any(f.name == "deleted_at" for f in model._meta.concrete_fields)
+
+
 def _delete_counting_live(rows: QuerySet, using: str) -> tuple[int, int]:
     """Delete `rows` in one statement, the one the Collector's fast path (`_raw_delete`) writes: (rows
     deleted, how many of them were live). Hand-written because Django's delete cannot return anything."""
     model = rows.model
     quote = connections[using].ops.quote_name
-    is_soft = any(f.name == "deleted_at" for f in model._meta.concrete_fields)
-    live = f"{quote('deleted_at')} IS NULL" if is_soft else "FALSE"
+    live = f"{quote('deleted_at')} IS NULL" if _has_trash_column(model) else "FALSE"
     sql, params = rows.order_by().values("pk").query.sql_with_params()
     with connections[using].cursor() as cursor:
         cursor.execute(

@@ -1,6 +1,6 @@
 # Comments and attachments indexed by the organization they copy from their ticket (schema.
 # ticket_organization_index): an organization's purge reaches them by it. Built concurrently (no lock on
-# writes; about 20 MB and 10 s for 3M comments).
+# writes; measured: 3 s and 20 MB for 3M comments, 22 s and 213 MB for 30M).
 
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
