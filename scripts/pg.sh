@@ -142,27 +142,19 @@ replica_running() {
     [ -f "$REPLICA_DATA/PG_VERSION" ] && as_owner "$BIN/pg_ctl" -D "$REPLICA_DATA" status >/dev/null 2>&1
 }
 
-replica_start() {
-    if [ -n "${DATABASE_URL:-}" ]; then
-        echo "DATABASE_URL is set: start replicas of that server yourself and list them in REPLICA_DATABASE_URLS." >&2
-        exit 1
-    fi
-    is_running || start >/dev/null
+replica_copy() {
     local primary_port; primary_port=$(cat "$PORT_FILE")
-    if [ ! -f "$REPLICA_DATA/PG_VERSION" ]; then
-        mkdir -p "$REPLICA"
-        [ "$(id -u)" = 0 ] && chown postgres "$REPLICA"
-        # -c fast: checkpoint now, not spread over checkpoint_timeout (minutes of waiting otherwise).
-        echo "Copying the primary into $REPLICA_DATA (pg_basebackup)"
-        as_owner "$BIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$REPLICA_DATA" -R -X stream -c fast \
-            >"$REPLICA/basebackup.log" 2>&1 || { cat "$REPLICA/basebackup.log" >&2; exit 1; }
-    fi
-    if replica_running; then
-        echo "Replica already running on 127.0.0.1:$(cat "$REPLICA_PORT_FILE")"
-        return 0
-    fi
+    mkdir -p "$REPLICA"
+    [ "$(id -u)" = 0 ] && chown postgres "$REPLICA"
+    # -c fast: checkpoint now, not spread over checkpoint_timeout (minutes of waiting otherwise).
+    echo "Copying the primary into $REPLICA_DATA (pg_basebackup)"
+    as_owner "$BIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$REPLICA_DATA" -R -X stream -c fast \
+        >"$REPLICA/basebackup.log" 2>&1 || { cat "$REPLICA/basebackup.log" >&2; exit 1; }
+}
+
+replica_launch() {
     rm -f "$REPLICA_DATA/postmaster.pid"
-    local port
+    local port primary_port; primary_port=$(cat "$PORT_FILE")
     if [ -f "$REPLICA_PORT_FILE" ] && port_free "$(cat "$REPLICA_PORT_FILE")"; then
         port=$(cat "$REPLICA_PORT_FILE")
     else
@@ -172,8 +164,41 @@ replica_start() {
     [ "$(id -u)" = 0 ] && { touch "$REPLICA_LOG"; chown postgres "$REPLICA_LOG"; }
     as_owner "$BIN/pg_ctl" -D "$REPLICA_DATA" -l "$REPLICA_LOG" -o "-p $port" -w -t 60 start >/dev/null \
         || { tail -20 "$REPLICA_LOG" >&2; exit 1; }
-    echo "Replica started on 127.0.0.1:$port, streaming from 127.0.0.1:$primary_port"
-    echo "  REPLICA_DATABASE_URLS=postgres://postgres@127.0.0.1:$port/$DB_NAME"
+}
+
+replica_streaming() {
+    # The WAL receiver shows "streaming" within a second of connecting; one refused its WAL dies at once.
+    local port; port=$(cat "$REPLICA_PORT_FILE")
+    for _ in $(seq 1 20); do
+        as_owner "$BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -Atc "SELECT status FROM pg_stat_wal_receiver" postgres \
+            2>/dev/null | grep -qx streaming && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+replica_start() {
+    if [ -n "${DATABASE_URL:-}" ]; then
+        echo "DATABASE_URL is set: start replicas of that server yourself and list them in REPLICA_DATABASE_URLS." >&2
+        exit 1
+    fi
+    is_running || start >/dev/null
+    [ -f "$REPLICA_DATA/PG_VERSION" ] || replica_copy
+    replica_running || replica_launch
+    if ! replica_streaming; then
+        # Stopped while the primary wrote more WAL than it keeps (a `make bench` dataset, a long session), the
+        # replica asks for segments the primary has removed and never catches up: its tables stay as they
+        # were, without the databases created since. No slot keeps the WAL for it (a stopped replica would
+        # then fill the disk); it is copied again instead.
+        echo "The replica cannot stream (the primary no longer has the WAL it needs); copying the primary again"
+        replica_stop >/dev/null
+        rm -rf "$REPLICA_DATA"
+        replica_copy
+        replica_launch
+        replica_streaming || { tail -20 "$REPLICA_LOG" >&2; exit 1; }
+    fi
+    echo "Replica running on 127.0.0.1:$(cat "$REPLICA_PORT_FILE"), streaming from 127.0.0.1:$(cat "$PORT_FILE")"
+    echo "  REPLICA_DATABASE_URLS=postgres://postgres@127.0.0.1:$(cat "$REPLICA_PORT_FILE")/$DB_NAME"
 }
 
 replica_stop() {
