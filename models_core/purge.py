@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.db.models.deletion import Collector
 from django.utils import timezone
@@ -67,8 +67,9 @@ def _collected_files(collector: Collector) -> Iterator[tuple[models.FileField, s
 
 
 class PurgeFileList:
-    """The files one purge removes: written to PendingFileRemoval in the purge's own transaction (FILE_CHUNK
-    rows per INSERT, so an organization's 300k attachment names never sit in memory), removed after commit."""
+    """The files one purge removes: written to PendingFileRemoval in the purge's own transaction, removed
+    after its commit. An organization's 300k attachment names never sit in memory: the set-based purge
+    copies them in SQL (`extend_selected`), the Collector's are written FILE_CHUNK rows per INSERT."""
 
     def __init__(self, organization_id: Any = None) -> None:
         self.token = uuid.uuid4()
@@ -91,6 +92,25 @@ class PurgeFileList:
                 chunk = []
         if chunk:
             self._write(chunk)
+
+    def extend_selected(self, f: models.FileField, names: models.QuerySet) -> None:
+        """Record the names a `values_list(<file field>, flat=True)` queryset selects, in one
+        INSERT ... SELECT (Django has none): the names never leave the database. Reading them into Python
+        and writing them back 2,000 at a time took 50 ms of a 2,000-ticket purge, the raw DELETEs of all its
+        rows 90 ms. The records live beside the purged rows: they commit or roll back with them."""
+        opts = PendingFileRemoval._meta
+        connection = connections[names.db]
+        quote = connection.ops.quote_name
+        filled = ("field", "name", "organization_id", "purge_token", "created_at", "attempts", "last_error")
+        columns = ", ".join(quote(opts.get_field(name).column) for name in filled)
+        sql, params = names.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(opts.db_table)} ({columns}) "
+                f"SELECT %s, selected.name, %s, %s, %s, 0, '' FROM ({sql}) AS selected(name)",
+                [_field_key(f), self.organization_id, self.token, timezone.now(), *params],
+            )
+            self.count += cursor.rowcount
 
     def _write(self, chunk: list[PendingFileRemoval]) -> None:
         PendingFileRemoval.objects.bulk_create(chunk)
@@ -233,7 +253,8 @@ def _delete_set_based(plan: CascadePlan, row: SoftDeleteModel, files: PurgeFileL
         # customers), where the count reads only the rows referencing the purged ones.
         if blockers := blocking.rows.count():
             raise _refused(row, blockers, blocking.rows.first())
-    files.extend(plan.file_names(chunk_size=FILE_CHUNK))
+    for f, names in plan.file_names():
+        files.extend_selected(f, names)
     counts, live = plan.execute()
     if live:
         # Raised inside purge_roots' transaction, which rolls the deletes and the file records back.
