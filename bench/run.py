@@ -104,10 +104,10 @@ def main() -> None:
     dataset.setup_django()
     info = dataset.ensure(args.tickets, args.orgs, rebuild=args.rebuild)
 
-    from bench import pages
+    from bench import pages, purge_batch
 
     results: list[Result] = []
-    for bench in pages.BENCHMARKS:
+    for bench in [*pages.BENCHMARKS, purge_batch.purge_benchmark]:
         if args.only and args.only not in bench.__name__:
             continue
         for result in bench(args.rounds):

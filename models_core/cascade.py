@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, models
-from django.db.models import BooleanField, F, Func, Q, QuerySet, Subquery, signals
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, signals
 from django.db.models.deletion import (
     CASCADE,
     DO_NOTHING,
@@ -119,7 +119,7 @@ class CascadePlan:
             for model, conditions in by_model.items():
                 rows = _reached(model._base_manager.using(self.using).all(), conditions)
                 if not protect and model in self.rows:
-                    rows = rows.exclude(pk__in=self.rows[model].values("pk"))
+                    rows = self._kept(rows)
                 found.append(Blockers(model, rows.order_by("pk"), protect))
         return found
 
@@ -165,7 +165,7 @@ class CascadePlan:
                 referencing = edge.child._base_manager.using(self.using)
                 referencing = referencing.filter(self._refers(edge))
                 if edge.child in self.rows and edge.child not in deleted:
-                    referencing = referencing.exclude(pk__in=self.rows[edge.child].values("pk"))
+                    referencing = self._kept(referencing)
                 # Plain QuerySet.update, as the Collector's field updates.
                 referencing.update(**{edge.field.name: None})
             count, live_count = _delete_counting_live(self.rows[model], self.using)
@@ -174,6 +174,15 @@ class CascadePlan:
             if count:
                 counts[model._meta.label] = counts.get(model._meta.label, 0) + count
         return counts, live
+
+    def _kept(self, rows: QuerySet) -> QuerySet:
+        """`rows` the cascade does not delete (of a model it reaches), as NOT EXISTS: an anti-join.
+
+        `pk NOT IN (the cascade's rows)` is a subplan PostgreSQL hashes only while the ids fit in work_mem;
+        beyond (an organization of 1M tickets at 10M) it scans the materialized ids once per row tested: a
+        RESTRICT count of that organization's customers' tickets ran for minutes without an end."""
+        deleted = self.rows[rows.model].filter(pk=OuterRef("pk"))
+        return rows.exclude(Exists(deleted))
 
     def _refers(self, edge: Edge) -> Q:
         """Rows of `edge.child` whose key points at a row of `edge.parent` being deleted (`_KeyAmong`).
