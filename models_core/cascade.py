@@ -6,13 +6,18 @@ module walks the same on_delete graph at the *model* level (as `Collector.collec
 each model reached into one queryset whose WHERE nests its parents' querysets as subqueries:
 
 - CASCADE: the child's rows are those whose key is among the parent's rows, over every path that reaches the
-  model (`_reached`);
+  model (`cascade_paths.reached`);
 - SET_NULL: one UPDATE per key, run just before the referenced rows go, of the rows the cascade keeps;
 - RESTRICT: referencing rows block unless the cascade deletes them too (Django's rule); PROTECT always blocks;
 - DO_NOTHING: skipped, as Django does.
 
-Every key is looked up as `key = ANY(ARRAY(parent rows))` (see `_KeyAmong`): the parents are read once, first,
-and the child's rows are found through the key's index, the paths of one model ORed into one bitmap scan.
+A key to the root is compared with the root's ids. A key to other parents is looked up as
+`key = ANY(ARRAY(parent rows))` (see `cascade_paths.KeyAmong`) while they are at most ARRAY_MAX: the
+parents are read once, first, the child's rows found through the key's index, the paths of one model ORed
+into one bitmap scan. Beyond, and for a model one of whose paths reaches more rows than that, it is
+`key IN (parent rows)` semi-joins, a UNION of one per path (see `cascade_paths.reached` for why both). A
+path a copied key implies (a comment's organization is its ticket's) is left out, and checked after the
+delete (`CascadePlan.copies_check`).
 
 The delete then runs bottom-up (children before parents, so the parents' subqueries still see their rows),
 one DELETE per model whose WHERE is that condition, as Django's fast path writes it for one table, counting
@@ -25,15 +30,13 @@ multi-table inheritance and cycles in the cascade.
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections, models
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, signals
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, signals
 from django.db.models.deletion import (
     CASCADE,
     DO_NOTHING,
@@ -44,40 +47,17 @@ from django.db.models.deletion import (
 )
 from django.db.models.sql import DeleteQuery
 
+from models_core import cascade_paths
+from models_core.cascade_paths import Edge, KeyAmong, Path
+
 
 class Unsupported(Exception):
     """The cascade cannot be expressed set-based with Django's exact semantics; use the Collector."""
 
 
-class _KeyAmong(Func):
-    """`key = ANY(ARRAY(subquery))`: the subquery runs once, first (an InitPlan), and the key's index is
-    probed for each value it returned.
-
-    As `key IN (subquery)` PostgreSQL plans a semi-join from the estimated number of parent rows times the
-    rows per key value: purging an organization, "the users of one organization" is the average
-    organization's 20 (the purged one may have 2) and each agent holds ~1,000 tickets, so it hashed the
-    users and read every ticket (one UPDATE per SET_NULL key, 0.2-0.4 s each at 1M, 10x that at 10M) to
-    find rows the cascade had already deleted. ANY of an array it cannot see is priced as a few values
-    through the index. And unlike IN, several of them ORed stay index conditions (a BitmapOr), where ORed
-    semi-joins become hashed subplans tested on every row of the table. Django has no lookup for it (its
-    `__in` always writes IN)."""
-
-    output_field = BooleanField()
-
-    def as_sql(self, compiler, connection, **extra_context):
-        key, rows = self.source_expressions
-        key_sql, key_params = compiler.compile(key)
-        rows_sql, rows_params = compiler.compile(rows)  # a Subquery: "(SELECT ...)"
-        return f"{key_sql} = ANY(ARRAY{rows_sql})", (*key_params, *rows_params)
-
-
-@dataclass(frozen=True)
-class Edge:
-    """`child.field` points at `parent` with this on_delete rule."""
-
-    parent: type[models.Model]
-    child: type[models.Model]
-    field: models.ForeignKey
+class CopyDisagrees(Exception):
+    """A row a path left out as implied by a copied key was still there once its parent went (the copy was
+    written past the database's triggers): plan again with `trust_copies=False`."""
 
 
 @dataclass
@@ -101,6 +81,8 @@ class CascadePlan:
     set_null: list[Edge] = field(default_factory=list)
     restrict: list[Edge] = field(default_factory=list)
     protect: list[Edge] = field(default_factory=list)
+    few: dict[type[models.Model], bool] = field(default_factory=dict, repr=False)
+    trusted: list[Edge] = field(default_factory=list)  # paths left out as implied by a copied key
 
     # Reading
     def counts(self) -> dict[type[models.Model], int]:
@@ -113,11 +95,11 @@ class CascadePlan:
         RESTRICT rows the cascade removes anyway do not block (Django clears them the same way)."""
         found = []
         for edges, protect in ((self.protect, True), (self.restrict, False)):
-            by_model: dict[type[models.Model], list[Q]] = defaultdict(list)
+            by_model: dict[type[models.Model], list[Path]] = defaultdict(list)
             for edge in edges:
                 by_model[edge.child].append(self._refers(edge))
-            for model, conditions in by_model.items():
-                rows = _reached(model._base_manager.using(self.using).all(), conditions)
+            for model, paths in by_model.items():
+                rows, _ = cascade_paths.reached(model._base_manager.using(self.using).all(), paths)
                 if not protect and model in self.rows:
                     rows = self._kept(rows)
                 found.append(Blockers(model, rows.order_by("pk"), protect))
@@ -163,7 +145,7 @@ class CascadePlan:
             # deleted already are gone for this UPDATE. The Collector updates them; the end state is the same.
             for edge in set_null_by_parent.get(model, ()):
                 referencing = edge.child._base_manager.using(self.using)
-                referencing = referencing.filter(self._refers(edge))
+                referencing = referencing.filter(self._refers(edge).condition)
                 if edge.child in self.rows and edge.child not in deleted:
                     referencing = self._kept(referencing)
                 # Plain QuerySet.update, as the Collector's field updates.
@@ -175,6 +157,33 @@ class CascadePlan:
                 counts[model._meta.label] = counts.get(model._meta.label, 0) + count
         return counts, live
 
+    def copies_check(self) -> None:
+        """After `execute()`: CopyDisagrees if a row a trusted copy left out still points at a deleted parent.
+
+        The foreign keys of the paths left out are checked at once instead of at the commit (the same
+        checks, run earlier: nothing more to pay); a violation means the copy disagreed."""
+        if not self.trusted:
+            return
+        connection = connections[self.using]
+        keys = [(e.child._meta.db_table, e.field.column) for e in self.trusted]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.conname FROM pg_constraint c JOIN pg_attribute a "
+                "ON a.attrelid = c.conrelid AND c.conkey = ARRAY[a.attnum] "
+                "WHERE c.contype = 'f' AND (c.conrelid::regclass::text, a.attname::text) "
+                "IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                [[table for table, _ in keys], [column for _, column in keys]],
+            )
+            names = [connection.ops.quote_name(name) for (name,) in cursor.fetchall()]
+            if len(names) != len(keys):  # a constraint dropped by hand: nothing says the copies held
+                raise CopyDisagrees(f"foreign keys to check: {len(names)} of {len(keys)}")
+            try:
+                with transaction.atomic(using=self.using):
+                    cursor.execute(f"SET CONSTRAINTS {', '.join(names)} IMMEDIATE")
+            except IntegrityError as error:
+                raise CopyDisagrees(str(error)) from error
+            cursor.execute(f"SET CONSTRAINTS {', '.join(names)} DEFERRED")
+
     def _kept(self, rows: QuerySet) -> QuerySet:
         """`rows` the cascade does not delete (of a model it reaches), as NOT EXISTS: an anti-join.
 
@@ -184,18 +193,24 @@ class CascadePlan:
         deleted = self.rows[rows.model].filter(pk=OuterRef("pk"))
         return rows.exclude(Exists(deleted))
 
-    def _refers(self, edge: Edge) -> Q:
-        """Rows of `edge.child` whose key points at a row of `edge.parent` being deleted (`_KeyAmong`).
+    def _refers(self, edge: Edge) -> Path:
+        """Rows of `edge.child` whose key points at a row of `edge.parent` being deleted.
 
         A key to the root's primary key is compared with the root's ids themselves: PostgreSQL then knows
         how many rows hold them (an organization's tickets), where it prices an array it cannot see as 10
         values (ten organizations' tickets, 34k at 1M), and beyond 100,000 cost units it JIT-compiles the
-        statement: 40-60 ms of a 2,000-ticket purge, about half of what the raw DELETEs take."""
+        statement: 40-60 ms of a 2,000-ticket purge, about half of what the raw DELETEs take. Other keys:
+        among an array of the parents while they are few (`KeyAmong`), else a semi-join."""
         target = edge.field.target_field
+        key = edge.field.attname
         if edge.parent is self.root and target.primary_key:
-            return Q(**{f"{edge.field.attname}__in": self.root_pks})
+            return Path(Q(**{f"{key}__in": self.root_pks}), bounded=None)
         parents = self.rows[edge.parent].order_by().values(target.attname)
-        return Q(_KeyAmong(F(edge.field.attname), Subquery(parents)))
+        if edge.parent not in self.few:
+            self.few[edge.parent] = cascade_paths.at_most(self.rows[edge.parent], cascade_paths.ARRAY_MAX)
+        if self.few[edge.parent]:
+            return Path(Q(KeyAmong(F(key), Subquery(parents))), bounded=True)
+        return Path(Q(**{f"{key}__in": parents}), bounded=False)
 
 
 def _has_trash_column(model: type[models.Model]) -> bool:
@@ -239,8 +254,13 @@ def _check(model: type[models.Model]) -> None:
         raise Unsupported(f"{opts.label}: delete signal listeners (delete hooks)")
 
 
-def cascade_plan(model: type[models.Model], pks: list[Any], using: str) -> CascadePlan:
-    """The set-based plan for deleting `model` rows `pks`; Unsupported when the Collector must do it."""
+def cascade_plan(
+    model: type[models.Model], pks: list[Any], using: str, *, trust_copies: bool = True
+) -> CascadePlan:
+    """The set-based plan for deleting `model` rows `pks`; Unsupported when the Collector must do it.
+
+    `trust_copies`: leave out a path a copied key implies (`cascade_paths.implied`); `copies_check()` after
+    the delete says whether the copies held."""
     cascade: list[Edge] = []
     set_null: list[Edge] = []
     restrict: list[Edge] = []
@@ -279,22 +299,15 @@ def cascade_plan(model: type[models.Model], pks: list[Any], using: str) -> Casca
         incoming[edge.child].append(edge)
     for child in order[1:]:
         # Every parent precedes the child, so its queryset is complete: all its paths together reach each row.
-        rows[child] = _reached(
-            child._base_manager.using(using).all(), [plan._refers(e) for e in incoming[child]]
-        )
+        edges = incoming[child]
+        if trust_copies:
+            plan.trusted += [e for e in edges if cascade_paths.implied(e, edges, incoming)]
+        paths = [plan._refers(e) for e in edges if e not in plan.trusted]
+        rows[child], bounded = cascade_paths.reached(child._base_manager.using(using).all(), paths)
+        if not bounded:
+            # Many rows reach it; counting them to know would cost a read of them all (the UNION first).
+            plan.few[child] = False
     return plan
-
-
-def _reached(rows: QuerySet, conditions: list[Q]) -> QuerySet:
-    """`rows` meeting any of `conditions` (each `key = ANY(ARRAY(parent rows))`), ORed: one bitmap scan of
-    the keys' indexes, each row once.
-
-    With `key IN (parent rows)` the OR was a scan of the whole table (every attachment of a 10M database for
-    one ticket's purge preview, reached through its ticket or its comments); a UNION of one semi-join per
-    path read only the rows reached but found each row once per path, then once more by primary key to
-    remove the duplicates, then again for the DELETE: at 2,000 tickets, 0.13 s of a purge raw DELETEs do in
-    7 ms."""
-    return rows.filter(functools.reduce(operator.or_, conditions))
 
 
 def _parents_first(reached: list[type[models.Model]], cascade: list[Edge]) -> list[type[models.Model]]:

@@ -157,6 +157,9 @@ class TicketComment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     organization_path = "organization"  # denormalized from the ticket (kept by a trigger)
+    # The database keeps `organization` equal to `ticket.organization` (schema.ticket_organization_triggers):
+    # purging an organization reaches the rows by it, not again through its tickets (models_core.cascade).
+    copied_keys = {"organization": "ticket"}
 
     class SoftDeleteMeta:
         cascade = ("attachments",)
@@ -214,6 +217,9 @@ class TicketAttachment(CentralizedValidationMixin, EnhancedSoftDeleteModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     organization_path = "organization"  # denormalized from the ticket (kept by a trigger)
+    # The database keeps `organization` equal to `ticket.organization` (schema.ticket_organization_triggers):
+    # purging an organization reaches the rows by it, not again through its tickets (models_core.cascade).
+    copied_keys = {"organization": "ticket"}
 
     class SoftDeleteMeta:
         cascade = ()

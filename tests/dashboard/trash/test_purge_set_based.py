@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from dashboard.trash import plans, services
 from dashboard.trash.models import PurgeRecord
 from dashboard.trash.services import trash_batch_purge
-from models_core import purge
+from models_core import cascade_paths, purge
 from models_core.cascade import Unsupported, cascade_plan
 from models_core.hooks import registry
 from models_core.models import (
@@ -83,7 +83,9 @@ def purge_both_ways(root: Any, user: Any) -> tuple[Any, Any]:
     return results[0], results[1]
 
 
-def test_an_organization_purge_is_the_same_both_ways(org_admin):
+@pytest.mark.parametrize("array_max", [cascade_paths.ARRAY_MAX, 1], ids=["few parents", "many parents"])
+def test_an_organization_purge_is_the_same_both_ways(org_admin, array_max, monkeypatch):
+    monkeypatch.setattr(cascade_paths, "ARRAY_MAX", array_max)  # 1: every path to the tickets is a semi-join
     org = build_tenant(tickets=3, comments_per_ticket=2)
     other = build_tenant(tickets=2)  # untouched either way
     org.soft_delete(user=User.all_objects.filter(organization=org).first())
@@ -172,8 +174,9 @@ def test_set_based_queries_do_not_grow_with_the_rows(org_admin):
 @pytest.mark.parametrize("tickets", [5, 50])
 def test_set_based_purge_stays_under_a_fixed_query_budget(org_admin, tickets, django_assert_max_num_queries):
     org = _org_with(tickets)
-    # About 50 for an organization: a few per model and key of the on_delete graph, none per row.
-    with django_assert_max_num_queries(60):
+    # About 60 for an organization: a few per model and key of the on_delete graph (and bounded counts of
+    # the parents, which say how to look children up), none per row.
+    with django_assert_max_num_queries(70):
         [(_, removed)] = trash_batch_purge([org], user=org_admin, trigger="manual", reason="", strategy="set")
     assert removed["models_core.TicketAttachment"] == 2 * tickets
 
@@ -361,3 +364,73 @@ def test_rows_the_cascade_keeps_are_told_apart_by_an_anti_join():
             cursor.execute(f"EXPLAIN {sql}", params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert "SubPlan" not in plan, plan
+
+
+def test_rows_are_never_tested_against_an_array_of_many_parents(monkeypatch):
+    # An array of parents (`key = ANY(ARRAY(...))`) is searched element by element whenever a row is tested
+    # against it rather than looked up by it: in a sequential scan, which PostgreSQL picks once another
+    # path of the model reaches many rows, or in a lossy bitmap's recheck. An organization of 1M tickets at
+    # 10M had its 30M comments tested against the array of its 1M tickets and the purge never finished.
+    # Past ARRAY_MAX parents (1 here, 3 tickets), the paths are semi-joins, which hash.
+    monkeypatch.setattr(cascade_paths, "ARRAY_MAX", 1)
+    org = build_tenant(tickets=3, comments_per_ticket=2)
+    org.soft_delete()
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        [(_, counts)] = purge.purge_roots([fresh(org)], strategy="set")
+    assert counts["models_core.TicketComment"] == 6 and counts["models_core.TicketAttachment"] == 6
+    arrays = [
+        sql
+        for sql in statements
+        if re.search(r"ANY\(ARRAY\(SELECT \S+ AS \S+ FROM \S+(ticket|ticketcomment)\"", sql)
+    ]
+    assert arrays == []
+
+
+def test_an_organization_reaches_comments_and_attachments_by_their_copy_of_it_not_again_by_ticket():
+    # A comment's and an attachment's organization is their ticket's (kept by triggers). Reached again
+    # through the organization's tickets, each was found twice: with many tickets a UNION of 3M comments at
+    # 10M, read once more by every statement naming the comments (the attachments', their file names').
+    org = build_tenant(tickets=2)
+    plan = cascade_plan(Organization, [org.pk], "default")
+    assert {(e.child, e.field.name) for e in plan.trusted} == {
+        (TicketComment, "ticket"),
+        (TicketAttachment, "ticket"),
+    }
+    for model in (TicketComment, TicketAttachment):
+        sql, _ = plan.rows[model].values("pk").query.sql_with_params()
+        assert '"ticket_id"' not in sql, sql
+    # A ticket's own purge has no such shortcut: its comments are reached by it.
+    ticket = Ticket.objects.filter(organization=org).first()
+    assert cascade_plan(Ticket, [ticket.pk], "default").trusted == []
+
+
+@pytest.mark.parametrize("array_max", [cascade_paths.ARRAY_MAX, 1], ids=["few parents", "many parents"])
+def test_a_copy_written_past_the_triggers_is_purged_the_same_as_by_the_collector(
+    org_admin, array_max, monkeypatch
+):
+    # A restore with triggers disabled (or hand-written SQL under session_replication_role) can leave a
+    # comment claiming another organization than its ticket's. The organization's purge does not reach it by
+    # the copy; its ticket's foreign key, checked at once, says so, and the purge follows every path.
+    monkeypatch.setattr(cascade_paths, "ARRAY_MAX", array_max)
+    org = build_tenant(tickets=2, comments_per_ticket=2)
+    other = build_tenant(tickets=1)
+    stray = TicketComment.objects.filter(organization=org).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            "UPDATE models_core_ticketcomment SET organization_id = %s WHERE id = %s", [other.pk, stray.pk]
+        )
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    org.soft_delete()
+    (collector_counts, collector_rows), (set_counts, set_rows) = purge_both_ways(org, org_admin)
+    assert set_counts == collector_counts and set_counts["models_core.TicketComment"] == 4
+    assert set_rows == collector_rows
+    [(_, counts)] = purge.purge_roots([fresh(org)], strategy="set")
+    assert counts == collector_counts and not TicketComment.all_objects.filter(pk=stray.pk).exists()
+    assert Organization.all_objects.filter(pk=other.pk).exists()
