@@ -15,13 +15,16 @@ A key to the root is compared with the root's ids. A key to other parents is loo
 `key = ANY(ARRAY(parent rows))` (see `cascade_paths.KeyAmong`) while they are at most ARRAY_MAX: the
 parents are read once, first, the child's rows found through the key's index, the paths of one model ORed
 into one bitmap scan. Beyond, and for a model one of whose paths reaches more rows than that, it is
-`key IN (parent rows)` semi-joins, a UNION of one per path (see `cascade_paths.reached` for why both). A
-path a copied key implies (a comment's organization is its ticket's) is left out, and checked after the
-delete (`CascadePlan.copies_check`).
+`key IN (parent rows)` semi-joins, a UNION of one per path (see `cascade_paths.reached` for why both). With
+`trust_copies` (the purge, which can check), a path a copied key implies (a comment's organization is its
+ticket's) is left out, and its foreign key checked right after the deletes (`CascadePlan.copies_check`).
 
 The delete then runs bottom-up (children before parents, so the parents' subqueries still see their rows),
 one DELETE per model whose WHERE is that condition, as Django's fast path writes it for one table, counting
-the live rows it removed. Memory does not depend on how many rows go.
+the live rows it removed. Memory does not depend on how many rows go. Only the CASCADE keys order the
+deletes: a row pointing at a deleted one through another key (a SET_NULL key of a row deleted later in the
+same purge) is gone before the commit, where Django's foreign keys are checked (DEFERRABLE INITIALLY
+DEFERRED); a caller running `SET CONSTRAINTS ALL IMMEDIATE` would have to purge with the Collector.
 
 Anything this cannot express identically raises `Unsupported` and the caller keeps Django's Collector:
 delete signal listeners (model delete hooks connect them), SET_DEFAULT / SET(...), generic relations,
@@ -165,24 +168,28 @@ class CascadePlan:
         if not self.trusted:
             return
         connection = connections[self.using]
-        keys = [(e.child._meta.db_table, e.field.column) for e in self.trusted]
+        keys = {(e.child._meta.db_table, e.field.column) for e in self.trusted}
         with connection.cursor() as cursor:
+            # The tables resolved as Django's unqualified names are, through the search_path.
             cursor.execute(
-                "SELECT c.conname FROM pg_constraint c JOIN pg_attribute a "
-                "ON a.attrelid = c.conrelid AND c.conkey = ARRAY[a.attnum] "
-                "WHERE c.contype = 'f' AND (c.conrelid::regclass::text, a.attname::text) "
-                "IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                "SELECT k.t, k.col, c.conname FROM unnest(%s::text[], %s::text[]) AS k(t, col) "
+                "JOIN pg_constraint c ON c.contype = 'f' AND c.conrelid = to_regclass(quote_ident(k.t)) "
+                "JOIN pg_attribute a ON a.attrelid = c.conrelid AND c.conkey = ARRAY[a.attnum] "
+                "AND a.attname = k.col",
                 [[table for table, _ in keys], [column for _, column in keys]],
             )
-            names = [connection.ops.quote_name(name) for (name,) in cursor.fetchall()]
-            if len(names) != len(keys):  # a constraint dropped by hand: nothing says the copies held
-                raise CopyDisagrees(f"foreign keys to check: {len(names)} of {len(keys)}")
+            found = cursor.fetchall()
+            if {(table, column) for table, column, _ in found} != keys:
+                # A constraint dropped by hand: nothing says the copies held.
+                raise CopyDisagrees("a foreign key of a path left out has no constraint to check")
+            names = ", ".join(connection.ops.quote_name(name) for _, _, name in found)
             try:
                 with transaction.atomic(using=self.using):
-                    cursor.execute(f"SET CONSTRAINTS {', '.join(names)} IMMEDIATE")
+                    cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
             except IntegrityError as error:
                 raise CopyDisagrees(str(error)) from error
-            cursor.execute(f"SET CONSTRAINTS {', '.join(names)} DEFERRED")
+            # Back to how Django declares them (INITIALLY DEFERRED; see the module's docstring).
+            cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
 
     def _kept(self, rows: QuerySet) -> QuerySet:
         """`rows` the cascade does not delete (of a model it reaches), as NOT EXISTS: an anti-join.
@@ -255,12 +262,13 @@ def _check(model: type[models.Model]) -> None:
 
 
 def cascade_plan(
-    model: type[models.Model], pks: list[Any], using: str, *, trust_copies: bool = True
+    model: type[models.Model], pks: list[Any], using: str, *, trust_copies: bool = False
 ) -> CascadePlan:
     """The set-based plan for deleting `model` rows `pks`; Unsupported when the Collector must do it.
 
-    `trust_copies`: leave out a path a copied key implies (`cascade_paths.implied`); `copies_check()` after
-    the delete says whether the copies held."""
+    `trust_copies`: leave out a path a copied key implies (`cascade_paths.implied`), for a caller that runs
+    `copies_check()` after the delete and plans again without them when a copy did not hold. Off, the plan's
+    counts and rows are exact whatever the copies say (the purge preview, which deletes nothing)."""
     cascade: list[Edge] = []
     set_null: list[Edge] = []
     restrict: list[Edge] = []
@@ -297,10 +305,13 @@ def cascade_plan(
     incoming: dict[type[models.Model], list[Edge]] = defaultdict(list)
     for edge in cascade:
         incoming[edge.child].append(edge)
+    # A row a broken copy hides would count as kept where a RESTRICT key decides, and refuse the purge before
+    # the copies are checked: no shortcut into a model with such a row at or below it.
+    restricted = cascade_paths.above(cascade, {e.child for e in restrict})
     for child in order[1:]:
         # Every parent precedes the child, so its queryset is complete: all its paths together reach each row.
         edges = incoming[child]
-        if trust_copies:
+        if trust_copies and child not in restricted:
             plan.trusted += [e for e in edges if cascade_paths.implied(e, edges, incoming)]
         paths = [plan._refers(e) for e in edges if e not in plan.trusted]
         rows[child], bounded = cascade_paths.reached(child._base_manager.using(using).all(), paths)

@@ -74,13 +74,22 @@ def implied(edge: Edge, edges: list[Edge], incoming: dict[type[models.Model], li
     )
 
 
+def above(cascade: list[Edge], models_: set[type[models.Model]]) -> set[type[models.Model]]:
+    """`models_` and every model whose rows cascade to one of theirs."""
+    found = set(models_)
+    while more := {e.parent for e in cascade if e.child in found} - found:
+        found |= more
+    return found
+
+
 def at_most(rows: QuerySet, n: int) -> bool:
     """Whether `rows` are at most `n`, reading at most n + 1 of them."""
     return rows.order_by().values("pk")[: n + 1].count() <= n
 
 
 def reached(rows: QuerySet, paths: list[Path]) -> tuple[QuerySet, bool]:
-    """(`rows` reached through any of `paths`, False when a path holds more than ARRAY_MAX).
+    """(`rows` reached through any of `paths`, False when a path is known to hold more than ARRAY_MAX; a
+    single path to the root is not counted here, whoever needs to know counts the rows).
 
     While every path is bounded (an array of at most ARRAY_MAX parents, or a key to the root holding at most
     that many rows), the conditions are ORed: one bitmap scan of the keys' indexes, each row found once. Past

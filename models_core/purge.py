@@ -34,7 +34,8 @@ from models_core.tenancy import organization_id_of
 
 logger = logging.getLogger(__name__)
 
-# File names are read from the database, written and removed this many at a time.
+# The Collector's file names are written, and pending files removed, this many at a time (the set-based
+# purge copies its names in one INSERT ... SELECT).
 FILE_CHUNK = 2000
 # The sweeper leaves files this young to the purge that is removing them.
 SWEEP_AFTER = datetime.timedelta(minutes=10)
@@ -335,7 +336,7 @@ def purge_roots(
             plan = None
             if strategy != "collector":
                 try:
-                    plan = cascade_plan(type(row), [row.pk], using)
+                    plan = cascade_plan(type(row), [row.pk], using, trust_copies=True)
                 except Unsupported:
                     if strategy == "set":
                         raise

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.db.models import RESTRICT
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.trash import plans, services
@@ -397,7 +398,8 @@ def test_an_organization_reaches_comments_and_attachments_by_their_copy_of_it_no
     # through the organization's tickets, each was found twice: with many tickets a UNION of 3M comments at
     # 10M, read once more by every statement naming the comments (the attachments', their file names').
     org = build_tenant(tickets=2)
-    plan = cascade_plan(Organization, [org.pk], "default")
+    assert cascade_plan(Organization, [org.pk], "default").trusted == []  # unless the caller checks them
+    plan = cascade_plan(Organization, [org.pk], "default", trust_copies=True)
     assert {(e.child, e.field.name) for e in plan.trusted} == {
         (TicketComment, "ticket"),
         (TicketAttachment, "ticket"),
@@ -407,7 +409,19 @@ def test_an_organization_reaches_comments_and_attachments_by_their_copy_of_it_no
         assert '"ticket_id"' not in sql, sql
     # A ticket's own purge has no such shortcut: its comments are reached by it.
     ticket = Ticket.objects.filter(organization=org).first()
-    assert cascade_plan(Ticket, [ticket.pk], "default").trusted == []
+    assert cascade_plan(Ticket, [ticket.pk], "default", trust_copies=True).trusted == []
+
+
+def _copy_broken(row: TicketComment | TicketAttachment, organization: Organization) -> None:
+    """Give `row` another organization than its ticket's, past the triggers that keep the copy (as a restore
+    with triggers disabled or hand-written SQL under session_replication_role could)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            f"UPDATE {type(row)._meta.db_table} SET organization_id = %s WHERE id = %s",
+            [organization.pk, row.pk],
+        )
+        cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 @pytest.mark.parametrize("array_max", [cascade_paths.ARRAY_MAX, 1], ids=["few parents", "many parents"])
@@ -421,12 +435,7 @@ def test_a_copy_written_past_the_triggers_is_purged_the_same_as_by_the_collector
     org = build_tenant(tickets=2, comments_per_ticket=2)
     other = build_tenant(tickets=1)
     stray = TicketComment.objects.filter(organization=org).first()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(
-            "UPDATE models_core_ticketcomment SET organization_id = %s WHERE id = %s", [other.pk, stray.pk]
-        )
-        cursor.execute("SET LOCAL session_replication_role = origin")
+    _copy_broken(stray, other)
     org.soft_delete()
     (collector_counts, collector_rows), (set_counts, set_rows) = purge_both_ways(org, org_admin)
     assert set_counts == collector_counts and set_counts["models_core.TicketComment"] == 4
@@ -434,3 +443,34 @@ def test_a_copy_written_past_the_triggers_is_purged_the_same_as_by_the_collector
     [(_, counts)] = purge.purge_roots([fresh(org)], strategy="set")
     assert counts == collector_counts and not TicketComment.all_objects.filter(pk=stray.pk).exists()
     assert Organization.all_objects.filter(pk=other.pk).exists()
+
+
+def test_the_purge_preview_counts_a_broken_copy_as_the_purge_removes_it(monkeypatch):
+    # The preview reads the plan's counts and never deletes, so nothing could tell it a copy was broken: a
+    # plan that trusted the copies showed one comment fewer than the purge then removed.
+    org = build_tenant(tickets=2, comments_per_ticket=2)
+    _copy_broken(TicketComment.objects.filter(organization=org).first(), build_tenant(tickets=1))
+    org.soft_delete()
+    org = fresh(org)
+    monkeypatch.setattr(plans, "PREVIEW_NESTED_MAX", 0)  # set-based, whatever the size
+    [preview] = plans.trash_purge_preview(None, [org])
+    nested = plans._preview_nested(org)
+    assert preview.counts == nested.counts and preview.total == nested.total
+
+
+def test_a_restrict_key_below_a_copied_key_is_decided_on_every_path(org_admin, monkeypatch):
+    # Were an attachment's comment a RESTRICT key, an attachment a broken copy hides from the organization's
+    # purge would be "kept" and block the deletion of its comment, a refusal raised before the copies are
+    # checked. The Collector deletes it through its ticket, which lifts the restriction.
+    org = build_tenant(tickets=2, comments_per_ticket=2)
+    stray = TicketAttachment.objects.filter(organization=org, comment__isnull=False).first()
+    _copy_broken(stray, build_tenant(tickets=1))
+    org.soft_delete()
+    monkeypatch.setattr(TicketAttachment._meta.get_field("comment").remote_field, "on_delete", RESTRICT)
+    assert (TicketAttachment, "ticket") not in {
+        (e.child, e.field.name)
+        for e in cascade_plan(Organization, [org.pk], "default", trust_copies=True).trusted
+    }
+    (collector_counts, collector_rows), (set_counts, set_rows) = purge_both_ways(org, org_admin)
+    assert set_counts == collector_counts and set_rows == collector_rows
+    assert set_counts["models_core.TicketAttachment"] == 4
