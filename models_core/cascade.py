@@ -191,6 +191,22 @@ class CascadePlan:
             # Back to how Django declares them (INITIALLY DEFERRED; see the module's docstring).
             cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
 
+    def copies_hold(self) -> bool:
+        """Before any delete: whether the paths left out reach no row the plan misses, for a caller that
+        deletes nothing and so cannot run `copies_check()` (the purge preview).
+
+        One read of the rows each left-out path reaches (an organization's comments by its tickets), where
+        following those paths in every count, sample and check of the preview read them once each (5.8 s
+        against 0.5 s for a 100,000-ticket organization's preview at 1M). In plan order: a parent's rows are
+        known to be whole before its children's are checked."""
+        for edge in self.trusted:
+            rows = edge.child._base_manager.using(self.using).filter(self._refers(edge).condition)
+            # A count, not exists(): priced for a first row soon found, LIMIT 1 walked an index of every
+            # comment when none was missing (80 s for a 100,000-ticket organization at 1M, against 1 s).
+            if self._kept(rows).count():
+                return False
+        return True
+
     def _kept(self, rows: QuerySet) -> QuerySet:
         """`rows` the cascade does not delete (of a model it reaches), as NOT EXISTS: an anti-join.
 
@@ -267,8 +283,8 @@ def cascade_plan(
     """The set-based plan for deleting `model` rows `pks`; Unsupported when the Collector must do it.
 
     `trust_copies`: leave out a path a copied key implies (`cascade_paths.implied`), for a caller that runs
-    `copies_check()` after the delete and plans again without them when a copy did not hold. Off, the plan's
-    counts and rows are exact whatever the copies say (the purge preview, which deletes nothing)."""
+    `copies_check()` after the delete, or `copies_hold()` before reading anything, and plans again without
+    them when a copy did not hold. Off, the plan's counts and rows are exact whatever the copies say."""
     cascade: list[Edge] = []
     set_null: list[Edge] = []
     restrict: list[Edge] = []

@@ -269,7 +269,10 @@ def trash_purge_preview(user: Any, items: list[SoftDeleteModel]) -> list[PurgePr
     previews = []
     for obj in items:
         try:
-            plan = cascade_plan(type(obj), [obj.pk], router.db_for_write(type(obj)))
+            using = router.db_for_write(type(obj))
+            plan = cascade_plan(type(obj), [obj.pk], using, trust_copies=True)
+            if not plan.copies_hold():  # a copied key written past the triggers: every path, as the purge
+                plan = cascade_plan(type(obj), [obj.pk], using)
         except Unsupported:
             plan = None
         model_counts = plan.counts() if plan is not None else {}
