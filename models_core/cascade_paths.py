@@ -55,8 +55,8 @@ class Path:
     bounded: bool | None
 
 
-def implied(edge: Edge, edges: list[Edge], incoming: dict[type[models.Model], list[Edge]]) -> bool:
-    """Whether every row `edge` reaches is reached by another of the child's `edges` through a copied key.
+def implied(edge: Edge, edges: list[Edge], incoming: dict[type[models.Model], list[Edge]]) -> Edge | None:
+    """The edge of the child's `edges` whose copied key reaches every row `edge` reaches, if there is one.
 
     A comment declares `copied_keys = {"organization": "ticket"}`: its organization is its ticket's. When
     the tickets are reached only by their organization and the comments by theirs too, the path through the
@@ -65,13 +65,14 @@ def implied(edge: Edge, edges: list[Edge], incoming: dict[type[models.Model], li
     copied = getattr(edge.child, "copied_keys", {})
     key = next((k for k, via in copied.items() if via == edge.field.name), None)
     parent_paths = incoming.get(edge.parent, [])
-    return (
-        key is not None
-        and edge.field.db_constraint  # its check at the end says whether the copies held
-        and len(parent_paths) == 1
-        and parent_paths[0].field.name == key
-        and any(e.field.name == key and e.parent is parent_paths[0].parent for e in edges)
-    )
+    if (
+        key is None
+        or not edge.field.db_constraint  # its check after the deletes says whether the copies held
+        or len(parent_paths) != 1
+        or parent_paths[0].field.name != key
+    ):
+        return None
+    return next((e for e in edges if e.field.name == key and e.parent is parent_paths[0].parent), None)
 
 
 def above(cascade: list[Edge], models_: set[type[models.Model]]) -> set[type[models.Model]]:
