@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from tests.conditions import wait_until
+
 
 def sql(statement: str, params: list | None = None) -> list[tuple]:
     with connection.cursor() as cursor:
@@ -22,3 +24,26 @@ def workload(statement: str, params_list: list[list]) -> None:
     )
     for params in params_list:
         sql(statement, params)
+
+
+def vacuum_all_visible(table: str) -> None:
+    """VACUUM ANALYZE `table` until every page of it is all-visible, as autovacuum leaves a settled table.
+
+    A snapshot older than the rows keeps VACUUM from marking their pages: another session of the database
+    in a transaction, an autoanalyze of another table (ANALYZE holds one, VACUUM does not). One such, late
+    in a full run, left the pages unmarked and a plan test without its index-only scan; this waits for it to
+    end."""
+
+    def all_visible() -> bool:
+        sql(f"VACUUM ANALYZE {table}")
+        [(pages, visible)] = sql("SELECT relpages, relallvisible FROM pg_class WHERE relname = %s", [table])
+        return visible >= pages
+
+    def holders() -> str:
+        held = sql(
+            "SELECT pid, backend_type, state, left(query, 80) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND backend_xmin IS NOT NULL AND pid <> pg_backend_pid()"
+        )
+        return f"every page of {table} all-visible (sessions holding back VACUUM: {held})"
+
+    wait_until(all_visible, timeout=60, what=holders, interval=0.5)

@@ -14,6 +14,7 @@ from dashboard.dbhealth.advisor.services import advisor_run
 from dashboard.dbhealth.advisor.workload import advisor_connection, advisor_status
 from dashboard.dbhealth.models import IndexAdvice
 from tests.dashboard.dbhealth.advisor_data import sql as _sql
+from tests.dashboard.dbhealth.advisor_data import vacuum_all_visible
 from tests.dashboard.dbhealth.advisor_data import workload as _workload
 from tests.factories import OrganizationFactory, UserFactory
 
@@ -166,7 +167,8 @@ def test_a_top_n_page_the_generic_plan_hides_is_advised_from_a_custom_plan(witho
     orgs = [OrganizationFactory() for _ in range(40)]
     customer = UserFactory(organization=orgs[0])
     # A table as autovacuum leaves it (pages all-visible: an index-only scan reads no heap). VACUUM can
-    # mark them only once the rows' commit is on disk, and the private cluster commits asynchronously.
+    # mark them only once the rows' commit is on disk, and the private cluster commits asynchronously; and
+    # only once no older snapshot is held (vacuum_all_visible waits for one to end).
     _sql("SET synchronous_commit = on")
     _sql(
         """
@@ -180,7 +182,7 @@ def test_a_top_n_page_the_generic_plan_hides_is_advised_from_a_custom_plan(witho
         """,
         [customer.pk, [o.pk for o in orgs]],
     )
-    _sql("VACUUM ANALYZE models_core_ticket")
+    vacuum_all_visible("models_core_ticket")
     _sql("RESET synchronous_commit")
     without_index("idx_ticket_trash")
     _trash_page(orgs)
