@@ -340,13 +340,8 @@ def test_an_organization_purge_finds_each_row_once_and_keeps_file_names_in_sql()
     assert not [sql for sql in statements if sql.startswith("SELECT") and '"file"' in sql]
 
 
-def test_rows_the_cascade_keeps_are_told_apart_by_an_anti_join():
-    # A SET_NULL update and a RESTRICT count leave out the rows the cascade deletes. As `pk NOT IN (those
-    # rows)` PostgreSQL hashes the ids only while they fit in work_mem; beyond (an organization of 1M tickets
-    # at 10M) it scans them once per row tested: the count of that organization's customers' tickets ran
-    # for minutes without an end. NOT EXISTS is an anti-join, linear whatever the rows.
-    org = build_tenant(tickets=3, comments_per_ticket=2)
-    org.soft_delete()
+def _purged_recording(org: Organization) -> tuple[dict[str, int], list[tuple[str, Any]]]:
+    """Purge `org` set-based: (its counts, every statement it ran with its parameters)."""
     statements: list[tuple[str, Any]] = []
 
     def record(execute, sql, params, many, context):
@@ -354,7 +349,18 @@ def test_rows_the_cascade_keeps_are_told_apart_by_an_anti_join():
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(record):
-        purge.purge_roots([fresh(org)], strategy="set")
+        [(_, counts)] = purge.purge_roots([fresh(org)], strategy="set")
+    return counts, statements
+
+
+def test_rows_the_cascade_keeps_are_told_apart_by_an_anti_join():
+    # A SET_NULL update and a RESTRICT count leave out the rows the cascade deletes. As `pk NOT IN (those
+    # rows)` PostgreSQL hashes the ids only while they fit in work_mem; beyond (an organization of 1M tickets
+    # at 10M) it scans them once per row tested: the count of that organization's customers' tickets ran
+    # for minutes without an end. NOT EXISTS is an anti-join, linear whatever the rows.
+    org = build_tenant(tickets=3, comments_per_ticket=2)
+    org.soft_delete()
+    _, statements = _purged_recording(org)
     leaving_out = [
         (sql, p) for sql, p in statements if sql.startswith(("UPDATE", "SELECT COUNT")) and "NOT" in sql
     ]
@@ -376,18 +382,11 @@ def test_rows_are_never_tested_against_an_array_of_many_parents(monkeypatch):
     monkeypatch.setattr(cascade_paths, "ARRAY_MAX", 1)
     org = build_tenant(tickets=3, comments_per_ticket=2)
     org.soft_delete()
-    statements: list[str] = []
-
-    def record(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        [(_, counts)] = purge.purge_roots([fresh(org)], strategy="set")
+    counts, statements = _purged_recording(org)
     assert counts["models_core.TicketComment"] == 6 and counts["models_core.TicketAttachment"] == 6
     arrays = [
         sql
-        for sql in statements
+        for sql, _ in statements
         if re.search(r"ANY\(ARRAY\(SELECT \S+ AS \S+ FROM \S+(ticket|ticketcomment)\"", sql)
     ]
     assert arrays == []
